@@ -1,0 +1,161 @@
+"""Plain data passed between the stages.
+
+Nothing here does I/O or knows about settings; every stage takes these and returns these.
+Times are timezone-aware UTC ``datetime`` values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Field = Literal["title", "content"]
+FIELDS: tuple[Field, ...] = ("title", "content")
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One news item as read from a feed, an archive file or a JSON Lines record.
+
+    ``key`` is the stable identity within its feed (see ``bot.feeds.identity``).
+    ``title`` is plain text; ``content`` is the body as received (HTML or text).
+    """
+
+    feed_id: str
+    key: str
+    title: str
+    link: str
+    content: str
+    published: datetime | None = None
+    guid: str | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One term that hit one field of an item.
+
+    ``matched`` is the text exactly as it stands in the field's plain text, which is
+    ``plain[start:end]`` (offsets into ``ItemMatch.plain[field]``), so it can be bolded.
+    """
+
+    term: str
+    entity: str | None
+    matched: str
+    field: Field
+    edits: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """A topic that fires on an item, with the hits that made it fire (strongest first)."""
+
+    topic_id: str
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemMatch:
+    """The matcher's answer for one item: the plain text of each field and the topics."""
+
+    plain: dict[Field, str]
+    topics: tuple[TopicMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A Telegram chat (numeric id or ``@channelname``), optionally a forum topic thread."""
+
+    chat: int | str
+    thread: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.chat}/{self.thread}" if self.thread is not None else str(self.chat)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline keyboard button: exactly one of ``url`` and ``callback_data`` is set."""
+
+    text: str
+    url: str | None = None
+    callback_data: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A rendered Telegram message: HTML ``text``, its plain-text fallback, and buttons.
+
+    ``buttons`` is a list of rows.
+    """
+
+    text: str
+    plain: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One item x one topic x one destination, rendered and ready for the outbox."""
+
+    feed_id: str
+    item_key: str
+    topic_id: str
+    destination: Destination
+    message: Message
+    first_seen: datetime
+
+
+@dataclass(slots=True)
+class OutboxEntry:
+    """An alert as it stands in the outbox."""
+
+    id: int
+    alert: Alert
+    status: Literal["queued", "sent", "failed"]
+    attempts: int = 0
+    message_id: int | None = None
+    error: str | None = None
+    not_before: datetime | None = None
+
+
+@dataclass(slots=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    feed_id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    first_success: datetime | None = None
+    consecutive_errors: int = 0
+    last_error: str | None = None
+    next_poll_not_before: datetime | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A fetched feed document. ``not_modified`` means 304 (or an empty 200): no body."""
+
+    url: str
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed document: its title and items in document order."""
+
+    title: str | None
+    items: tuple[Item, ...]
+    ttl_seconds: int | None = None
+    warnings: tuple[str, ...] = ()

@@ -120,6 +120,10 @@ class OutboxEntry:
     message_id: int | None = None
     error: str | None = None
     not_before: datetime | None = None
+    # When it was sent, and what the item was: near-duplicate edits and stats read them.
+    sent_at: datetime | None = None
+    item_title: str | None = None
+    item_link: str | None = None
 
 
 @dataclass(slots=True)

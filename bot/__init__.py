@@ -1,0 +1,3 @@
+"""mediabot: a media-monitoring alert bot for Telegram."""
+
+__version__ = "0.1.0"

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        env_ignore_empty=True,
         validate_default=True,
     )
 
@@ -95,8 +96,12 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @field_validator(
-        "default_interval", "min_interval", "max_interval", "fetch_timeout",
-        "connect_timeout", mode="before",
+        "default_interval",
+        "min_interval",
+        "max_interval",
+        "fetch_timeout",
+        "connect_timeout",
+        mode="before",
     )
     @classmethod
     def _duration(cls, value: Any) -> float:
@@ -108,7 +113,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)"
+            ) from exc
         return value
 
     @field_validator("metrics_addr")
@@ -117,7 +124,7 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         assert value is not None
-        host, sep, port = value.rpartition(":")
+        _host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected host:port, got {value!r}")
         return value

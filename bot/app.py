@@ -1,0 +1,200 @@
+"""Composition root: builds the store, fetcher, rules, sink, sender and scheduler from settings.
+
+``App.once`` is one poll-match-deliver pass (cron-friendly); ``App.run`` is the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.deliver import Sender, Sink
+from bot.errors import RulesError
+from bot.feeds.fetch import Fetcher
+from bot.models import Destination, Message
+from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
+from bot.rules.load import load_rules
+from bot.scheduler import make_scheduler, sync_feed_jobs
+from bot.settings import Settings
+from bot.store import Store
+from bot.telegram.console import ConsoleSink
+from bot.telegram.send import TelegramSink
+
+log = logging.getLogger(__name__)
+
+RULES_POLL_SECONDS = 2.0
+
+
+def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
+    """What changes when a rule file is added, removed or edited."""
+    files = sorted(p for p in rules_dir.rglob("*") if p.suffix in (".yaml", ".yml"))
+    sig = []
+    for path in files:
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            sig.append((str(path), st.st_mtime_ns, st.st_size))
+    return tuple(sig)
+
+
+class App:
+    def __init__(self, settings: Settings, *, stdout: TextIO | None = None) -> None:
+        self.settings = settings
+        self.stdout = stdout or sys.stdout
+        # Rules first: a bad rules directory fails before anything is opened.
+        self.book = RuleBook.build(load_rules(settings.rules_dir))
+        self.store = Store(settings.database_url)
+        try:
+            self.store.migrate()
+        except BaseException:
+            self.store.close()
+            raise
+        self.fetcher = Fetcher(
+            timeout=settings.fetch_timeout,
+            connect_timeout=settings.connect_timeout,
+            max_bytes=settings.max_body_bytes,
+            user_agent=settings.user_agent,
+            allow_private_networks=settings.allow_private_networks,
+            max_concurrency=settings.max_concurrency,
+            per_host_concurrency=settings.per_host_concurrency,
+        )
+        self.sink = self._make_sink()
+        self.sender = Sender(self.store, self.sink, on_chat_gone=self._chat_gone)
+        self.pipeline = Pipeline(
+            store=self.store,
+            fetcher=self.fetcher,
+            book=self.book,
+            options=AlertOptions(
+                tz=settings.tz, backfill=settings.backfill, max_summary=settings.summary_max_chars
+            ),
+            on_alerts=lambda _n: self.sender.wake(),
+        )
+
+    def _make_sink(self) -> Sink:
+        token = self.settings.telegram_token
+        if token is None:
+            log.info("console_sink", extra={"reason": "MEDIABOT_TELEGRAM_TOKEN is not set"})
+            return ConsoleSink(stream=self.stdout)
+        return TelegramSink(token.get_secret_value(), api_url=self.settings.telegram_api_url)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        await self.sink.aclose()
+        self.store.close()
+
+    # --- one pass -------------------------------------------------------------------------
+    async def once(self) -> list[PollReport]:
+        reports = await self.pipeline.poll_all()
+        sent = await self.sender.drain()
+        log.info(
+            "once_done",
+            extra={
+                "feeds": len(reports),
+                "failed": sum(not r.ok for r in reports),
+                "alerts_sent": sent,
+                "outbox_depth": self.store.outbox_depth(),
+            },
+        )
+        return reports
+
+    # --- the service ----------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        _install_signal_handlers(stop)
+        scheduler = make_scheduler()
+        self._sync_jobs(scheduler)
+        scheduler.start()
+        tasks = [
+            asyncio.create_task(self.sender.run(stop), name="sender"),
+            asyncio.create_task(self._watch_rules(stop, scheduler), name="rules-watcher"),
+        ]
+        log.info(
+            "service_started",
+            extra={"feeds": len(self.book.rules.feeds), "topics": len(self.book.rules.topics)},
+        )
+        try:
+            await stop.wait()
+        finally:
+            log.info("service_stopping")
+            scheduler.shutdown(wait=False)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _sync_jobs(self, scheduler: object) -> None:
+        s = self.settings
+        sync_feed_jobs(
+            scheduler,  # type: ignore[arg-type]  # AsyncIOScheduler; kept loose for tests
+            self.book.rules.feeds,
+            self.pipeline.poll_feed,
+            default_interval=s.default_interval,
+            min_interval=s.min_interval,
+            max_interval=s.max_interval,
+        )
+
+    async def _watch_rules(self, stop: asyncio.Event, scheduler: object) -> None:
+        rules_dir = self.settings.rules_dir
+        last = rules_signature(rules_dir)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RULES_POLL_SECONDS)
+            current = rules_signature(rules_dir)
+            if current != last:
+                last = current
+                await self.reload_rules(scheduler)
+
+    async def reload_rules(self, scheduler: object | None = None) -> RulesError | None:
+        """Load and validate the rules; swap them in when valid, else keep the last good set."""
+        try:
+            loaded = await asyncio.to_thread(load_rules, self.settings.rules_dir)
+            book = await asyncio.to_thread(RuleBook.build, loaded)
+        except RulesError as exc:
+            log.error(
+                "rules_reload_failed",
+                extra={"problems": len(exc.problems), "error": str(exc), "kept": self.book.version},
+            )
+            await self.notify_admins(
+                "Rules reload failed; the last good rules stay in use.\n" + str(exc)
+            )
+            return exc
+        self.book = self.pipeline.book = book
+        if scheduler is not None:
+            self._sync_jobs(scheduler)
+        log.info(
+            "rules_reloaded", extra={"version": book.version, "topics": len(book.rules.topics)}
+        )
+        return None
+
+    async def notify_admins(self, text: str) -> None:
+        """Best effort: a plain-text note to every admin's private chat."""
+        text = text[:4000]
+        for admin in self.settings.admin_ids:
+            try:
+                await self.sink.send(
+                    Destination(admin), Message(text=text, plain=text), as_plain=True
+                )
+            except Exception as exc:  # a failed notice must never stop the service
+                log.warning("admin_notify_failed", extra={"chat_id": admin, "error": str(exc)})
+
+    async def _chat_gone(self, dest: Destination, reason: str) -> None:
+        await self.notify_admins(f"Stopped sending to {dest}: {reason}")
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def with_app(settings: Settings, body: Callable[[App], Awaitable[None]]) -> None:
+    app = App(settings)
+    try:
+        await body(app)
+    finally:
+        await app.aclose()

@@ -1,0 +1,144 @@
+"""The ``mediabot`` command: parse arguments, build settings, configure logs, call the app."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot import __version__
+from bot.errors import ConfigError, MediabotError, RulesError, StoreError
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mediabot",
+        description="Media-monitoring alert bot: polls news feeds, matches topic rules "
+        "(fuzzy, Chinese-aware) and sends summarised alerts to Telegram.",
+        epilog="Settings come from MEDIABOT_* environment variables and .env; "
+        "see .env.example. Without MEDIABOT_TELEGRAM_TOKEN alerts print to the console.",
+    )
+    parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser(
+        "run",
+        help="run the service: scheduler, sender, rules watcher",
+        description="Run the service until SIGTERM/SIGINT: every enabled feed is polled at its "
+        "interval, matches go to the outbox, the sender delivers them, and rule files are "
+        "watched and reloaded when they change.",
+    )
+    sub.add_parser(
+        "once",
+        help="poll every enabled feed once, deliver what is due, exit",
+        description="One poll of every enabled feed, match, deliver what is due, exit "
+        "(cron-friendly). Exit status 1 if any feed failed.",
+    )
+
+    rules = sub.add_parser(
+        "rules",
+        help="work with rule files",
+        description="Work with the YAML rule files (feeds, entities, topics).",
+    )
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    check = rules_sub.add_parser(
+        "check",
+        help="validate the rules directory",
+        description="Validate every rule file; errors name file:line. Exit 1 on any error.",
+    )
+    check.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
+
+    match = sub.add_parser(
+        "match",
+        help="dry run: which topics fire on these items, and why",
+        description="Dry run of the rules on items: feed URLs, feed files (RSS, Atom, JSON Feed), "
+        "archived item .md files or directories of them, JSON Lines files. Nothing is sent "
+        "or stored. Unreadable items are reported on stderr; the rest are processed.",
+    )
+    match.add_argument("inputs", nargs="+", metavar="INPUT", help="URL, file or directory")
+    match.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
+    match.add_argument(
+        "--topic", action="append", default=[], metavar="ID", help="only this topic (repeatable)"
+    )
+    match.add_argument("--format", choices=("table", "jsonl"), default="table")
+
+    sub.add_parser(
+        "config",
+        help="print the effective settings, secrets redacted",
+        description="Print the effective settings (environment, .env, defaults); secrets redacted.",
+    )
+
+    send = sub.add_parser(
+        "send-test",
+        help="send a test message to a chat",
+        description="Send a test message to CHAT (numeric id or @channel) to check the token "
+        "and the bot's right to post there.",
+    )
+    send.add_argument("chat", metavar="CHAT")
+    send.add_argument("--thread", type=int, help="forum topic (message thread) id")
+
+    feeds = sub.add_parser(
+        "feeds",
+        help="list the feeds of the rule files",
+        description="Manage the feeds listed in the rule files.",
+    )
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    fl = feeds_sub.add_parser(
+        "list", help="list feeds", description="List the configured feeds: id, URL, interval, tags."
+    )
+    fl.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        overrides = {"rules_dir": args.rules} if getattr(args, "rules", None) else {}
+        settings = load_settings(**overrides)
+    except ConfigError as exc:
+        print(f"mediabot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    configure_logging(settings.log_level, settings.log_format, secrets=[token])
+    try:
+        return _dispatch(args, settings, out)
+    except RulesError as exc:
+        print(f"mediabot: invalid rules in {settings.rules_dir}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_FAIL
+    except (StoreError, MediabotError) as exc:
+        print(f"mediabot: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    # Imported here so that `mediabot --help` and `config` stay fast and light.
+    from bot import commands
+
+    match args.command:
+        case "run":
+            return asyncio.run(commands.run(settings))
+        case "once":
+            return asyncio.run(commands.once(settings, out))
+        case "rules":
+            return commands.rules_check(settings, out)
+        case "match":
+            return asyncio.run(commands.match(settings, args.inputs, args.topic, args.format, out))
+        case "config":
+            return commands.config(settings, out)
+        case "send-test":
+            return asyncio.run(commands.send_test(settings, args.chat, args.thread, out))
+        case "feeds":
+            return commands.feeds_list(settings, out)
+    raise AssertionError(args.command)  # argparse only lets known commands through

@@ -1,0 +1,185 @@
+"""The bodies of the ``mediabot`` subcommands (entry layer: settings in, exit status out)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from bot.app import App
+from bot.errors import SendError
+from bot.feeds.fetch import Fetcher
+from bot.feeds.inputs import load_inputs
+from bot.models import Destination, Hit, Item, Message, TopicMatch
+from bot.rules.load import load_rules
+from bot.rules.match import compile_matcher
+from bot.settings import Settings
+from bot.telegram.send import TelegramSink
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+async def run(settings: Settings) -> int:
+    app = App(settings)
+    try:
+        await app.run()
+    finally:
+        await app.aclose()
+    return EXIT_OK
+
+
+async def once(settings: Settings, out: TextIO) -> int:
+    app = App(settings, stdout=out)
+    try:
+        reports = await app.once()
+    finally:
+        await app.aclose()
+    return EXIT_FAIL if any(not r.ok for r in reports) else EXIT_OK
+
+
+def rules_check(settings: Settings, out: TextIO) -> int:
+    loaded = load_rules(settings.rules_dir)  # RulesError is reported by the caller, exit 1
+    for warning in loaded.warnings:
+        print(str(warning), file=sys.stderr)
+    r = loaded.rules
+    print(
+        f"rules OK: {len(loaded.files)} files, {len(r.feeds)} feeds, {len(r.entities)} entities, "
+        f"{len(r.topics)} topics (version {loaded.version})",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def config(settings: Settings, out: TextIO) -> int:
+    for key, value in settings.redacted().items():
+        print(f"{key}={value}", file=out)
+    return EXIT_OK
+
+
+def feeds_list(settings: Settings, out: TextIO) -> int:
+    rules = load_rules(settings.rules_dir).rules
+    for feed in rules.feeds:
+        state = "" if feed.enabled else "  (disabled)"
+        tags = ",".join(feed.tags)
+        interval = f"{int(feed.interval)}s" if feed.interval else "default"
+        print(f"{feed.id}\t{feed.url}\t{interval}\t{tags}{state}", file=out)
+    return EXIT_OK
+
+
+# --- match: the rule author's dry run -------------------------------------------------------
+
+
+async def match(
+    settings: Settings, specs: Sequence[str], topics: Sequence[str], fmt: str, out: TextIO
+) -> int:
+    rules = load_rules(settings.rules_dir).rules
+    unknown = [t for t in topics if rules.topic(t) is None]
+    if unknown:
+        print(f"mediabot match: unknown topic id(s): {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    matcher = compile_matcher(rules)
+    async with _fetcher(settings) as fetcher:
+        items, failures = await load_inputs(specs, fetcher)
+    for failure in failures:
+        print(f"mediabot match: {failure.source}: {failure.reason}", file=sys.stderr)
+    wanted = set(topics) or None
+    fired = 0
+    for item in items:
+        feed = rules.feed(item.feed_id)
+        result = matcher.match(item, feed_tags=feed.tags if feed else (), topics=wanted)
+        for tm in result.topics:
+            fired += 1
+            if fmt == "jsonl":
+                print(json.dumps(_jsonl_row(item, tm), ensure_ascii=False), file=out)
+            else:
+                _print_table_row(item, tm, rules.topic(tm.topic_id), out)
+    if fmt == "table":
+        print(f"{len(items)} items, {fired} matches, {len(failures)} unreadable", file=out)
+    return EXIT_OK if items or not failures else EXIT_FAIL
+
+
+def _fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(
+        timeout=settings.fetch_timeout,
+        connect_timeout=settings.connect_timeout,
+        max_bytes=settings.max_body_bytes,
+        user_agent=settings.user_agent,
+        allow_private_networks=settings.allow_private_networks,
+    )
+
+
+def display_id(item: Item) -> str:
+    """The input's own ``id`` for JSON Lines (kept as the key), else the link, else the key."""
+    if not item.key.startswith(("g:", "l:", "h:")):
+        return item.key
+    return item.link or item.key
+
+
+def _hit_dict(hit: Hit) -> dict[str, Any]:
+    return {
+        "term": hit.term,
+        "entity": hit.entity,
+        "matched": hit.matched,
+        "field": hit.field,
+        "edits": hit.edits,
+    }
+
+
+def _jsonl_row(item: Item, tm: TopicMatch) -> dict[str, Any]:
+    return {
+        "id": display_id(item),
+        "link": item.link,
+        "title": item.title,
+        "feed": item.feed_id,
+        "topic": tm.topic_id,
+        "hits": [_hit_dict(h) for h in tm.hits],
+    }
+
+
+def _print_table_row(item: Item, tm: TopicMatch, topic: Any, out: TextIO) -> None:
+    bold = out.isatty()
+    name = f"  {topic.name}" if topic is not None else ""
+    print(f"▶ {tm.topic_id}{name}", file=out)
+    print(f"  {item.title}", file=out)
+    print(f"  {item.link or item.key}  [{item.feed_id}]", file=out)
+    for hit in tm.hits:
+        shown = f"\033[1m{hit.matched}\033[0m" if bold else f"«{hit.matched}»"
+        entity = f" (@{hit.entity})" if hit.entity else ""
+        edits = f", {hit.edits} edit{'s' if hit.edits > 1 else ''}" if hit.edits else ""
+        print(f"    {hit.term}{entity} → {shown}  [{hit.field}{edits}]", file=out)
+    print("", file=out)
+
+
+# --- send-test ----------------------------------------------------------------------------
+
+_SEND_HINTS = {
+    "ChatGone": "the chat does not exist for this bot, or the bot was removed or blocked: add the "
+    "bot to the chat (as an admin for channels) and check the id (channels: -100… or @name)",
+    "PermanentSendError": "Telegram refused the message; check the chat id and the bot's rights",
+    "RetryLater": "Telegram asked to wait or the network failed; try again shortly",
+}
+
+
+async def send_test(settings: Settings, chat: str, thread: int | None, out: TextIO) -> int:
+    if settings.telegram_token is None:
+        print("mediabot send-test: MEDIABOT_TELEGRAM_TOKEN is not set", file=sys.stderr)
+        return EXIT_USAGE
+    dest = Destination(int(chat) if chat.lstrip("-").isdigit() else chat, thread)
+    sink = TelegramSink(
+        settings.telegram_token.get_secret_value(), api_url=settings.telegram_api_url
+    )
+    text = "mediabot test message: this chat can receive alerts."
+    try:
+        message_id = await sink.send(dest, Message(text=text, plain=text), as_plain=True)
+    except SendError as exc:
+        hint = _SEND_HINTS.get(type(exc).__name__, "")
+        print(
+            f"mediabot send-test: {dest}: {exc}" + (f"\n  hint: {hint}" if hint else ""),
+            file=sys.stderr,
+        )
+        return EXIT_FAIL
+    finally:
+        await sink.aclose()
+    print(f"sent test message {message_id} to {dest}", file=out)
+    return EXIT_OK

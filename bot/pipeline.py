@@ -1,0 +1,208 @@
+"""The one orchestrator: fetch → parse → identify + dedupe → match → render → outbox.
+
+One call of :meth:`Pipeline.poll_feed` polls one feed. Whatever goes wrong with that feed
+is recorded in its state and logged; it never stops the other feeds. The new items, their
+"seen" marks and their alerts are written in one transaction, so a crash can neither lose
+an alert nor send one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.errors import FeedError
+from bot.feeds.fetch import Fetcher
+from bot.feeds.parse import parse_feed
+from bot.models import Alert, FeedState, Item
+from bot.rules.load import LoadedRules
+from bot.rules.match import Matcher, compile_matcher
+from bot.rules.model import FeedRule, RuleSet
+from bot.store import Store
+from bot.telegram.render import render_alert
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleBook:
+    """A validated rule set and its compiled matcher, swapped in as one value."""
+
+    rules: RuleSet
+    matcher: Matcher
+    version: str
+
+    @classmethod
+    def build(cls, loaded: LoadedRules) -> RuleBook:
+        return cls(loaded.rules, compile_matcher(loaded.rules), loaded.version)
+
+
+@dataclass(slots=True)
+class PollReport:
+    feed_id: str
+    ok: bool
+    new_items: int = 0
+    alerts: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+
+
+@dataclass(slots=True)
+class AlertOptions:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    backfill: int = 0
+    max_summary: int = 600
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        fetcher: Fetcher,
+        book: RuleBook,
+        options: AlertOptions | None = None,
+        on_alerts: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.book = book
+        self.options = options or AlertOptions()
+        self._on_alerts = on_alerts
+        self._clock = clock
+
+    async def poll_all(self, feeds: Sequence[FeedRule] | None = None) -> list[PollReport]:
+        """Poll the given feeds (default: every enabled feed) concurrently."""
+        if feeds is None:
+            feeds = [f for f in self.book.rules.feeds if f.enabled]
+        return list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))
+
+    async def poll_feed(self, feed: FeedRule) -> PollReport:
+        state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id)
+        now = self._clock()
+        state.last_poll = now
+        try:
+            result = await self.fetcher.fetch(
+                feed.url, etag=state.etag, last_modified=state.last_modified
+            )
+            if result.not_modified:
+                self._record_success(state, now)
+                self.store.save_feed_state(state)
+                log.debug("feed_not_modified", extra={"feed_id": feed.id})
+                return PollReport(feed.id, ok=True, not_modified=True)
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body, feed_id=feed.id, url=result.url, headers=result.headers
+            )
+        except FeedError as exc:
+            return self._record_failure(state, feed, exc)
+        state.etag, state.last_modified = result.etag, result.last_modified
+        state.title = parsed.title or state.title
+        return self._ingest(feed, state, parsed.items, now)
+
+    def _ingest(
+        self, feed: FeedRule, state: FeedState, items: Sequence[Item], now: datetime
+    ) -> PollReport:
+        items = _unique_by_key(items)
+        unseen = self.store.unseen(feed.id, [i.key for i in items])
+        new_items = oldest_first([i for i in items if i.key in unseen])
+        first_poll = state.first_success is None
+        to_alert = new_items
+        if first_poll:
+            keep = self.options.backfill
+            to_alert = new_items[len(new_items) - keep :] if keep else []
+        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        self._record_success(state, now)
+        queued = self.store.record_poll(state, new_items, now, alerts)
+        log.info(
+            "feed_polled",
+            extra={
+                "feed_id": feed.id,
+                "items": len(items),
+                "new_items": len(new_items),
+                "alerts": queued,
+                "first_poll": first_poll,
+            },
+        )
+        if queued and self._on_alerts:
+            self._on_alerts(queued)
+        return PollReport(feed.id, ok=True, new_items=len(new_items), alerts=queued)
+
+    def _alerts_for(
+        self, feed: FeedRule, state: FeedState, item: Item, now: datetime
+    ) -> list[Alert]:
+        book = self.book
+        try:
+            match = book.matcher.match(item, feed_tags=feed.tags)
+        except Exception:
+            # A matcher bug on one item must not block the feed forever: log it, mark it seen.
+            log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})
+            return []
+        alerts: list[Alert] = []
+        feed_name = feed.name or state.title or feed.id
+        for topic_match in match.topics:
+            topic = book.rules.topic(topic_match.topic_id)
+            if topic is None:
+                continue
+            message = render_alert(
+                item=item,
+                topic_id=topic.id,
+                topic_name=topic.name,
+                feed_name=feed_name,
+                match=topic_match,
+                plain=match.plain,
+                tz=self.options.tz,
+                max_summary=self.options.max_summary,
+            )
+            for dest in topic.channels:
+                alerts.append(Alert(feed.id, item.key, topic.id, dest, message, now))
+        return alerts
+
+    @staticmethod
+    def _record_success(state: FeedState, now: datetime) -> None:
+        state.last_success = now
+        state.first_success = state.first_success or now
+        state.consecutive_errors = 0
+        state.last_error = None
+
+    def _record_failure(self, state: FeedState, feed: FeedRule, exc: FeedError) -> PollReport:
+        state.consecutive_errors += 1
+        state.last_error = f"{exc.kind}: {exc}"
+        self.store.save_feed_state(state)
+        log.warning(
+            "feed_poll_failed",
+            extra={
+                "feed_id": feed.id,
+                "error_kind": exc.kind,
+                "error": str(exc),
+                "consecutive_errors": state.consecutive_errors,
+            },
+        )
+        return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind)
+
+
+def _unique_by_key(items: Sequence[Item]) -> list[Item]:
+    seen: set[str] = set()
+    out: list[Item] = []
+    for item in items:
+        if item.key not in seen:
+            seen.add(item.key)
+            out.append(item)
+    return out
+
+
+def oldest_first(items: Sequence[Item]) -> list[Item]:
+    """Feeds list newest first: walk them backwards, then order by date where every item has one."""
+    ordered = list(reversed(items))
+    if ordered and all(i.published is not None for i in ordered):
+        ordered.sort(key=lambda i: i.published or datetime.min.replace(tzinfo=UTC))
+    return ordered

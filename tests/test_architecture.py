@@ -1,0 +1,125 @@
+"""The import layering of STYLE.md: entry → orchestration → adapters → pure core → models.
+
+Imports point down only; adapters never import each other; only the entry layer reads
+settings; the pure core does no I/O (no network, database, Telegram or scheduler library).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BOT = Path(__file__).resolve().parents[1] / "bot"
+
+ENTRY, ORCHESTRATION, ADAPTER, PURE, BASE = 0, 1, 2, 3, 4
+LAYER_NAMES = ["entry", "orchestration", "adapter", "pure core", "base"]
+
+# Longest prefix wins.
+LAYERS: dict[str, int] = {
+    "bot": BASE,  # the package's __init__ (version only)
+    "bot.__main__": ENTRY,
+    "bot.cli": ENTRY,
+    "bot.app": ENTRY,
+    "bot.commands": ENTRY,
+    "bot.logs": ENTRY,
+    "bot.settings": ENTRY,
+    "bot.metrics": ENTRY,
+    "bot.pipeline": ORCHESTRATION,
+    "bot.scheduler": ORCHESTRATION,
+    "bot.deliver": ORCHESTRATION,
+    "bot.digest": ORCHESTRATION,
+    "bot.feeds": ADAPTER,
+    "bot.store": ADAPTER,
+    "bot.rules.load": ADAPTER,
+    "bot.rules.edit": ADAPTER,
+    "bot.telegram": ADAPTER,
+    "bot.telegram.render": PURE,
+    "bot.text": PURE,
+    "bot.rules": PURE,
+    "bot.summarize": PURE,
+    "bot.cluster": PURE,
+    "bot.ratelimit": PURE,
+    "bot.models": BASE,
+    "bot.errors": BASE,
+}
+
+IO_LIBRARIES = {"httpx", "sqlalchemy", "alembic", "telegram", "apscheduler", "socket", "requests"}
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in LAYERS:
+            return LAYERS[prefix]
+    raise KeyError(module)
+
+
+def package_of(module: str) -> str:
+    """The adapter family a module belongs to (bot.feeds, bot.store, bot.telegram, ...)."""
+    return ".".join(module.split(".")[:2])
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(BOT.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    return found
+
+
+def modules() -> list[Path]:
+    return [p for p in BOT.rglob("*.py") if "migrations" not in p.parts]
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: module_name(p))
+def test_imports_point_down(path: Path) -> None:
+    me = module_name(path)
+    my_layer = layer_of(me)
+    for imported in imports_of(path):
+        if imported.split(".")[0] != "bot" or imported == "bot":
+            continue
+        theirs = layer_of(imported)
+        same_family = package_of(imported) == package_of(me)
+        if my_layer == ADAPTER and theirs == ADAPTER:
+            assert same_family, f"{me} (adapter) imports another adapter {imported}"
+            continue
+        assert theirs > my_layer or (theirs == my_layer and my_layer != ADAPTER), (
+            f"{me} ({LAYER_NAMES[my_layer]}) imports {imported} ({LAYER_NAMES[theirs]})"
+        )
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: module_name(p))
+def test_only_entry_reads_settings(path: Path) -> None:
+    me = module_name(path)
+    if layer_of(me) == ENTRY:
+        return
+    assert "bot.settings" not in imports_of(path), f"{me} reads settings; pass values in"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if layer_of(module_name(p)) >= PURE],
+    ids=lambda p: module_name(p),
+)
+def test_pure_core_does_no_io(path: Path) -> None:
+    roots = {name.split(".")[0] for name in imports_of(path)}
+    assert not roots & IO_LIBRARIES, f"{module_name(path)} imports {roots & IO_LIBRARIES}"
+
+
+def test_every_module_has_a_layer() -> None:
+    for path in modules():
+        layer_of(module_name(path))  # raises KeyError for an unclassified module

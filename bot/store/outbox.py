@@ -1,0 +1,130 @@
+"""Outbox queries: alerts wait here until Telegram has them.
+
+An alert is identified by (feed, item, topic, chat, thread); queueing it twice is a no-op,
+so a poll that is retried after a crash never sends the same alert twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy.sql import ColumnElement
+
+from bot.errors import StoreError
+from bot.models import Alert, OutboxEntry
+from bot.store.codec import alert_values, chat_to_text, entry_from_row
+from bot.store.sql import insert_ignore
+from bot.store.tables import outbox, seen_items
+
+QUEUED = "queued"
+
+
+def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
+    """Queue the alerts not queued before; the number newly queued."""
+    added = 0
+    for alert in alerts:
+        values = alert_values(alert) | _item_columns(conn, alert)
+        values |= {"created": now, "status": QUEUED, "attempts": 0}
+        added += insert_ignore(conn, outbox, values)
+    return added
+
+
+def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
+    # Copied from the seen item, if recorded, so a later edit can say what was sent.
+    query = select(seen_items.c.title, seen_items.c.link).where(
+        seen_items.c.feed_id == alert.feed_id, seen_items.c.key == alert.item_key
+    )
+    row = conn.execute(query).first()
+    return {"item_title": row.title, "item_link": row.link} if row is not None else {}
+
+
+def due(conn: Connection, now: datetime, limit: int) -> list[OutboxEntry]:
+    query = (
+        select(outbox)
+        .where(outbox.c.status == QUEUED, _is_due(now))
+        .order_by(outbox.c.first_seen, outbox.c.id)
+        .limit(limit)
+    )
+    return [entry_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    return or_(outbox.c.not_before.is_(None), outbox.c.not_before <= now)
+
+
+def next_due_time(conn: Connection) -> datetime | None:
+    query = select(func.min(outbox.c.not_before)).where(
+        outbox.c.status == QUEUED, outbox.c.not_before.is_not(None)
+    )
+    # min() keeps the column's type, so the value comes back as an aware UTC datetime.
+    value: datetime | None = conn.execute(query).scalar_one_or_none()
+    return value
+
+
+def get_entry(conn: Connection, entry_id: int) -> OutboxEntry | None:
+    row = conn.execute(select(outbox).where(outbox.c.id == entry_id)).mappings().first()
+    return entry_from_row(row) if row is not None else None
+
+
+def change_entry(conn: Connection, entry_id: int, **values: Any) -> None:
+    result = conn.execute(update(outbox).where(outbox.c.id == entry_id).values(**values))
+    if not result.rowcount:
+        raise StoreError(f"no outbox entry with id {entry_id}")
+
+
+def defer(conn: Connection, entry_id: int, not_before: datetime, error: str | None) -> None:
+    change_entry(conn, entry_id, not_before=not_before, error=error, attempts=outbox.c.attempts + 1)
+
+
+def move_chat(conn: Connection, old_chat: int | str, new_chat: int) -> int:
+    """Point queued alerts at the new chat id; the number moved.
+
+    An alert already queued for the new chat as well stays behind, marked failed, so the
+    chat does not get it twice.
+    """
+    old, new = chat_to_text(old_chat), chat_to_text(new_chat)
+    twin = outbox.alias("twin")
+    already_there = exists().where(
+        twin.c.chat == new,
+        twin.c.feed_id == outbox.c.feed_id,
+        twin.c.item_key == outbox.c.item_key,
+        twin.c.topic_id == outbox.c.topic_id,
+        twin.c.thread == outbox.c.thread,
+    )
+    queued_in_old = and_(outbox.c.chat == old, outbox.c.status == QUEUED)
+    moved = conn.execute(
+        update(outbox).where(queued_in_old, ~already_there).values(chat=new)
+    ).rowcount
+    conn.execute(
+        update(outbox)
+        .where(queued_in_old)
+        .values(status="failed", error=f"chat moved to {new}; already queued there")
+    )
+    return int(moved)
+
+
+def drop_chat(conn: Connection, chat: int | str, reason: str) -> int:
+    query = (
+        update(outbox)
+        .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == QUEUED)
+        .values(status="failed", error=reason)
+    )
+    return int(conn.execute(query).rowcount)
+
+
+def depth(conn: Connection) -> int:
+    query = select(func.count()).select_from(outbox).where(outbox.c.status == QUEUED)
+    return int(conn.execute(query).scalar_one())
+
+
+def sent(conn: Connection, topic_id: str | None, since: datetime | None) -> list[OutboxEntry]:
+    query = select(outbox).where(outbox.c.status == "sent")
+    if topic_id is not None:
+        query = query.where(outbox.c.topic_id == topic_id)
+    if since is not None:
+        query = query.where(outbox.c.sent_at >= since)
+    query = query.order_by(outbox.c.sent_at, outbox.c.id)
+    return [entry_from_row(row) for row in conn.execute(query).mappings()]

@@ -1,0 +1,222 @@
+"""The store: the one object the rest of mediabot uses to reach the database.
+
+Every method is one short transaction and raises ``StoreError`` when the database fails
+(the message names the database with its password hidden). Times go in and come out as
+aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.errors import StoreError
+from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
+from bot.store import outbox, seen, subscriptions
+from bot.store.engine import WRITE, build_engine, parse_url, safe_url
+from bot.store.migrate import describe, upgrade
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """Feed state, seen items, the outbox and subscriptions, in SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        parsed = parse_url(url)
+        self._where = safe_url(parsed)
+        self._engine = build_engine(parsed)
+        self._writer = self._engine.execution_options(**WRITE)
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the newest revision (a no-op when current)."""
+        upgrade(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._where!r})"
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._guard("read"), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._guard("write"), self._writer.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            log.warning("store_failed", extra={"action": action, "error": describe(exc)})
+            raise StoreError(f"cannot {action} {self._where}: {describe(exc)}") from exc
+
+    # feed state
+
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        with self._read() as conn:
+            return seen.get_feed_state(conn, feed_id)
+
+    def feed_states(self) -> list[FeedState]:
+        """Every feed's state, by feed id."""
+        with self._read() as conn:
+            return seen.all_feed_states(conn)
+
+    def save_feed_state(self, state: FeedState) -> None:
+        with self._write() as conn:
+            seen.save_feed_state(conn, state)
+
+    # seen items
+
+    def unseen(self, feed_id: str, keys: Sequence[str]) -> set[str]:
+        """The ``keys`` not yet recorded as seen for this feed."""
+        with self._read() as conn:
+            return seen.unseen(conn, feed_id, keys)
+
+    def record_poll(
+        self,
+        state: FeedState,
+        items: Sequence[Item],
+        first_seen: datetime,
+        alerts: Sequence[Alert],
+    ) -> int:
+        """Save a poll's outcome in one transaction; the number of alerts newly queued.
+
+        The feed state is saved, the items are recorded as seen (known ones are left as
+        they are) and the alerts are queued (ones already queued are ignored). All or
+        nothing: a crash can never leave items seen whose alerts were not queued.
+        """
+        with self._write() as conn:
+            seen.save_feed_state(conn, state)
+            seen.record_seen(conn, items, first_seen)
+            added = outbox.enqueue(conn, alerts, _now())
+        log.debug(
+            "poll_recorded",
+            extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
+        )
+        return added
+
+    def seen_count(self, feed_id: str | None = None) -> int:
+        with self._read() as conn:
+            return seen.seen_count(conn, feed_id)
+
+    # outbox
+
+    def enqueue(self, alerts: Sequence[Alert]) -> int:
+        """Queue alerts (ones already queued are ignored); the number newly queued."""
+        with self._write() as conn:
+            return outbox.enqueue(conn, alerts, _now())
+
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
+        """Queued entries that may go out at ``now``, oldest item first."""
+        with self._read() as conn:
+            return outbox.due(conn, now, limit)
+
+    def next_due_time(self) -> datetime | None:
+        """The earliest ``not_before`` among queued entries that have one, else None.
+
+        This is when a deferred entry (a retry, a digest) becomes due; a sender that has
+        drained ``due()`` can sleep until then. Entries without ``not_before`` are due at
+        once and are not counted here. The time may already be past: then ``due()`` has
+        work now.
+        """
+        with self._read() as conn:
+            return outbox.next_due_time(conn)
+
+    def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None:
+        with self._write() as conn:
+            outbox.change_entry(
+                conn,
+                entry_id,
+                status="sent",
+                message_id=message_id,
+                sent_at=sent_at,
+                error=None,
+            )
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        """Give up on an entry for good; ``error`` says why (shown to admins)."""
+        with self._write() as conn:
+            outbox.change_entry(conn, entry_id, status="failed", error=error)
+
+    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None:
+        """Try the entry again no earlier than ``not_before``; counts one more attempt."""
+        with self._write() as conn:
+            outbox.defer(conn, entry_id, not_before, error)
+
+    def move_chat(self, old_chat: int | str, new_chat: int) -> int:
+        """A group became a supergroup: queued alerts and subscriptions follow it.
+
+        Returns the number of queued alerts moved.
+        """
+        with self._write() as conn:
+            moved = outbox.move_chat(conn, old_chat, new_chat)
+            subscriptions.move_chat(conn, old_chat, new_chat)
+        log.info("chat_moved", extra={"old_chat": old_chat, "new_chat": new_chat, "alerts": moved})
+        return moved
+
+    def drop_chat(self, chat: int | str, reason: str) -> int:
+        """Fail every queued alert for a chat we may no longer post to; how many."""
+        with self._write() as conn:
+            dropped = outbox.drop_chat(conn, chat, reason)
+        log.info("chat_dropped", extra={"chat": chat, "alerts": dropped, "reason": reason})
+        return dropped
+
+    def outbox_depth(self) -> int:
+        """The number of queued entries."""
+        with self._read() as conn:
+            return outbox.depth(conn)
+
+    def outbox_entry(self, entry_id: int) -> OutboxEntry | None:
+        with self._read() as conn:
+            return outbox.get_entry(conn, entry_id)
+
+    def sent_alerts(
+        self, *, topic_id: str | None = None, since: datetime | None = None
+    ) -> list[OutboxEntry]:
+        """Sent entries, by sent time: all, or one topic's, or those sent since a time."""
+        with self._read() as conn:
+            return outbox.sent(conn, topic_id, since)
+
+    # subscriptions
+
+    def subscribe(self, dest: Destination, topic_id: str) -> bool:
+        """True when this is a new subscription."""
+        with self._write() as conn:
+            return subscriptions.subscribe(conn, dest, topic_id, _now())
+
+    def unsubscribe(self, dest: Destination, topic_id: str) -> bool:
+        """True when there was a subscription to remove."""
+        with self._write() as conn:
+            return subscriptions.unsubscribe(conn, dest, topic_id)
+
+    def subscriptions(self, topic_id: str | None = None) -> list[tuple[Destination, str]]:
+        """(destination, topic id) pairs, by topic then age; one topic's if given."""
+        with self._read() as conn:
+            return subscriptions.listing(conn, topic_id)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

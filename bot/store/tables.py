@@ -1,0 +1,142 @@
+"""The schema, as SQLAlchemy Core tables (the migrations create exactly these).
+
+Portable SQL only: the same tables work on SQLite (the default) and PostgreSQL.
+
+Two conventions hold across tables:
+
+- Chat ids are text (``"-1001234567890"`` or ``"@channel"``); see ``bot.store.codec``.
+- ``thread`` is ``0`` when there is no forum thread. Telegram thread ids are positive
+  message ids, so ``0`` is never a real one, and a NOT NULL column keeps the unique keys
+  honest: both SQLite and PostgreSQL treat NULLs as distinct in a unique constraint, which
+  would let the same alert be queued twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so later migrations (and SQLite batch mode) can refer to them.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in, an aware UTC datetime out, on every backend.
+
+    SQLite keeps no time zone: values are stored as naive UTC and given back with
+    ``tzinfo=UTC``. A naive value is refused, because guessing its zone would shift
+    alerts by hours without anyone noticing.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given to the store: use UTC")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+feed_state = Table(
+    "feed_state",
+    metadata,
+    Column("feed_id", String(200), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_poll", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("first_success", UTCDateTime),
+    Column("consecutive_errors", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_poll_not_before", UTCDateTime),
+    Column("title", Text),
+)
+
+seen_items = Table(
+    "seen_items",
+    metadata,
+    Column("feed_id", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("published", UTCDateTime),
+    Column("first_seen", UTCDateTime, nullable=False),
+    # For pruning old rows and for "what came in lately" queries.
+    Index("ix_seen_items_first_seen", "first_seen"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed_id", String(200), nullable=False),
+    Column("item_key", Text, nullable=False),
+    Column("topic_id", String(200), nullable=False),
+    Column("chat", String(200), nullable=False),
+    Column("thread", BigInteger, nullable=False, default=0),
+    # The rendered message, whole, so a restart sends it unchanged.
+    Column("text", Text, nullable=False),
+    Column("plain", Text, nullable=False),
+    Column("buttons", Text, nullable=False, default="[]"),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    # Digests and retries: not sent before this time.
+    Column("not_before", UTCDateTime),
+    # Near-duplicate edits need the sent message and what it was about.
+    Column("message_id", BigInteger),
+    Column("sent_at", UTCDateTime),
+    Column("item_title", Text),
+    Column("item_link", Text),
+    UniqueConstraint("feed_id", "item_key", "topic_id", "chat", "thread", name="uq_outbox_alert"),
+    Index("ix_outbox_status_not_before", "status", "not_before"),
+    Index("ix_outbox_chat_status", "chat", "status"),
+    Index("ix_outbox_topic_sent_at", "topic_id", "sent_at"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat", String(200), nullable=False),
+    Column("thread", BigInteger, nullable=False, default=0),
+    Column("topic_id", String(200), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("muted_until", UTCDateTime),
+    UniqueConstraint("chat", "thread", "topic_id", name="uq_subscriptions_destination_topic"),
+    Index("ix_subscriptions_topic_id", "topic_id"),
+)

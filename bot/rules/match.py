@@ -1,0 +1,186 @@
+"""The matcher: every topic of a rule set against one item (DESIGN §4).
+
+``compile_matcher`` turns a ``RuleSet`` into a ``Matcher`` once per rules version. For
+each item the matcher makes the plain text of each field (the title as is, the content
+through ``html_to_text``), normalizes each field once, finds every term in one automaton
+pass per field (see ``bot.rules.patterns``), and then evaluates only the topics that one
+of those terms can make fire, in rule-file order. Evaluation order is documented in
+``bot.rules.model``.
+
+Feed scope: a topic with ``feeds`` only fires on items of those feeds or of feeds with
+one of its ``#tags``. When the item's feed is not in the rule set and no ``feed_tags``
+are given (items read from a file in a dry run), the scope is ignored: there is nothing
+to decide it by.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+
+from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
+from bot.rules.evaluate import RawHit, evaluate_topic, to_hits
+from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
+from bot.rules.patterns import Pattern, PatternIndex
+from bot.text.html import html_to_text, tidy_line
+from bot.text.normalize import normalize, normalize_with_map, source_span
+
+FieldHits = dict[Field, list[RawHit]]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedField:
+    """One field of an item: its plain text, normalized forms and their source maps."""
+
+    plain: str
+    folded: str
+    folded_map: list[int]
+    cased: str | None = None  # only when some term is case-sensitive
+    cased_map: list[int] | None = None
+
+
+Prepared = dict[Field, PreparedField]
+
+
+def _terms_of(clause: Term | Near) -> tuple[Term, ...]:
+    return clause.left + clause.right if isinstance(clause, Near) else (clause,)
+
+
+def _in_scope(topic: Topic, feed_id: str, tags: frozenset[str]) -> bool:
+    if not topic.feeds:
+        return True
+    return any(s == feed_id or (s.startswith("#") and s[1:] in tags) for s in topic.feeds)
+
+
+class Matcher:
+    """A compiled rule set. Immutable once built and safe to share; build anew on reload."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        patterns: dict[Pattern, int] = {}
+        # (topic index, term) -> pattern id: fuzzy settings differ between topics
+        self._pattern_of: dict[tuple[int, Term], int] = {}
+        # pattern id -> topics that a hit of it may make fire (any/all, not none)
+        self._triggers: dict[int, set[int]] = {}
+        for index, topic in enumerate(rules.topics):
+            positive = topic.any + tuple(c for g in topic.all for c in g)
+            for clause in topic.clauses():
+                for term in _terms_of(clause):
+                    pid = self._compile_term(index, topic, term, patterns)
+                    if clause in positive:
+                        self._triggers.setdefault(pid, set()).add(index)
+        self._index = PatternIndex(list(patterns))
+        self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
+
+    def _compile_term(
+        self, index: int, topic: Topic, term: Term, patterns: dict[Pattern, int]
+    ) -> int:
+        key = Pattern(
+            text=normalize(term.stem, casefold=not term.case),
+            case=term.case,
+            wildcard=term.wildcard,
+            edits=allowed_edits(term, topic.fuzzy),
+        )
+        pid = patterns.setdefault(key, len(patterns))
+        self._pattern_of[(index, term)] = pid
+        return pid
+
+    @property
+    def pattern_count(self) -> int:
+        return len(self._index.patterns)
+
+    def prepare(self, item: Item) -> Prepared:
+        """The plain and normalized text of each field of ``item``."""
+        texts: dict[Field, str] = {
+            "title": tidy_line(item.title),
+            "content": html_to_text(item.content),
+        }
+        out: Prepared = {}
+        for name in FIELDS:
+            plain = texts[name]
+            folded, fmap = normalize_with_map(plain)
+            cased = cmap = None
+            if self._index.has_case():
+                cased, cmap = normalize_with_map(plain, casefold=False)
+            out[name] = PreparedField(plain, folded, fmap, cased, cmap)
+        return out
+
+    def match(
+        self,
+        item: Item,
+        *,
+        feed_tags: Iterable[str] = (),
+        topics: Collection[str] | None = None,
+    ) -> ItemMatch:
+        """Which topics fire on ``item``, and why (see the module docstring)."""
+        prepared = self.prepare(item)
+        return self.match_prepared(prepared, item.feed_id, feed_tags=feed_tags, topics=topics)
+
+    def match_prepared(
+        self,
+        prepared: Prepared,
+        feed_id: str,
+        *,
+        feed_tags: Iterable[str] = (),
+        topics: Collection[str] | None = None,
+    ) -> ItemMatch:
+        """``match`` for an item already through ``prepare``."""
+        hits = self._scan(prepared)
+        plain = {name: prepared[name].plain for name in FIELDS}
+        fired = [
+            TopicMatch(self.rules.topics[i].id, to_hits(found, plain))
+            for i, found in self._fired(hits, feed_id, frozenset(feed_tags), topics)
+        ]
+        return ItemMatch(plain=plain, topics=tuple(fired))
+
+    def _fired(
+        self,
+        hits: dict[int, FieldHits],
+        feed_id: str,
+        feed_tags: frozenset[str],
+        wanted: Collection[str] | None,
+    ) -> Iterator[tuple[int, list[tuple[Term, RawHit]]]]:
+        candidates: set[int] = set()
+        for pid in hits:
+            candidates |= self._triggers.get(pid, set())
+        tags = feed_tags | self._feed_tags.get(feed_id, frozenset())
+        scoped = feed_id in self._feed_tags or bool(feed_tags)
+        for index in sorted(candidates):
+            topic = self.rules.topics[index]
+            if wanted is not None and topic.id not in wanted:
+                continue
+            if scoped and not _in_scope(topic, feed_id, tags):
+                continue
+
+            def lookup(term: Term, index: int = index) -> FieldHits:
+                return hits.get(self._pattern_of[(index, term)], {})
+
+            found = evaluate_topic(topic, lookup)
+            if found is not None:
+                yield index, found
+
+    def _scan(self, prepared: Prepared) -> dict[int, FieldHits]:
+        """Every pattern's hits per field, with plain-text offsets."""
+        out: dict[int, FieldHits] = {}
+        for name in FIELDS:
+            pf = prepared[name]
+            variants = [(False, pf.folded, pf.folded_map), (True, pf.cased, pf.cased_map)]
+            for case, text, index in variants:
+                if text is None or index is None:
+                    continue
+                for pid, spans in self._index.scan(text, case).items():
+                    raw = []
+                    for ns, ne, edits in spans:
+                        start, end = source_span(pf.plain, index, ns, ne)
+                        if case:  # ``within`` is counted in the casefolded text
+                            ns = bisect_left(pf.folded_map, start)
+                            ne = bisect_left(pf.folded_map, end)
+                        raw.append(RawHit(name, start, end, edits, ns, ne))
+                    out.setdefault(pid, {})[name] = raw
+        return out
+
+
+def compile_matcher(rules: RuleSet) -> Matcher:
+    """Compile ``rules`` for matching."""
+    return Matcher(rules)

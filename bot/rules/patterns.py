@@ -1,0 +1,178 @@
+"""Finding every term of a rule set in normalized text, in one automaton pass.
+
+Each distinct (normalized text, case, wildcard, edits) becomes one ``Pattern``. An
+Aho-Corasick automaton holds, per pattern, the keys that lead to it:
+
+- an exact or wildcard pattern is its own key (a wildcard's key is its prefix);
+- a fuzzy pattern allowing ``k`` edits is split into ``k + 1`` pieces: an alignment with
+  at most ``k`` edits leaves one piece verbatim, except that a swap of two neighbours
+  across a piece border damages two pieces with one edit; for each border the pattern
+  with that swap applied contributes its own pieces for ``k - 1`` edits. Each key carries
+  its offset in the pattern, so a hit on it says where the pattern would start (give or
+  take ``k``), and a bounded optimal-string-alignment check of that small window decides.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import ahocorasick
+from rapidfuzz.distance import OSA
+
+from bot.text.script import WORD_CHARS
+
+# (start, end, edits) in normalized text
+Span = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    text: str  # normalized
+    case: bool
+    wildcard: bool
+    edits: int
+
+    @property
+    def left_bound(self) -> bool:
+        return self.text[0] in WORD_CHARS
+
+    @property
+    def right_bound(self) -> bool:
+        return self.text[-1] in WORD_CHARS
+
+
+def _split(text: str, parts: int) -> list[tuple[int, str]]:
+    """``parts`` adjacent pieces of ``text`` of near-equal length, with their offsets."""
+    size, extra = divmod(len(text), parts)
+    pieces: list[tuple[int, str]] = []
+    pos = 0
+    for i in range(parts):
+        width = size + (1 if i < extra else 0)
+        pieces.append((pos, text[pos : pos + width]))
+        pos += width
+    return pieces
+
+
+def fuzzy_keys(text: str, edits: int) -> set[tuple[int, str]]:
+    """Keys of which every string within ``edits`` OSA edits of ``text`` holds one verbatim."""
+    if edits == 0 or len(text) <= edits:
+        return {(0, text)}
+    pieces = _split(text, edits + 1)
+    keys = {p for p in pieces if p[1].strip()}
+    for offset, _ in pieces[1:]:
+        swapped = text[: offset - 1] + text[offset] + text[offset - 1] + text[offset + 1 :]
+        keys |= fuzzy_keys(swapped, edits - 1)
+    if len(keys) < len(pieces):  # a piece was only spaces: fall back to the whole text
+        keys.add((0, text))
+    return keys
+
+
+class PatternIndex:
+    """The patterns of a rule set and the automata that find them."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        self.patterns = patterns
+        self._automata: dict[bool, ahocorasick.Automaton | None] = {}
+        for case in (False, True):
+            keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            for pid, p in enumerate(patterns):
+                if p.case != case:
+                    continue
+                for offset, key in fuzzy_keys(p.text, p.edits):
+                    keyed[key].append((pid, offset))
+            self._automata[case] = _build(keyed)
+
+    def has_case(self) -> bool:
+        return self._automata[True] is not None
+
+    def scan(self, text: str, case: bool) -> dict[int, list[Span]]:
+        """Every pattern of the given case that occurs in ``text``, with its spans."""
+        automaton = self._automata[case]
+        found: dict[int, set[Span]] = defaultdict(set)
+        if automaton is None or not text:
+            return {}
+        tried: set[tuple[int, int]] = set()
+        for end, (length, entries) in automaton.iter(text):
+            start = end + 1 - length
+            for pid, offset in entries:
+                p = self.patterns[pid]
+                if p.edits:
+                    origin = start - offset
+                    if (pid, origin) not in tried:
+                        tried.add((pid, origin))
+                        found[pid].update(_verify_fuzzy(text, p, origin))
+                elif p.wildcard:
+                    if _left_ok(text, start, p):
+                        found[pid].add((start, _word_end(text, end + 1), 0))
+                elif _left_ok(text, start, p) and _right_ok(text, end + 1, p):
+                    found[pid].add((start, end + 1, 0))
+        return {pid: _resolve(spans) for pid, spans in found.items()}
+
+
+def _build(keyed: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | None:
+    if not keyed:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key, entries in keyed.items():
+        automaton.add_word(key, (len(key), tuple(entries)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _left_ok(text: str, start: int, p: Pattern) -> bool:
+    return not p.left_bound or start == 0 or text[start - 1] not in WORD_CHARS
+
+
+def _right_ok(text: str, end: int, p: Pattern) -> bool:
+    return not p.right_bound or end == len(text) or text[end] not in WORD_CHARS
+
+
+def _word_end(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in WORD_CHARS:
+        pos += 1
+    return pos
+
+
+def _starts(text: str, origin: int, p: Pattern) -> Iterator[int]:
+    for a in range(max(origin - p.edits, 0), min(origin + p.edits, len(text) - 1) + 1):
+        c = text[a]
+        if c == " " or (p.left_bound and (c not in WORD_CHARS or not _left_ok(text, a, p))):
+            continue
+        yield a
+
+
+def _ends(text: str, a: int, p: Pattern) -> Iterator[int]:
+    n = len(p.text)
+    for b in range(max(a + n - p.edits, a + 1), min(a + n + p.edits, len(text)) + 1):
+        c = text[b - 1]
+        if c == " " or (p.right_bound and (c not in WORD_CHARS or not _right_ok(text, b, p))):
+            continue
+        yield b
+
+
+def _verify_fuzzy(text: str, p: Pattern, origin: int) -> list[Span]:
+    """The best alignment of ``p`` starting near ``origin``, if within ``p.edits``."""
+    best: tuple[int, int, int, int, int] | None = None
+    for a in _starts(text, origin, p):
+        for b in _ends(text, a, p):
+            d = OSA.distance(p.text, text[a:b], score_cutoff=p.edits)
+            if d <= p.edits:
+                rank = (d, abs(b - a - len(p.text)), abs(a - origin), a, b)
+                if best is None or rank < best:
+                    best = rank
+    return [] if best is None else [(best[3], best[4], best[0])]
+
+
+def _resolve(spans: set[Span]) -> list[Span]:
+    """Non-overlapping spans, fewest edits first, then leftmost; returned in text order."""
+    chosen: list[Span] = []  # kept in text order; they never overlap, so ends are sorted too
+    for span in sorted(spans, key=lambda s: (s[2], s[0], -s[1])):
+        i = bisect_left(chosen, span)
+        if (i == 0 or chosen[i - 1][1] <= span[0]) and (
+            i == len(chosen) or span[1] <= chosen[i][0]
+        ):
+            chosen.insert(i, span)
+    return chosen

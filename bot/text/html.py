@@ -1,0 +1,154 @@
+"""HTML to readable plain text (DESIGN §4 step 1).
+
+The result is what users read and what hit offsets point into, so it keeps the text as
+written: only tags, scripts and boilerplate go, and whitespace is tidied (runs of blanks
+become one space, paragraphs are separated by a single ``\\n``). Normalization for
+matching happens later, in ``bot.text.normalize``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+# Tags that start a new line: the reader sees them as separate blocks of text.
+_BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+    }
+)
+# Table cells sit side by side: a space keeps "cell one" and "cell two" apart.
+_CELL_TAGS = frozenset({"td", "th"})
+# Content nobody reads as text: dropped together with everything inside.
+_SKIP_TAGS = frozenset({"script", "style", "iframe", "noscript", "template", "object", "head"})
+_VOID_TAGS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+
+# The relay footer ("获取更多RSS…" / Traditional "獲取更多RSS…") and everything after it.
+_FOOTER = re.compile(r"[获獲]取更多RSS")
+_TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_BLANKS = re.compile(r"[^\S\n]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+class _TextCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+        self._skip_tag: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._skip_depth:
+            if tag == self._skip_tag:
+                self._skip_depth += 1
+            return
+        if tag in _SKIP_TAGS:
+            self._skip_tag, self._skip_depth = tag, 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <br/> and friends: a start tag with no content to skip.
+        if not self._skip_depth and tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skip_depth:
+            if tag == self._skip_tag:
+                self._skip_depth -= 1
+            return
+        if tag in _BLOCK_TAGS and tag not in _VOID_TAGS:
+            self.parts.append("\n")
+        elif tag in _CELL_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+
+def tidy(text: str) -> str:
+    """Collapse runs of blanks to one space and blank lines to one ``\\n``; strip the ends."""
+    text = _BLANKS.sub(" ", text)
+    return _NEWLINES.sub("\n", text).strip()
+
+
+def tidy_line(text: str) -> str:
+    """Whitespace-tidy a one-line value such as a title: every run of whitespace is a space."""
+    return " ".join(text.split())
+
+
+def cut_footer(text: str) -> str:
+    """Remove the relay footer, from ``获取更多RSS`` to the end."""
+    m = _FOOTER.search(text)
+    return text[: m.start()] if m else text
+
+
+def html_to_text(html_text: str) -> str:
+    """Readable plain text of an HTML fragment (or of plain text, which only gets tidied)."""
+    if not _TAG_LIKE.search(html_text):
+        # Plain text: decode well-formed entities only, so "AT&T" and "R&D" stay as they are.
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), html_text)
+        return tidy(cut_footer(text))
+    parser = _TextCollector()
+    parser.feed(html_text)
+    parser.close()
+    return tidy(cut_footer("".join(parser.parts)))

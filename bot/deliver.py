@@ -1,0 +1,285 @@
+"""The delivery loop: outbox entries out to Telegram, within its limits, oldest first.
+
+The outbox is the source of truth. An entry is only ever sent after it was read from the
+store, and marked sent only after Telegram accepted it, so a crash between the two sends it
+again (at least once) but never loses it. Per failure (see ``bot.errors``):
+
+- ``RetryLater`` (429, network, 5xx): the entry is deferred for its ``after`` or an
+  exponential backoff with jitter, whichever is longer, and only its chat pauses;
+- ``ParseModeRefused``: sent once more as plain text, then failed;
+- ``ChatMoved``: the chat's queue moves to the new id and the entry is resent there;
+- ``ChatGone``: the chat's queue is dropped and ``on_chat_gone`` is told;
+- ``PermanentSendError``: failed with Telegram's reason, never retried.
+
+Chats interleave: each step sends to the chat that may receive soonest, so a paused or
+rate-limited chat never holds up the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
+from bot.models import Destination, Message, OutboxEntry
+from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
+
+__all__ = ["Limits", "Sender", "Sink", "StoreLike", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sink(Protocol):
+    """Where messages go: Telegram, or the console in a dry run."""
+
+    async def send(self, dest: Destination, message: Message, *, as_plain: bool = False) -> int: ...
+
+    async def edit(self, dest: Destination, message_id: int, message: Message) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StoreLike(Protocol):
+    """The outbox part of the store that delivery needs."""
+
+    async def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]: ...
+
+    async def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None: ...
+
+    async def mark_failed(self, entry_id: int, error: str) -> None: ...
+
+    async def defer(self, entry_id: int, not_before: datetime, error: str) -> None: ...
+
+    async def move_chat(self, old_chat: int | str, new_chat: int | str) -> int: ...
+
+    async def drop_chat(self, chat: int | str, reason: str) -> int: ...
+
+    async def outbox_depth(self) -> int: ...
+
+    async def next_due_time(self) -> datetime | None: ...
+
+
+ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    PAUSED = "paused"  # the chat waits: skip its other entries for now
+    DROPPED = "dropped"  # the chat is gone; its queue was dropped in the store
+    MOVED = "moved"  # sent to the chat's new id; its queue changed in the store
+
+
+class Sender:
+    """Sends what the outbox holds, politely. ``drain`` once, or ``run`` as a loop."""
+
+    def __init__(
+        self,
+        store: StoreLike,
+        sink: Sink,
+        *,
+        limits: Limits | None = None,
+        on_chat_gone: ChatGoneHook | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._sink = sink
+        self._limits = limits or Limits()
+        self._on_chat_gone = on_chat_gone
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 -- jitter, not security
+        self._limiter = RateLimiter(self._limits)
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._blocked_until: float | None = None
+
+    def wake(self) -> None:
+        """New entries are in the outbox: drain now instead of at the next timer."""
+        self._wake.set()
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
+    async def drain(self) -> int:
+        """Send everything due now within the limits; return how many were sent."""
+        async with self._lock:
+            self._blocked_until = None
+            sent = 0
+            while True:
+                entries = await self._store.due(self._clock(), limit=self._limits.batch)
+                queues = _by_chat(entries)
+                if not queues:
+                    return sent
+                attempted, delivered = await self._send_round(queues)
+                sent += delivered
+                if attempted == 0:
+                    return sent
+
+    async def _send_round(self, queues: dict[ChatKey, deque[OutboxEntry]]) -> tuple[int, int]:
+        """Send one batch, interleaving chats; returns (attempted, sent)."""
+        attempted = sent = 0
+        while queues:
+            now = self._now()
+            key, ready = min(
+                (
+                    (k, self._limiter.ready_at(q[0].alert.destination.chat, now))
+                    for k, q in queues.items()
+                ),
+                key=lambda pair: pair[1],
+            )
+            if ready - now > self._limits.horizon:
+                self._blocked_until = ready
+                break
+            if ready > now:
+                await self._sleep(ready - now)
+                continue
+            entry = queues[key].popleft()
+            outcome = await self._deliver(entry)
+            attempted += 1
+            sent += outcome in (_Outcome.SENT, _Outcome.MOVED)
+            if not queues[key] or outcome not in (_Outcome.SENT, _Outcome.FAILED):
+                del queues[key]
+        return attempted, sent
+
+    async def _send(self, entry: OutboxEntry, dest: Destination, *, as_plain: bool) -> int:
+        self._limiter.record(dest.chat, self._now())
+        return await self._sink.send(dest, entry.alert.message, as_plain=as_plain)
+
+    async def _deliver(self, entry: OutboxEntry) -> _Outcome:
+        dest = entry.alert.destination
+        moved = False
+        try:
+            try:
+                message_id = await self._send(entry, dest, as_plain=False)
+            except ParseModeRefused as exc:
+                log.warning("send_html_refused", extra={"entry_id": entry.id, "error": str(exc)})
+                await self._wait_for_chat(dest.chat)
+                message_id = await self._send(entry, dest, as_plain=True)
+            except ChatMoved as exc:
+                dest, moved = await self._move(dest, exc.new_chat_id), True
+                message_id = await self._send(entry, dest, as_plain=False)
+        except RetryLater as exc:
+            return await self._defer(entry, dest, exc)
+        except ChatGone as exc:
+            return await self._drop(entry, dest, str(exc))
+        except SendError as exc:  # PermanentSendError, a second refusal or a second move
+            return await self._fail(entry, dest, str(exc) or type(exc).__name__)
+        except Exception as exc:  # a bug in a sink must not stop delivery to everyone
+            log.exception("send_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
+            return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
+        await self._store.mark_sent(entry.id, message_id, self._clock())
+        log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
+        # After a move the rest of the chat's queue carries the old id: reread it from the store.
+        return _Outcome.SENT if not moved else _Outcome.MOVED
+
+    async def _wait_for_chat(self, chat: int | str) -> None:
+        now = self._now()
+        ready = self._limiter.ready_at(chat, now)
+        if ready > now:
+            await self._sleep(ready - now)
+
+    async def _move(self, dest: Destination, new_chat: int) -> Destination:
+        moved = await self._store.move_chat(dest.chat, new_chat)
+        log.warning(
+            "chat_moved", extra={"chat": str(dest.chat), "new_chat": new_chat, "entries": moved}
+        )
+        self._limiter.forget(dest.chat)
+        return replace(dest, chat=new_chat)
+
+    def _backoff(self, attempts: int) -> float:
+        ceiling = min(
+            self._limits.backoff_max, self._limits.backoff_base * 2.0 ** min(attempts, 30)
+        )
+        return ceiling * self._rng.uniform(0.5, 1.0)
+
+    async def _defer(self, entry: OutboxEntry, dest: Destination, exc: RetryLater) -> _Outcome:
+        if entry.attempts + 1 >= self._limits.max_attempts:
+            return await self._fail(
+                entry, dest, f"gave up after {entry.attempts + 1} attempts: {exc}"
+            )
+        delay = max(exc.after, self._backoff(entry.attempts))
+        until = self._clock() + timedelta(seconds=delay)
+        await self._store.defer(entry.id, until, str(exc))
+        self._limiter.pause(dest.chat, until.timestamp())
+        log.warning(
+            "send_deferred",
+            extra={
+                "entry_id": entry.id,
+                "chat": str(dest),
+                "delay": round(delay, 3),
+                "error": str(exc),
+            },
+        )
+        return _Outcome.PAUSED
+
+    async def _fail(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
+        await self._store.mark_failed(entry.id, reason)
+        log.warning("send_failed", extra={"entry_id": entry.id, "chat": str(dest), "error": reason})
+        return _Outcome.FAILED
+
+    async def _drop(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
+        dropped = await self._store.drop_chat(dest.chat, reason)
+        self._limiter.forget(dest.chat)
+        log.warning("chat_gone", extra={"chat": str(dest), "error": reason, "dropped": dropped})
+        if self._on_chat_gone is not None:
+            try:
+                await self._on_chat_gone(dest, reason)
+            except Exception:  # telling admins is best effort; delivery goes on
+                log.exception("chat_gone_hook_failed", extra={"chat": str(dest)})
+        return _Outcome.DROPPED
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
+        failures = 0
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self.drain()
+                failures = 0
+                delay = await self._idle_delay()
+            except Exception:  # the store may be briefly unavailable; keep the loop alive
+                failures += 1
+                log.exception("deliver_loop_failed", extra={"failures": failures})
+                delay = self._backoff(failures)
+            await self._wait(stop, delay)
+
+    async def _idle_delay(self) -> float:
+        now = self._clock()
+        delays = [self._limits.idle]
+        next_due = await self._store.next_due_time()
+        if next_due is not None:
+            delays.append((next_due - now).total_seconds())
+        if self._blocked_until is not None:
+            delays.append(self._blocked_until - now.timestamp())
+        return max(0.0, min(delays))
+
+    async def _wait(self, stop: asyncio.Event, delay: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:
+    """Entries per chat, each queue oldest first (the store returns them in that order)."""
+    queues: dict[ChatKey, deque[OutboxEntry]] = {}
+    for entry in entries:
+        queues.setdefault(chat_key(entry.alert.destination.chat), deque()).append(entry)
+    return queues

@@ -1,0 +1,95 @@
+"""Telegram's send limits, kept on our side so 429s stay the exception.
+
+Telegram documents about 30 messages per second overall, 20 per minute in one group or
+channel, and about one per second in one chat. ``RateLimiter`` answers "when may the next
+message to this chat go?" from the sends it has recorded, and holds per-chat pauses (a 429's
+``retry_after``, a network backoff) so one slow chat never stops the others.
+
+Times are plain float seconds from whatever clock the caller uses; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+__all__ = ["ChatKey", "Limits", "RateLimiter", "chat_key", "is_group"]
+
+ChatKey = int | str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Send limits and retry policy. The defaults follow Telegram's published limits."""
+
+    overall_per_second: int = 30
+    per_chat_interval: float = 1.0  # seconds between two messages to one chat
+    group_per_minute: int = 20
+    # A drain waits for a chat that becomes free within this many seconds; a chat blocked
+    # for longer (a 429, a full minute window) is left for the next drain.
+    horizon: float = 3.0
+    backoff_base: float = 1.0
+    backoff_max: float = 300.0
+    max_attempts: int = 12
+    batch: int = 500  # entries read from the outbox per round
+    idle: float = 60.0  # the loop rechecks the outbox at least this often
+
+
+def chat_key(chat: int | str) -> ChatKey:
+    """One key per chat: ``@Channel`` and ``@channel`` are the same chat."""
+    return chat.lower() if isinstance(chat, str) else chat
+
+
+def is_group(chat: int | str) -> bool:
+    """Groups, supergroups and channels have negative ids; ``@name`` is a public channel."""
+    return isinstance(chat, str) or chat < 0
+
+
+class RateLimiter:
+    """Book-keeping of recent sends and pauses, per chat and overall."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._overall: deque[float] = deque()
+        self._last: dict[ChatKey, float] = {}
+        self._minute: dict[ChatKey, deque[float]] = {}
+        self._paused: dict[ChatKey, float] = {}
+
+    def ready_at(self, chat: int | str, now: float) -> float:
+        """The earliest time (>= now) a message to ``chat`` keeps every limit."""
+        key = chat_key(chat)
+        times = [now, self._paused.get(key, now)]
+        if key in self._last:
+            times.append(self._last[key] + self._limits.per_chat_interval)
+        self._expire(self._overall, now - 1.0)
+        if len(self._overall) >= self._limits.overall_per_second:
+            times.append(self._overall[-self._limits.overall_per_second] + 1.0)
+        window = self._minute.get(key)
+        if window is not None:
+            self._expire(window, now - 60.0)
+            if len(window) >= self._limits.group_per_minute:
+                times.append(window[-self._limits.group_per_minute] + 60.0)
+        return max(times)
+
+    def record(self, chat: int | str, now: float) -> None:
+        """Count one request to ``chat`` at ``now`` (Telegram counts refused ones too)."""
+        key = chat_key(chat)
+        self._overall.append(now)
+        self._last[key] = now
+        if is_group(chat):
+            self._minute.setdefault(key, deque()).append(now)
+
+    def pause(self, chat: int | str, until: float) -> None:
+        key = chat_key(chat)
+        self._paused[key] = max(until, self._paused.get(key, until))
+
+    def forget(self, chat: int | str) -> None:
+        """Drop what is known about a chat that is gone or has a new id."""
+        key = chat_key(chat)
+        for table in (self._last, self._minute, self._paused):
+            table.pop(key, None)
+
+    @staticmethod
+    def _expire(times: deque[float], before: float) -> None:
+        while times and times[0] <= before:
+            times.popleft()

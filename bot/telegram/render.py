@@ -1,0 +1,248 @@
+"""Render an alert as a Telegram message: the only place that builds HTML.
+
+Every value goes through ``html.escape`` and the plain-text fallback is built from the very
+same pieces, so ``Message.plain`` is exactly the text Telegram shows after parsing
+``Message.text``. That is also what Telegram measures against its 4,096-unit limit (UTF-16
+code units), so the length check runs on ``plain``; when it is over, the summary is shortened
+first, then the title.
+
+Layout::
+
+    🔔 <topic name>
+    <source> · 2024-06-28 08:53 CST
+    <title, linked>
+
+    <summary, hits in bold>
+
+    Why: 普京 (@putin · content); Kim Jong Un → Kim Jong-un (title · 1 edit)
+    #russia_dprk
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from bot.models import Button, Field, Hit, Item, Message, TopicMatch
+from bot.summarize import Summary, summarize
+
+__all__ = ["MAX_MESSAGE_UNITS", "hashtag", "render_alert", "utf16_len"]
+
+MAX_MESSAGE_UNITS = 4096
+MAX_CALLBACK_BYTES = 64
+MAX_WHY = 5
+
+_TITLE_MAX = 500
+_NAME_MAX = 120
+_TERM_MAX = 60
+_MIN_SUMMARY = 80
+
+# C0/C1 controls (except tab and newline), lone surrogates and non-characters break the
+# Bot API's JSON or UTF-8 handling; they never carry meaning in a news item.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+_NOT_HASHTAG = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _clean(text: str) -> str:
+    return _UNSAFE.sub("", text)
+
+
+def _one_line(text: str, limit: int) -> str:
+    line = _SPACES.sub(" ", _clean(text)).strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def hashtag(topic_id: str) -> str:
+    """``russia-dprk`` -> ``#russia_dprk`` (hashtags allow only letters, digits and _)."""
+    tag = _NOT_HASHTAG.sub("_", topic_id).strip("_")
+    if not any(ch.isalpha() for ch in tag):
+        tag = f"topic_{tag}".rstrip("_")  # Telegram does not link an all-digit hashtag
+    return f"#{tag}"
+
+
+def _safe_url(url: str) -> str | None:
+    """The link if Telegram will accept it in an href and a button, else None."""
+    url = url.strip()
+    if not url or _UNSAFE.search(url) or any(ch.isspace() for ch in url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+@dataclass(slots=True)
+class _Doc:
+    """HTML and plain text built side by side from the same pieces."""
+
+    html: list[str] = field(default_factory=list)
+    plain: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        self.html.append(html.escape(text, quote=True))
+        self.plain.append(text)
+
+    def tag(self, name: str, text: str, href: str | None = None) -> None:
+        attrs = f' href="{html.escape(href, quote=True)}"' if href else ""
+        self.html.append(f"<{name}{attrs}>{html.escape(text, quote=True)}</{name}>")
+        self.plain.append(text)
+
+    def raw(self, html_text: str, plain_text: str) -> None:
+        self.html.append(html_text)
+        self.plain.append(plain_text)
+
+    def message(self, buttons: tuple[tuple[Button, ...], ...]) -> Message:
+        return Message(text="".join(self.html), plain="".join(self.plain), buttons=buttons)
+
+
+def _published(when: datetime | None, tz: ZoneInfo) -> str | None:
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # the models promise UTC
+    local = when.astimezone(tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+
+
+def _summary_pieces(doc: _Doc, summary: Summary) -> None:
+    pos = 0
+    for start, end in summary.bold:
+        if start < pos:
+            continue
+        doc.add(_clean(summary.text[pos:start]))
+        doc.tag("b", _clean(summary.text[start:end]))
+        pos = end
+    doc.add(_clean(summary.text[pos:]))
+
+
+def _why_one(hit: Hit) -> str:
+    term = _one_line(hit.term, _TERM_MAX)
+    matched = _one_line(hit.matched, _TERM_MAX)
+    label = term if matched.casefold() == term.casefold() or not matched else f"{term} → {matched}"
+    details = [f"@{hit.entity}"] if hit.entity else []
+    details.append(hit.field)
+    if hit.edits > 0:
+        details.append(f"{hit.edits} edit" + ("s" if hit.edits > 1 else ""))
+    return f"{label} ({' · '.join(details)})"
+
+
+def why(hits: Sequence[Hit], limit: int = MAX_WHY) -> str:
+    """The hits as one readable line: deduplicated, strongest first, a few at most."""
+    seen: set[tuple[str, str, str | None, str]] = set()
+    lines: list[str] = []
+    for hit in hits:
+        key = (hit.term.casefold(), hit.matched.casefold(), hit.entity, hit.field)
+        if key not in seen:
+            seen.add(key)
+            lines.append(_why_one(hit))
+    text = "; ".join(lines[:limit])
+    if len(lines) > limit:
+        text += f"; +{len(lines) - limit} more"
+    return text
+
+
+def _mute_data(topic_id: str) -> str:
+    # Topic ids are ASCII, so characters are bytes; a longer id is cut to Telegram's limit
+    # and the command handler matches it as a prefix.
+    return f"mute:{topic_id}"[:MAX_CALLBACK_BYTES]
+
+
+def _buttons(link: str | None, topic_id: str) -> tuple[tuple[Button, ...], ...]:
+    rows: list[tuple[Button, ...]] = []
+    if link:
+        rows.append((Button(text="🔗 Open", url=link),))
+    rows.append((Button(text="🔕 Mute topic", callback_data=_mute_data(topic_id)),))
+    return tuple(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    topic_name: str
+    feed_name: str
+    when: str | None
+    title: str
+    link: str | None
+    why: str
+    tag: str
+
+
+def _compose(parts: _Parts, summary: Summary, topic_id: str) -> Message:
+    doc = _Doc()
+    doc.raw("🔔 ", "🔔 ")
+    doc.tag("b", parts.topic_name)
+    doc.add("\n" + parts.feed_name + (f" · {parts.when}" if parts.when else "") + "\n")
+    if parts.link:
+        doc.raw(f'<a href="{html.escape(parts.link, quote=True)}">', "")
+        doc.tag("b", parts.title)
+        doc.raw("</a>", "")
+    else:
+        doc.tag("b", parts.title)
+    if summary.text:
+        doc.add("\n\n")
+        _summary_pieces(doc, summary)
+    doc.add("\n\n")
+    if parts.why:
+        doc.tag("i", "Why:")
+        doc.add(f" {parts.why}\n")
+    doc.add(parts.tag)
+    return doc.message(_buttons(parts.link, topic_id))
+
+
+def render_alert(
+    *,
+    item: Item,
+    topic_id: str,
+    topic_name: str,
+    feed_name: str,
+    match: TopicMatch,
+    plain: Mapping[Field, str],
+    tz: ZoneInfo,
+    max_summary: int = 600,
+) -> Message:
+    """One alert as a Telegram HTML message with its plain-text fallback and buttons."""
+    parts = _Parts(
+        topic_name=_one_line(topic_name, _NAME_MAX) or topic_id,
+        feed_name=_one_line(feed_name, _NAME_MAX) or item.feed_id,
+        when=_published(item.published, tz),
+        title=_one_line(item.title, _TITLE_MAX) or "(untitled)",
+        link=_safe_url(item.link),
+        why=why(match.hits),
+        tag=hashtag(topic_id),
+    )
+    budget = max_summary
+    while True:
+        summary = summarize(plain, match.hits, max_chars=budget) if budget > 0 else Summary("")
+        message = _compose(parts, summary, topic_id)
+        excess = utf16_len(message.plain) - MAX_MESSAGE_UNITS
+        if excess <= 0:
+            return message
+        if budget > 0:
+            # UTF-16 units can be twice the characters (emoji); shrink by at least that much.
+            budget = budget - excess if budget - excess >= _MIN_SUMMARY else 0
+            continue
+        # Nothing left to shorten but the title; every other part is capped well below.
+        parts = _shorter_title(parts, excess)
+
+
+def _shorter_title(parts: _Parts, excess: int) -> _Parts:
+    keep = max(1, len(parts.title) - excess - 1)
+    return _Parts(
+        topic_name=parts.topic_name,
+        feed_name=parts.feed_name,
+        when=parts.when,
+        title=parts.title[:keep] + "…",
+        link=parts.link,
+        why=parts.why,
+        tag=parts.tag,
+    )

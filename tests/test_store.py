@@ -9,10 +9,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 
 from bot.errors import StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message
-from bot.store import Store
+from bot.store import Store, metadata
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -248,3 +251,14 @@ def test_chat_ids_round_trip(store: Store, chat: int | str) -> None:
     assert dest.chat == chat
     assert entry.alert.destination.chat == chat
     assert type(entry.alert.destination.chat) is type(chat)
+
+
+def test_migrations_build_exactly_the_declared_tables(store: Store, db_path: Path) -> None:
+    # A change to bot/store/tables.py without a migration (or the reverse) fails here.
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, metadata) == []
+    finally:
+        engine.dispose()

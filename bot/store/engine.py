@@ -49,11 +49,15 @@ def safe_url(url: URL) -> str:
 
 
 def _pick_postgres_driver(url: URL) -> URL:
-    """``postgresql://`` means psycopg2 to SQLAlchemy; use psycopg 3 if that is what is here."""
-    if url.drivername != "postgresql" or importlib.util.find_spec("psycopg2") is not None:
+    """Plain ``postgresql://`` gets whichever driver is installed, psycopg 3 first.
+
+    SQLAlchemy's own default for the bare name differs between releases.
+    """
+    if url.drivername != "postgresql":
         return url
-    if importlib.util.find_spec("psycopg") is not None:
-        return url.set(drivername="postgresql+psycopg")
+    for module, driver in (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2")):
+        if importlib.util.find_spec(module) is not None:
+            return url.set(drivername=driver)
     return url
 
 

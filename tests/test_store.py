@@ -262,3 +262,11 @@ def test_migrations_build_exactly_the_declared_tables(store: Store, db_path: Pat
             assert compare_metadata(context, metadata) == []
     finally:
         engine.dispose()
+
+
+def test_in_memory_database_works_for_a_single_process() -> None:
+    with Store("sqlite://") as s:
+        s.migrate()
+        assert s.record_poll(FeedState("voa"), [item("a")], T0, [alert("a")]) == 1
+        assert s.unseen("voa", ["a", "b"]) == {"b"}
+        assert s.outbox_depth() == 1

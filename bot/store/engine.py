@@ -90,7 +90,7 @@ def _make_folder(url: URL) -> None:
     assert url.database is not None
     if url.database.startswith("file:"):  # a URI filename: leave it to SQLite
         return
-    folder = Path(url.database).expanduser().parent
+    folder = Path(url.database).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

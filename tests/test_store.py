@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -270,3 +271,18 @@ def test_in_memory_database_works_for_a_single_process() -> None:
         assert s.record_poll(FeedState("voa"), [item("a")], T0, [alert("a")]) == 1
         assert s.unseen("voa", ["a", "b"]) == {"b"}
         assert s.outbox_depth() == 1
+
+
+def test_a_writer_waits_for_another_process_instead_of_failing(store: Store, db_path: Path) -> None:
+    # Another process (here a plain sqlite3 connection) holds the write lock for a moment.
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO feed_state (feed_id, consecutive_errors) VALUES ('bbc', 0)")
+    release = threading.Timer(0.3, other.execute, args=("COMMIT",))
+    release.start()
+    try:
+        assert store.record_poll(FeedState("voa"), [item("a")], T0, [alert("a")]) == 1
+    finally:
+        release.join()
+        other.close()
+    assert [s.feed_id for s in store.feed_states()] == ["bbc", "voa"]

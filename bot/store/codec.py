@@ -41,18 +41,13 @@ def destination_key(dest: Destination) -> tuple[str, int]:
 
 
 def buttons_to_json(buttons: tuple[tuple[Button, ...], ...]) -> str:
-    rows = [
-        [
-            {
-                k: v
-                for k, v in (("text", b.text), ("url", b.url), ("callback_data", b.callback_data))
-                if v is not None
-            }
-            for b in row
-        ]
-        for row in buttons
-    ]
+    rows = [[_button_fields(b) for b in row] for row in buttons]
     return json.dumps(rows, ensure_ascii=False)
+
+
+def _button_fields(button: Button) -> dict[str, str]:
+    fields = {"text": button.text, "url": button.url, "callback_data": button.callback_data}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def buttons_from_json(text: str) -> tuple[tuple[Button, ...], ...]:

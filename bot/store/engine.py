@@ -6,7 +6,6 @@ Every error message names the database with its password hidden (``safe_url``).
 from __future__ import annotations
 
 import importlib.util
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,6 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from bot.errors import StoreError
-
-log = logging.getLogger(__name__)
 
 SUPPORTED = ("sqlite", "postgresql")
 BUSY_TIMEOUT_MS = 10_000

@@ -33,6 +33,7 @@ class Store:
         self._where = safe_url(parsed)
         self._engine = build_engine(parsed)
         self._writer = self._engine.execution_options(**WRITE)
+        log.debug("store_opened", extra={"database": self._where})
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest revision (a no-op when current)."""

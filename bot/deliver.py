@@ -51,23 +51,23 @@ class Sink(Protocol):
 
 
 class StoreLike(Protocol):
-    """The outbox part of the store that delivery needs."""
+    """The outbox part of the store that delivery needs (short, synchronous transactions)."""
 
-    async def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]: ...
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]: ...
 
-    async def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None: ...
+    def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None: ...
 
-    async def mark_failed(self, entry_id: int, error: str) -> None: ...
+    def mark_failed(self, entry_id: int, error: str) -> None: ...
 
-    async def defer(self, entry_id: int, not_before: datetime, error: str) -> None: ...
+    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None: ...
 
-    async def move_chat(self, old_chat: int | str, new_chat: int | str) -> int: ...
+    def move_chat(self, old_chat: int | str, new_chat: int) -> int: ...
 
-    async def drop_chat(self, chat: int | str, reason: str) -> int: ...
+    def drop_chat(self, chat: int | str, reason: str) -> int: ...
 
-    async def outbox_depth(self) -> int: ...
+    def outbox_depth(self) -> int: ...
 
-    async def next_due_time(self) -> datetime | None: ...
+    def next_due_time(self) -> datetime | None: ...
 
 
 ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
@@ -120,7 +120,7 @@ class Sender:
             self._blocked_until = None
             sent = 0
             while True:
-                entries = await self._store.due(self._clock(), limit=self._limits.batch)
+                entries = self._store.due(self._clock(), limit=self._limits.batch)
                 queues = _by_chat(entries)
                 if not queues:
                     return sent
@@ -181,7 +181,7 @@ class Sender:
         except Exception as exc:  # a bug in a sink must not stop delivery to everyone
             log.exception("send_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
-        await self._store.mark_sent(entry.id, message_id, self._clock())
+        self._store.mark_sent(entry.id, message_id, self._clock())
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
         # After a move the rest of the chat's queue carries the old id: reread it from the store.
         return _Outcome.SENT if not moved else _Outcome.MOVED
@@ -193,7 +193,7 @@ class Sender:
             await self._sleep(ready - now)
 
     async def _move(self, dest: Destination, new_chat: int) -> Destination:
-        moved = await self._store.move_chat(dest.chat, new_chat)
+        moved = self._store.move_chat(dest.chat, new_chat)
         log.warning(
             "chat_moved", extra={"chat": str(dest.chat), "new_chat": new_chat, "entries": moved}
         )
@@ -213,7 +213,7 @@ class Sender:
             )
         delay = max(exc.after, self._backoff(entry.attempts))
         until = self._clock() + timedelta(seconds=delay)
-        await self._store.defer(entry.id, until, str(exc))
+        self._store.defer(entry.id, until, str(exc))
         self._limiter.pause(dest.chat, until.timestamp())
         log.warning(
             "send_deferred",
@@ -227,12 +227,12 @@ class Sender:
         return _Outcome.PAUSED
 
     async def _fail(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
-        await self._store.mark_failed(entry.id, reason)
+        self._store.mark_failed(entry.id, reason)
         log.warning("send_failed", extra={"entry_id": entry.id, "chat": str(dest), "error": reason})
         return _Outcome.FAILED
 
     async def _drop(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
-        dropped = await self._store.drop_chat(dest.chat, reason)
+        dropped = self._store.drop_chat(dest.chat, reason)
         self._limiter.forget(dest.chat)
         log.warning("chat_gone", extra={"chat": str(dest), "error": reason, "dropped": dropped})
         if self._on_chat_gone is not None:
@@ -260,7 +260,7 @@ class Sender:
     async def _idle_delay(self) -> float:
         now = self._clock()
         delays = [self._limits.idle]
-        next_due = await self._store.next_due_time()
+        next_due = self._store.next_due_time()
         if next_due is not None:
             delays.append((next_due - now).total_seconds())
         if self._blocked_until is not None:

@@ -26,7 +26,7 @@ from tests.fakes.telegram_api import Api, ApiError, ChatKey, Fault, Sent, chat_k
 
 __all__ = ["TOKEN", "ApiError", "FakeTelegram", "Fault", "SendLimits", "Sent", "chat_key"]
 
-TOKEN = "123456:TEST-token-for-the-fake-api"
+TOKEN = "123456:TEST-token-for-the-fake-api"  # noqa: S105 -- a fake token for a fake server
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def _params(handler: BaseHTTPRequestHandler, body: bytes) -> dict[str, Any]:
 
 def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- stdlib name
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
 
         def _answer(self, status: int, payload: dict[str, Any]) -> None:
@@ -174,7 +174,7 @@ def _handler_for(fake: FakeTelegram) -> type[BaseHTTPRequestHandler]:
             else:
                 self._answer(200, {"ok": True, "result": result})
 
-        do_GET = _handle  # noqa: N815 -- the stdlib's handler naming
-        do_POST = _handle  # noqa: N815 -- the stdlib's handler naming
+        do_GET = _handle
+        do_POST = _handle
 
     return Handler

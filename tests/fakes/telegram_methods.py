@@ -142,12 +142,24 @@ def get_updates(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
     return [u for u in api.updates if u["update_id"] >= offset][:limit]
 
 
-_ADMIN_RIGHTS = (
-    "can_be_edited is_anonymous can_manage_chat can_delete_messages can_manage_video_chats "
-    "can_restrict_members can_promote_members can_change_info can_invite_users "
-    "can_post_stories can_edit_stories can_delete_stories can_post_messages "
-    "can_edit_messages can_pin_messages can_manage_topics"
-).split()
+_ADMIN_RIGHTS = [
+    "can_be_edited",
+    "is_anonymous",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_post_messages",
+    "can_edit_messages",
+    "can_pin_messages",
+    "can_manage_topics",
+]
 
 
 def chat_member(api: Api, chat: ChatKey | None, params: dict[str, Any]) -> dict[str, Any]:

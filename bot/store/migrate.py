@@ -1,4 +1,9 @@
-"""Schema migrations: Alembic, run in-process, no ini file needed on the user's side."""
+"""Schema migrations: Alembic, run in-process, no ini file needed on the user's side.
+
+To change the schema, edit ``bot/store/tables.py`` and add the next revision by hand in
+``migrations/versions/`` (``0002_<what>.py``, ``down_revision = "0001"``, the same layout
+as ``0001_initial.py``); ``tests/test_store.py`` fails while the two disagree.
+"""
 
 from __future__ import annotations
 

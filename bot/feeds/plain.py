@@ -6,12 +6,15 @@ import html
 import re
 
 _TAG = re.compile(r"<(?:[A-Za-z][^<>]*|/[A-Za-z][^<>]*|!--.*?--)>", re.DOTALL)
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t\r\n\f\v]+")  # not U+3000: CJK titles use it on purpose
 
 
-def html_to_plain(value: str, *, unescape: bool = True) -> str:
-    """Drop tags, decode entities (when ``unescape``), collapse whitespace to one space."""
+def html_to_plain(value: str, *, unescape: bool = True, collapse: bool = True) -> str:
+    """Drop tags, decode entities (when ``unescape``), collapse whitespace runs to one
+    space (when ``collapse``) and trim."""
     text = _TAG.sub("", value)
     if unescape:
         text = html.unescape(text)
-    return _SPACE.sub(" ", text).strip()
+    if collapse:
+        text = _SPACE.sub(" ", text)
+    return text.strip()

@@ -41,6 +41,7 @@ _HAS_WORDS = re.compile(r"\w{2}")
 # A dateline ("华盛顿 — ", "LONDON -") or byline-sized fragment is not a lead sentence.
 _DATELINE = re.compile(r"^.{0,40}[—–-]+\s*$")
 _MIN_LEAD = 15
+_PREAMBLE_MAX = 4  # lines above a dateline that may be captions and dates
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,28 @@ def _is_boilerplate(line: str) -> bool:
     return len(stripped) <= 300 and bool(_CAPTION.search(stripped))
 
 
+def _preamble_lines(lines: Sequence[str]) -> int:
+    """How many leading lines precede a dateline ("华盛顿 — "): photo captions, a date."""
+    seen = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if _DATELINE.match(line.strip()):
+            return index + 1
+        seen += 1
+        if seen >= _PREAMBLE_MAX:
+            break
+    return 0
+
+
 def _sentences(content: str) -> list[_Piece]:
     """Sentence spans of the content, boilerplate lines left out."""
     pieces: list[_Piece] = []
     offset = 0
-    for line in content.split("\n"):
-        if not _is_boilerplate(line):
+    lines = content.split("\n")
+    skip = _preamble_lines(lines)
+    for index, line in enumerate(lines):
+        if index >= skip and not _is_boilerplate(line):
             for start, end in split_sentences(line):
                 if _HAS_WORDS.search(line[start:end]):
                     pieces.append(_Piece(offset + start, offset + end))
@@ -92,8 +109,9 @@ def _same_text(a: str, b: str) -> bool:
     def key(s: str) -> str:
         return re.sub(r"\W+", "", s).casefold()
 
-    ka, kb = key(a), key(b)
-    return bool(ka) and (ka in kb or kb in ka)
+    short, long = sorted((key(a), key(b)), key=len)
+    # One mostly repeats the other: a lead that is the title, a sentence inside another.
+    return bool(short) and short in long and len(short) >= 0.8 * len(long)
 
 
 def _strongest(pieces: Sequence[_Piece], hits: Sequence[Hit]) -> int | None:
@@ -236,12 +254,10 @@ def _clip(
     prefix = ELLIPSIS if begin else ""
     suffix = ELLIPSIS if begin + len(body) < len(text) else ""
     shift = len(prefix) - begin
-    spans = tuple(
-        (max(s + shift, len(prefix)), min(e + shift, len(prefix) + len(body)))
-        for s, e in bold
-        if e > begin and s < begin + len(body)
+    clipped = (
+        (max(s + shift, len(prefix)), min(e + shift, len(prefix) + len(body))) for s, e in bold
     )
-    return Summary(prefix + body + suffix, spans)
+    return Summary(prefix + body + suffix, tuple((s, e) for s, e in clipped if s < e))
 
 
 def summarize(plain: Mapping[Field, str], hits: Sequence[Hit], *, max_chars: int = 600) -> Summary:

@@ -82,6 +82,7 @@ _VOID_TAGS = frozenset(
 _FOOTER = re.compile(r"[获獲]取更多RSS")
 _TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_SOURCE_BREAKS = str.maketrans("\r\n", "  ")
 _BLANKS = re.compile(r"[^\S\n]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 
@@ -92,6 +93,7 @@ class _TextCollector(HTMLParser):
         self.parts: list[str] = []
         self._skip_depth = 0
         self._skip_tag: str | None = None
+        self._pre_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._skip_depth:
@@ -102,6 +104,7 @@ class _TextCollector(HTMLParser):
             self._skip_tag, self._skip_depth = tag, 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
+            self._pre_depth += tag == "pre"
         elif tag in _CELL_TAGS:
             self.parts.append(" ")
 
@@ -117,12 +120,15 @@ class _TextCollector(HTMLParser):
             return
         if tag in _BLOCK_TAGS and tag not in _VOID_TAGS:
             self.parts.append("\n")
+            if tag == "pre" and self._pre_depth:
+                self._pre_depth -= 1
         elif tag in _CELL_TAGS:
             self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
-            self.parts.append(data)
+            # In HTML a line break in the source is just a space, except inside <pre>.
+            self.parts.append(data if self._pre_depth else data.translate(_SOURCE_BREAKS))
 
 
 def tidy(text: str) -> str:

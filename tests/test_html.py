@@ -1,0 +1,39 @@
+"""HTML to plain text (DESIGN §4 step 1): what users read and hits point into."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.text.html import html_to_text
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        pytest.param("Pom<b>peo</b> said", "Pompeo said", id="inline-tag-no-space"),
+        pytest.param("<p>one</p><p>two</p>", "one\ntwo", id="paragraphs-break"),
+        pytest.param("a<br>b<br/>c", "a\nb\nc", id="br-breaks"),
+        pytest.param("<ul><li>x</li><li>y</li></ul>", "x\ny", id="list-items"),
+        pytest.param("<h2>Head</h2>body", "Head\nbody", id="heading"),
+        pytest.param("<div>a<div>b</div></div>", "a\nb", id="nested-blocks"),
+        pytest.param("x<script>var a = '<p>1</p>';</script>y", "xy", id="script-dropped"),
+        pytest.param("x<style>p {color: red}</style>y", "xy", id="style-dropped"),
+        pytest.param('x<iframe src="v">fallback</iframe>y', "xy", id="iframe-dropped"),
+        pytest.param("R&amp;D &lt;Q3&gt; &#26222;&#20140;", "R&D <Q3> 普京", id="entities"),
+        pytest.param("<p>  a \n  b  </p>\n\n<p> c</p>", "a b\nc", id="whitespace-tidied"),
+        pytest.param("正文<p>获取更多RSS：https://feedx.net</p>", "正文", id="relay-footer"),
+        pytest.param("正文<p>獲取更多RSS：x</p><p>more</p>", "正文", id="relay-footer-trad"),
+        pytest.param("AT&T and R&D", "AT&T and R&D", id="plain-text-ampersands"),
+        pytest.param("plain  text\n\n\nnext", "plain text\nnext", id="plain-text-tidied"),
+        pytest.param("<table><tr><td>a</td><td>b</td></tr></table>", "a b", id="table-cells"),
+        pytest.param("<pre>a\nb</pre>", "a\nb", id="pre-keeps-lines"),
+        pytest.param("<p>unclosed <b>bold", "unclosed bold", id="unclosed-tags"),
+    ],
+)
+def test_html_to_text(html: str, expected: str) -> None:
+    assert html_to_text(html) == expected
+
+
+def test_long_chinese_body_keeps_every_character() -> None:
+    body = "俄罗斯总统普京和朝鲜领导人金正恩签署条约。" * 250
+    assert html_to_text(f"<div><p>{body}</p></div>") == body

@@ -25,6 +25,8 @@ from bot.feeds.safety import check_xml_safety
 from bot.feeds.sniff import html_page_error
 from bot.models import ParsedFeed
 
+_DATE_KEYS = ("published", "updated", "created")
+_PARSED_DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
 _PERIOD_SECONDS = {
     "hourly": 3600,
     "daily": 86400,
@@ -88,10 +90,12 @@ def _raise_if_not_feed(result: Any) -> None:
 
 
 def _entry(entry: Any) -> RawEntry:
-    raw_date = entry.get("published") or entry.get("updated") or entry.get("created") or ""
+    # dict.get: FeedParserDict maps updated<->published with a DeprecationWarning.
+    raw_date = next((str(v) for k in _DATE_KEYS if (v := dict.get(entry, k))), "")
     published = parse_date(raw_date)
     if published is None and raw_date and not looks_cjk_or_slashed(raw_date):
-        published = from_struct_time(entry.get("published_parsed") or entry.get("updated_parsed"))
+        parsed = next((v for k in _PARSED_DATE_KEYS if (v := dict.get(entry, k))), None)
+        published = from_struct_time(parsed)
     return RawEntry(
         title=_title(entry),
         link=_link(entry),

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import telegram
@@ -81,10 +83,20 @@ _CHAT_GONE = (
 _NOT_MODIFIED = "message is not modified"
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
-    # PTB 22 warns when retry_after is read as a number; both forms are handled here.
+@contextmanager
+def _quiet_durations() -> Iterator[None]:
+    """Silence PTB 22's warning that durations will become timedeltas.
+
+    PTB reads ``RetryAfter.retry_after`` itself while raising it, so the warning fires inside
+    every 429; both forms are handled here, so the warning tells us nothing.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
+        yield
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with _quiet_durations():
         value = exc.retry_after
     if isinstance(value, timedelta):
         return value.total_seconds()
@@ -147,14 +159,15 @@ class TelegramSink:
     async def send(self, dest: Destination, message: Message, *, as_plain: bool = False) -> int:
         """Send ``message`` (HTML, or its plain fallback) and return Telegram's message id."""
         try:
-            sent = await self._bot.send_message(
-                chat_id=dest.chat,
-                text=message.plain if as_plain else message.text,
-                parse_mode=None if as_plain else ParseMode.HTML,
-                link_preview_options=self._no_preview,
-                message_thread_id=dest.thread,
-                reply_markup=_markup(message),
-            )
+            with _quiet_durations():
+                sent = await self._bot.send_message(
+                    chat_id=dest.chat,
+                    text=message.plain if as_plain else message.text,
+                    parse_mode=None if as_plain else ParseMode.HTML,
+                    link_preview_options=self._no_preview,
+                    message_thread_id=dest.thread,
+                    reply_markup=_markup(message),
+                )
         except TelegramError as exc:
             raise classify(exc) from exc
         return sent.message_id
@@ -162,14 +175,15 @@ class TelegramSink:
     async def edit(self, dest: Destination, message_id: int, message: Message) -> None:
         """Replace the text of a sent message; an unchanged text is not an error."""
         try:
-            await self._bot.edit_message_text(
-                chat_id=dest.chat,
-                message_id=message_id,
-                text=message.text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=self._no_preview,
-                reply_markup=_markup(message),
-            )
+            with _quiet_durations():
+                await self._bot.edit_message_text(
+                    chat_id=dest.chat,
+                    message_id=message_id,
+                    text=message.text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=self._no_preview,
+                    reply_markup=_markup(message),
+                )
         except BadRequest as exc:
             if _NOT_MODIFIED in exc.message.lower():
                 return

@@ -12,7 +12,7 @@ from bot.feeds.parse import parse_feed
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FEEDS = SHARED / "data" / "feeds"
-SKIP_SUFFIXES = {".json", ".md", ".yml", ".yaml", ".txt", ".go", ".rs", ".swift", ".js", ".py"}
+SKIP_SUFFIXES = {".md", ".yml", ".yaml", ".txt", ".go", ".rs", ".swift", ".js", ".py"}
 
 
 def _documents() -> list[Path]:
@@ -20,7 +20,7 @@ def _documents() -> list[Path]:
     for path in sorted(FEEDS.rglob("*")):
         if not path.is_file() or path.name.startswith(("LICENSE", "README")):
             continue
-        if path.suffix.lower() in SKIP_SUFFIXES and not path.parent.name == "exposir-jsonfeed":
+        if path.suffix.lower() in SKIP_SUFFIXES:
             continue
         found.append(path)
     return found

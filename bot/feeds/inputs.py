@@ -138,7 +138,8 @@ def load_jsonl(body: bytes, *, source: str, default_feed: str) -> Loaded:
     items: list[Item] = []
     failures: list[InputFailure] = []
     text = body.decode("utf-8-sig", "replace")
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a record: str.splitlines would also split at U+2028 inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -1,0 +1,109 @@
+"""An in-memory outbox with the store's delivery methods, and a clock that sleeps instantly."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.models import Alert, Destination, Message, OutboxEntry
+
+START = datetime(2024, 6, 28, 0, 53, tzinfo=UTC)
+
+
+class FakeTime:
+    """A clock for the sender; ``sleep`` moves it forward instead of waiting."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+        await asyncio.sleep(0)
+
+
+def message(text: str) -> Message:
+    return Message(text=f"<b>{text}</b>", plain=text)
+
+
+class MemoryOutbox:
+    """Entries by id; ``due`` returns queued entries oldest first, like the store."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, OutboxEntry] = {}
+        self._next_id = 1
+
+    def add(
+        self, chat: int | str, text: str, *, thread: int | None = None, msg: Message | None = None
+    ) -> OutboxEntry:
+        alert = Alert(
+            feed_id="feed",
+            item_key=f"item{self._next_id}",
+            topic_id="topic",
+            destination=Destination(chat, thread),
+            message=msg or message(text),
+            first_seen=START,
+        )
+        entry = OutboxEntry(id=self._next_id, alert=alert, status="queued")
+        self.entries[entry.id] = entry
+        self._next_id += 1
+        return entry
+
+    def by_status(self, status: str) -> list[OutboxEntry]:
+        return [e for e in self.entries.values() if e.status == status]
+
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
+        ready = [
+            e
+            for e in self.entries.values()
+            if e.status == "queued" and (e.not_before is None or e.not_before <= now)
+        ]
+        return [replace(e) for e in sorted(ready, key=lambda e: e.id)[:limit]]
+
+    def _queued(self, entry_id: int) -> OutboxEntry:
+        entry = self.entries[entry_id]
+        assert entry.status == "queued", f"entry {entry_id} is {entry.status}"
+        return entry
+
+    def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None:
+        entry = self._queued(entry_id)
+        entry.status, entry.message_id = "sent", message_id
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        entry = self._queued(entry_id)
+        entry.status, entry.error = "failed", error
+
+    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None:
+        entry = self._queued(entry_id)
+        entry.not_before, entry.error = not_before, error
+        entry.attempts += 1
+
+    def move_chat(self, old_chat: int | str, new_chat: int) -> int:
+        moved = 0
+        for entry in self.by_status("queued"):
+            dest = entry.alert.destination
+            if dest.chat == old_chat:
+                entry.alert = replace(entry.alert, destination=replace(dest, chat=new_chat))
+                moved += 1
+        return moved
+
+    def drop_chat(self, chat: int | str, reason: str) -> int:
+        dropped = [e for e in self.by_status("queued") if e.alert.destination.chat == chat]
+        for entry in dropped:
+            entry.status, entry.error = "failed", reason
+        return len(dropped)
+
+    def outbox_depth(self) -> int:
+        return len(self.by_status("queued"))
+
+    def next_due_time(self) -> datetime | None:
+        times = [e.not_before for e in self.by_status("queued") if e.not_before is not None]
+        return min(times) if times else None

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot.deliver import Sender, Sink
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
@@ -126,10 +128,10 @@ class App:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _sync_jobs(self, scheduler: object) -> None:
+    def _sync_jobs(self, scheduler: AsyncIOScheduler) -> None:
         s = self.settings
         sync_feed_jobs(
-            scheduler,  # type: ignore[arg-type]  # AsyncIOScheduler; kept loose for tests
+            scheduler,
             self.book.rules.feeds,
             self.pipeline.poll_feed,
             default_interval=s.default_interval,
@@ -137,7 +139,7 @@ class App:
             max_interval=s.max_interval,
         )
 
-    async def _watch_rules(self, stop: asyncio.Event, scheduler: object) -> None:
+    async def _watch_rules(self, stop: asyncio.Event, scheduler: AsyncIOScheduler) -> None:
         rules_dir = self.settings.rules_dir
         last = rules_signature(rules_dir)
         while not stop.is_set():
@@ -148,7 +150,7 @@ class App:
                 last = current
                 await self.reload_rules(scheduler)
 
-    async def reload_rules(self, scheduler: object | None = None) -> RulesError | None:
+    async def reload_rules(self, scheduler: AsyncIOScheduler | None = None) -> RulesError | None:
         """Load and validate the rules; swap them in when valid, else keep the last good set."""
         try:
             loaded = await asyncio.to_thread(load_rules, self.settings.rules_dir)

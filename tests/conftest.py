@@ -1,0 +1,94 @@
+"""Shared fixtures: paths to the shared test material, the fakes, a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.feedserver import FeedServer
+from tests.fakes.telegram import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seed" / "voa-2024-06-28.md"
+ARCHIVE = SHARED / "data" / "archive"
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    if not SEED.is_file():
+        pytest.skip("../shared/seed is not beside this checkout")
+    return SEED
+
+
+@pytest.fixture
+def archive_dir() -> Path:
+    if not (ARCHIVE / "items").is_dir():
+        pytest.skip("../shared/data/archive is not beside this checkout")
+    return ARCHIVE
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def shipped_rules(tmp_path: Path) -> Path:
+    """A copy of the shipped rules without their feeds (tests add their own feeds file)."""
+    target = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", target)
+    for feeds in target.rglob("feeds.y*ml"):
+        feeds.unlink()
+    return target
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Cli:
+    """Runs ``python -m bot`` in a clean environment inside a temporary working directory."""
+
+    cwd: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, timeout: float = 120, **env: str) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            cwd=self.cwd,
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIABOT_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["MEDIABOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'state' / 'mediabot.db'}"
+    return Cli(cwd=work, env=env)

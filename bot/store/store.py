@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
-from bot.store import outbox, seen, subscriptions
+from bot.store import mutes, outbox, seen, stats, subscriptions
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
 
@@ -217,6 +217,57 @@ class Store:
         """(destination, topic id) pairs, by topic then age; one topic's if given."""
         with self._read() as conn:
             return subscriptions.listing(conn, topic_id)
+
+    def subscribers(self, topic_id: str) -> list[Destination]:
+        """Every chat (or forum thread) subscribed to a topic, oldest first."""
+        return [dest for dest, _ in self.subscriptions(topic_id)]
+
+    def topics_of(self, dest: Destination) -> list[str]:
+        """The topic ids a chat (or forum thread) is subscribed to, oldest first."""
+        with self._read() as conn:
+            return subscriptions.topics_of(conn, dest)
+
+    # mutes
+
+    def mute(self, dest: Destination, topic_id: str, until: datetime) -> None:
+        """Silence a topic in one chat until ``until`` (replacing any earlier mute)."""
+        with self._write() as conn:
+            mutes.mute(conn, dest, topic_id, until)
+
+    def unmute(self, dest: Destination, topic_id: str, now: datetime) -> bool:
+        """Lift a mute; True when one was in force at ``now``."""
+        with self._write() as conn:
+            return mutes.unmute(conn, dest, topic_id, now)
+
+    def muted(self, topic_id: str, now: datetime) -> set[Destination]:
+        """The chats in which a topic is muted at ``now``."""
+        with self._read() as conn:
+            return mutes.muted(conn, topic_id, now)
+
+    def mutes_of(self, dest: Destination, now: datetime) -> dict[str, datetime]:
+        """Topic id -> muted until, for the mutes in force in one chat."""
+        with self._read() as conn:
+            return mutes.mutes_of(conn, dest, now)
+
+    # stats
+
+    def items_seen_since(self, since: datetime) -> int:
+        with self._read() as conn:
+            return stats.items_seen_since(conn, since)
+
+    def alerts_sent_since(self, since: datetime) -> int:
+        with self._read() as conn:
+            return stats.alerts_sent_since(conn, since)
+
+    def alert_times(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(topic id, sent time) of each alert sent since ``since``."""
+        with self._read() as conn:
+            return stats.alert_times(conn, since)
+
+    def item_times(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(feed id, first seen) of each item first seen since ``since``."""
+        with self._read() as conn:
+            return stats.item_times(conn, since)
 
 
 def _now() -> datetime:

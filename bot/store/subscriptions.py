@@ -45,3 +45,14 @@ def move_chat(conn: Connection, old_chat: int | str, new_chat: int) -> None:
     )
     conn.execute(update(subs).where(subs.c.chat == old, ~already_there).values(chat=new))
     conn.execute(delete(subs).where(subs.c.chat == old))
+
+
+def topics_of(conn: Connection, dest: Destination) -> list[str]:
+    """The topic ids one chat (or forum thread) follows, oldest subscription first."""
+    chat, thread = destination_key(dest)
+    query = (
+        select(subs.c.topic_id)
+        .where(subs.c.chat == chat, subs.c.thread == thread)
+        .order_by(subs.c.id)
+    )
+    return [row.topic_id for row in conn.execute(query)]

@@ -140,3 +140,15 @@ subscriptions = Table(
     UniqueConstraint("chat", "thread", "topic_id", name="uq_subscriptions_destination_topic"),
     Index("ix_subscriptions_topic_id", "topic_id"),
 )
+
+# A topic silenced in one chat (or forum thread) until a time; see ``bot.store.mutes``.
+# Apart from subscriptions because a topic's configured channels can be muted too.
+mutes = Table(
+    "mutes",
+    metadata,
+    Column("chat", String(200), primary_key=True),
+    Column("thread", BigInteger, primary_key=True, default=0),
+    Column("topic_id", String(200), primary_key=True),
+    Column("until", UTCDateTime, nullable=False),
+    Index("ix_mutes_topic_id_until", "topic_id", "until"),
+)

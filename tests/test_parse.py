@@ -6,8 +6,11 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.errors import ParseError
+from bot.feeds.dates import CJK_DEFAULT_ZONE, parse_date
 from bot.feeds.parse import parse_feed
 from tests.fakes.feedserver import rss_document
 
@@ -238,3 +241,33 @@ def test_empty_feed_is_a_feed() -> None:
 def test_empty_body_is_refused() -> None:
     with pytest.raises(ParseError, match=r"empty"):
         parse_feed(b"  \n", feed_id="x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2020年 7月 4日", datetime(2020, 7, 4, tzinfo=UTC)),
+        ("2024年5月1日 下午3:05", datetime(2024, 5, 1, 7, 5, tzinfo=UTC)),
+        ("2024年05月01日 12:00 GMT+0", datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+        ("2024-05-01 12:00:00", datetime(2024, 5, 1, 12, 0, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+08:00", datetime(2024, 5, 1, 4, 0, tzinfo=UTC)),
+        ("Wed, 01 May 2024 12:00:00 UTC+08:00", datetime(2024, 5, 1, 4, 0, tzinfo=UTC)),
+        ("2024年13月01日", None),
+        ("2024/02/30 10:00", None),
+        ("04/07/2020 - 14:14", None),
+        ("", None),
+    ],
+)
+def test_parse_date(raw: str, expected: datetime | None) -> None:
+    assert parse_date(raw) == expected
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 2), max_value=datetime(2199, 12, 30)))
+def test_cjk_dates_never_shift_the_calendar_day(when: datetime) -> None:
+    day_only = parse_date(f"{when.year}年{when.month}月{when.day}日")
+    assert day_only is not None and day_only.date() == when.date()
+    stamp = f"{when.year}/{when.month:02d}/{when.day:02d} {when.hour}:{when.minute:02d}"
+    read = parse_date(stamp)
+    assert read is not None
+    local = read.astimezone(CJK_DEFAULT_ZONE)
+    assert (local.date(), local.hour, local.minute) == (when.date(), when.hour, when.minute)

@@ -17,9 +17,6 @@ FEED_TYPES = (
     "application/json",
     "application/rdf+xml",
 )
-KIND_XML = "xml"
-KIND_JSON = "json"
-KIND_HTML = "html"
 
 
 def first_markup(text: str) -> str:
@@ -55,18 +52,3 @@ def alternate_feed_links(text: str, *, base_url: str = "") -> list[str]:
             if url not in found:
                 found.append(url)
     return found
-
-
-def sniff_kind(head: bytes) -> str | None:
-    """What a file holds, judged by its first bytes: ``xml``, ``json``, ``html`` or None."""
-    text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    start = first_markup(text)
-    if start.startswith("{"):
-        return KIND_JSON
-    if is_html_page(text):
-        return KIND_HTML
-    if re.match(r"<(?:rss|feed|rdf:RDF|RDF|channel|[A-Za-z_][\w.-]*:?[\w.-]*)[\s>/]", start) or (
-        start.startswith("<!DOCTYPE")
-    ):
-        return KIND_XML
-    return None

@@ -112,7 +112,8 @@ def chat_object(chat: ChatKey) -> dict[str, Any]:
         return {"id": fake_id, "type": "channel", "title": chat, "username": chat.lstrip("@")}
     if chat > 0:
         return {"id": chat, "type": "private", "first_name": "User"}
-    kind = "supergroup" if str(chat).startswith("-100") else "group"
+    # Supergroup and channel ids are -100 followed by ten or more digits.
+    kind = "supergroup" if re.fullmatch(r"-100\d{10,}", str(chat)) else "group"
     return {"id": chat, "type": kind, "title": f"Chat {chat}"}
 
 

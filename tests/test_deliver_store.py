@@ -1,0 +1,83 @@
+"""The sender on the real store and the fake Bot API: durable, exactly what was queued."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.deliver import Sender
+from bot.models import Alert, Destination, Message
+from bot.telegram.send import TelegramSink
+from tests.fakes.outbox import START, FakeTime
+from tests.fakes.telegram import FakeTelegram
+
+store_module = pytest.importorskip("bot.store.store")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[object]:
+    with store_module.Store(f"sqlite:///{tmp_path / 'bot.db'}") as opened:
+        opened.migrate()
+        yield opened
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def sink(tg: FakeTelegram) -> AsyncIterator[TelegramSink]:
+    sink = TelegramSink(tg.token, api_url=tg.url)
+    yield sink
+    await sink.aclose()
+
+
+def alert(chat: int | str, n: int, thread: int | None = None) -> Alert:
+    return Alert(
+        feed_id="voa",
+        item_key=f"item-{n}",
+        topic_id="russia-dprk",
+        destination=Destination(chat, thread),
+        message=Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D"),
+        first_seen=START,
+    )
+
+
+async def test_queued_alerts_are_sent_once_and_marked_with_telegrams_ids(
+    store: object, tg: FakeTelegram, sink: TelegramSink
+) -> None:
+    time = FakeTime()
+    store.enqueue([alert(-1001, n) for n in range(3)] + [alert(7, n, thread=4) for n in range(2)])  # type: ignore[attr-defined]
+    sender = Sender(store, sink, clock=time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+    assert await sender.drain() == 5
+    assert tg.texts(-1001) == ["alert 0 R&D", "alert 1 R&D", "alert 2 R&D"]
+    assert [s.thread for s in tg.messages(7)] == [4, 4]
+    assert store.outbox_depth() == 0  # type: ignore[attr-defined]
+    restarted = Sender(store, sink, clock=time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+    assert await restarted.drain() == 0
+    assert len(tg.messages()) == 5
+
+
+async def test_migration_and_blocked_chat_on_the_real_store(
+    store: object, tg: FakeTelegram, sink: TelegramSink
+) -> None:
+    time = FakeTime()
+    tg.migrate(-4242, new_chat_id=-1004242)
+    tg.block(9)
+    store.enqueue([alert(-4242, n) for n in range(2)] + [alert(9, n) for n in range(2)])  # type: ignore[attr-defined]
+    gone: list[Destination] = []
+
+    async def on_gone(dest: Destination, reason: str) -> None:
+        gone.append(dest)
+
+    sender = Sender(store, sink, clock=time.clock, sleep=time.sleep, on_chat_gone=on_gone)  # type: ignore[arg-type]
+    for _ in range(5):
+        await sender.drain()
+        time.advance(1)
+    assert tg.texts(-1004242) == ["alert 0 R&D", "alert 1 R&D"]
+    assert len(tg.calls_to(9)) == 1 and gone == [Destination(9)]
+    assert store.outbox_depth() == 0  # type: ignore[attr-defined]

@@ -1,0 +1,122 @@
+"""``mediabot run`` as a real process: polls, delivers, reloads rules, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli, wait_until
+from tests.fakes.feedserver import FeedServer, archive_item_rss
+from tests.fakes.telegram import FakeTelegram
+from tests.test_e2e import SEED_TITLE, base_env, telegram_env, write_feeds
+
+ADMIN = 4242
+
+
+@pytest.fixture
+def service(
+    cli: Cli, feed_server: FeedServer, seed_path: Path, shipped_rules: Path, telegram: FakeTelegram
+) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    feed_server.route("/voa.xml", archive_item_rss(seed_path))
+    write_feeds(shipped_rules, {"voa-zh": feed_server.url("/voa.xml")})
+    env = {
+        **cli.env,
+        **base_env(shipped_rules),
+        **telegram_env(telegram),
+        "MEDIABOT_ADMIN_IDS": str(ADMIN),
+    }
+    log = cli.cwd / "service.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=cli.cwd,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            yield proc, shipped_rules
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_run_delivers_reloads_and_stops(
+    service: tuple[subprocess.Popen[str], Path], telegram: FakeTelegram, cli: Cli
+) -> None:
+    proc, rules = service
+    assert telegram.wait_for(1, "@mediabot_demo", timeout=60), (cli.cwd / "service.log").read_text()
+    assert any(SEED_TITLE in m.text for m in telegram.messages("@mediabot_demo"))
+
+    # An invalid edit: the last good rules stay, admins are told with file and line.
+    topics = rules / "topics.yaml"
+    good = topics.read_text(encoding="utf-8")
+    topics.write_text(good + "\n  - id: broken\n    name: x\n    any: ['@no-such-entity']\n")
+    assert telegram.wait_for(1, ADMIN, timeout=30), (cli.cwd / "service.log").read_text()
+    notice = telegram.messages(ADMIN)[0].text
+    assert "topics.yaml" in notice and "no-such-entity" in notice
+
+    # A valid edit is picked up.
+    topics.write_text(good, encoding="utf-8")
+    log = cli.cwd / "service.log"
+    assert wait_until(lambda: "rules_reloaded" in log.read_text(), timeout=30), log.read_text()
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    assert telegram.token not in log.read_text()
+
+
+def test_rules_check_names_file_and_line(cli: Cli, tmp_path: Path) -> None:
+    rules = tmp_path / "bad-rules"
+    rules.mkdir()
+    (rules / "a.yaml").write_text(
+        "entities:\n  putin:\n    name: Putin\n    aliases: [普京]\n"
+        "topics:\n  - id: t1\n    name: T\n    any: ['@putin']\n    colour: red\n",
+        encoding="utf-8",
+    )
+    (rules / "b.yaml").write_text(
+        "topics:\n  - id: t1\n    name: again\n    any: ['@nobody']\n", encoding="utf-8"
+    )
+    (rules / "c.yml").write_text("feeds: [\n  - id: x\n", encoding="utf-8")
+    result = cli("rules", "check", "--rules", str(rules))
+    assert result.returncode == 1
+    err = result.stderr
+    assert "a.yaml:9" in err and "colour" in err  # unknown key, with its line
+    assert "b.yaml:2" in err and "t1" in err  # duplicate id across files
+    assert "b.yaml:4" in err and "nobody" in err  # unknown entity
+    assert "c.yml:" in err  # YAML syntax error
+    assert result.stdout == ""
+
+
+def test_rules_check_passes_on_shipped_rules(cli: Cli) -> None:
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    result = cli("rules", "check", "--rules", str(rules))
+    assert result.returncode == 0, result.stderr
+    assert "rules OK" in result.stdout
+
+
+def test_run_refuses_bad_rules_at_start(cli: Cli, tmp_path: Path) -> None:
+    rules = tmp_path / "r"
+    rules.mkdir()
+    (rules / "t.yaml").write_text("topics:\n  - id: t\n    name: T\n", encoding="utf-8")
+    result = cli("run", MEDIABOT_RULES_DIR=str(rules), timeout=60)
+    assert result.returncode == 1
+    assert "t.yaml:2" in result.stderr
+
+
+def test_python_dash_m_bot_matches_entry_point() -> None:
+    exe = Path(sys.executable).with_name("mediabot")
+    if not exe.exists():
+        pytest.skip("the mediabot script is not installed beside this interpreter")
+    out = subprocess.run(
+        [str(exe), "--version"], capture_output=True, text=True, check=True, env=os.environ
+    )
+    assert out.stdout.startswith("mediabot ")

@@ -22,14 +22,15 @@ __all__ = ["Summary", "summarize"]
 ELLIPSIS = "…"
 
 _BOILERPLATE = re.compile(
-    r"点击这里|點擊這裡|点击查看|點擊查看|阅读原文|閱讀原文|获取更多RSS|獲取更多RSS|"
+    r"点击这里|點擊這裡|点击此处|點擊此處|点击查看|點擊查看|阅读原文|閱讀原文|获取更多RSS|獲取更多RSS|"
     r"click here|read more|subscribe to|sign up for",
     re.IGNORECASE,
 )
 _CAPTION = re.compile(
     r"^\W{0,3}(图片|圖片|图像|圖像|照片|资料照片|資料照片|资料图|資料圖|图|圖|视频|視頻|"
     r"photo|image|picture|file photo|video)\s*(来源|來源|提供|credit|source|:|：|/)"
-    r"|getty images|reuters/|/reuters|afp photo|\bap photo|图片来源|圖片來源|图像来源|圖像來源",
+    r"|getty images|reuters/|/reuters|\bvia (reuters|afp|getty|ap)\b|afp photo|\bap photo"
+    r"|图片来源|圖片來源|图像来源|圖像來源",
     re.IGNORECASE,
 )
 _DATE_ONLY = re.compile(
@@ -37,10 +38,16 @@ _DATE_ONLY = re.compile(
     r"(\s+\d{1,2}:\d{2}(:\d{2})?)?(\s+(gmt|utc|[+-]\d{4}))?\W*$",
     re.IGNORECASE,
 )
+_TIMESTAMP = re.compile(
+    r"^\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?([T\s]*\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2}|GMT|UTC)?$",
+    re.IGNORECASE,
+)
 _HAS_WORDS = re.compile(r"\w{2}")
 # A dateline ("华盛顿 — ", "LONDON -") or byline-sized fragment is not a lead sentence.
 _DATELINE = re.compile(r"^.{0,40}[—–-]+\s*$")
-_MIN_LEAD = 15
+_MIN_LEAD = 6
+_MIN_UNENDED_LEAD = 40  # a line without a full stop must be long to count as a lead
 _PREAMBLE_MAX = 4  # lines above a dateline that may be captions and dates
 
 
@@ -62,7 +69,7 @@ def _is_boilerplate(line: str) -> bool:
     stripped = line.strip()
     if not stripped or not _HAS_WORDS.search(stripped):
         return True
-    if _DATE_ONLY.match(stripped) or _DATELINE.match(stripped):
+    if _DATE_ONLY.match(stripped) or _TIMESTAMP.match(stripped) or _DATELINE.match(stripped):
         return True
     if len(stripped) <= 200 and _BOILERPLATE.search(stripped):
         return True
@@ -145,7 +152,9 @@ def _good_lead(sentence: str, title: str) -> bool:
     """A lead that repeats the title, or is a mere fragment (byline, label), adds nothing."""
     if _same_text(sentence, title):
         return False
-    return len(sentence) >= _MIN_LEAD or _ends_sentence(sentence)
+    if _ends_sentence(sentence):
+        return len(sentence) >= _MIN_LEAD
+    return len(sentence) >= _MIN_UNENDED_LEAD
 
 
 def _text(content: str, piece: _Piece) -> str:

@@ -173,3 +173,17 @@ def test_archive_items_summarise_within_600_characters() -> None:
             assert all(summary.text[s:e] in word for s, e in summary.bold), record["file"]
             checked += 1
     assert checked > 500
+
+
+def test_timestamps_bylines_and_credits_are_not_the_lead() -> None:
+    content = (
+        "ALAN FEUER,ALAN FEUER\n2020-07-08 15:38:28\n2020-07-20T01:26:12.447Z\n"
+        "会谈现场。Francois Walschaerts/Pool via REUTERS\n"
+        "（欢迎点击此处订阅NYT简报。）\n"
+        "特朗普的侄女计划下周出版一本家族回忆录。\n据报道，回忆录描述了特朗普家族的往事。"
+    )
+    summary = summarize({"title": "", "content": content}, [hit_at(content, "家族", 1)])
+    assert (
+        summary.text
+        == "特朗普的侄女计划下周出版一本家族回忆录。据报道，回忆录描述了特朗普家族的往事。"
+    )

@@ -126,6 +126,19 @@ def _hit_dict(hit: Hit) -> dict[str, Any]:
     }
 
 
+def distinct_hits(hits: Sequence[Hit]) -> list[Hit]:
+    """One hit per (term, matched text, field, edits), strongest first: the matcher reports
+    every occurrence (for bolding), a reader wants each reason once."""
+    seen: set[tuple[str, str | None, str, str, int]] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        key = (hit.term, hit.entity, hit.matched, hit.field, hit.edits)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
+
+
 def _jsonl_row(item: Item, tm: TopicMatch) -> dict[str, Any]:
     return {
         "id": display_id(item),
@@ -133,7 +146,7 @@ def _jsonl_row(item: Item, tm: TopicMatch) -> dict[str, Any]:
         "title": item.title,
         "feed": item.feed_id,
         "topic": tm.topic_id,
-        "hits": [_hit_dict(h) for h in tm.hits],
+        "hits": [_hit_dict(h) for h in distinct_hits(tm.hits)],
     }
 
 
@@ -143,7 +156,7 @@ def _print_table_row(item: Item, tm: TopicMatch, topic: Any, out: TextIO) -> Non
     print(f"▶ {tm.topic_id}{name}", file=out)
     print(f"  {item.title}", file=out)
     print(f"  {item.link or item.key}  [{item.feed_id}]", file=out)
-    for hit in tm.hits:
+    for hit in distinct_hits(tm.hits):
         shown = f"\033[1m{hit.matched}\033[0m" if bold else f"«{hit.matched}»"
         entity = f" (@{hit.entity})" if hit.entity else ""
         edits = f", {hit.edits} edit{'s' if hit.edits > 1 else ''}" if hit.edits else ""

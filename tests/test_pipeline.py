@@ -1,0 +1,174 @@
+"""The orchestrator in-process: identity and dedupe, backfill, order, failures, atomicity."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.feeds.fetch import Fetcher
+from bot.pipeline import AlertOptions, Pipeline, RuleBook
+from bot.rules.load import load_rules
+from bot.rules.model import FeedRule
+from bot.store import Store
+from tests.fakes.feedserver import FeedServer, rss_document
+
+RULES = """
+entities:
+  putin:
+    name: Vladimir Putin
+    aliases: [普京, 普丁, Vladimir Putin, Putin]
+topics:
+  - id: putin
+    name: Putin watch
+    any: ["@putin"]
+    channels: ["@watch", {chat: -1001, thread: 7}]
+"""
+
+MakePipeline = Callable[..., Pipeline]
+T0 = datetime(2024, 6, 28, 0, 0, tzinfo=UTC)
+
+
+def story(n: int, title: str = "普京访问平壤", minutes: int | None = None) -> dict[str, object]:
+    return {
+        "title": f"{title} {n}",
+        "link": f"https://news.example/{n}?utm_source=rss",
+        "guid": f"story-{n}",
+        "description": f"<p>第{n}篇：普京抵达平壤。</p>",
+        "pubDate": T0 + timedelta(minutes=n if minutes is None else minutes),
+    }
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path, feed_server: FeedServer) -> Path:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "topics.yaml").write_text(RULES, encoding="utf-8")
+    (rules / "feeds.yaml").write_text(
+        "feeds:\n"
+        f"  - {{id: a, url: '{feed_server.url('/a.xml')}', name: Feed A}}\n"
+        f"  - {{id: b, url: '{feed_server.url('/b.xml')}'}}\n",
+        encoding="utf-8",
+    )
+    return rules
+
+
+@pytest.fixture
+async def make(rules_dir: Path, tmp_path: Path) -> AsyncIterator[MakePipeline]:
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    store.migrate()
+    fetcher = Fetcher(allow_private_networks=True, timeout=5)
+    book = RuleBook.build(load_rules(rules_dir))
+
+    def build(backfill: int = 0) -> Pipeline:
+        return Pipeline(
+            store=store, fetcher=fetcher, book=book, options=AlertOptions(backfill=backfill)
+        )
+
+    yield build
+    await fetcher.aclose()
+    store.close()
+
+
+def feed(pipeline: Pipeline, fid: str) -> FeedRule:
+    found = pipeline.book.rules.feed(fid)
+    assert found is not None
+    return found
+
+
+async def test_first_poll_alerts_on_backfill_newest_only(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", rss_document([story(3), story(2), story(1)]))
+    pipeline = make(backfill=2)
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert report.ok and report.new_items == 3
+    assert report.alerts == 4  # the two newest items, each to two destinations
+    titles = [e.alert.message.plain for e in pipeline.store.due(datetime.now(UTC))]
+    assert sum("普京访问平壤 1" in t for t in titles) == 0
+    # Oldest first: story 2 before story 3, for every destination.
+    firsts = [t for t in titles if "普京访问平壤 2" in t or "普京访问平壤 3" in t]
+    assert "普京访问平壤 2" in firsts[0]
+
+
+async def test_second_poll_alerts_only_on_new_items(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    route = feed_server.route("/a.xml", rss_document([story(1)]))
+    pipeline = make()
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 0  # backfill 0
+    route.body = rss_document([story(2), story(1)])
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert (report.new_items, report.alerts) == (1, 2)
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert (report.new_items, report.alerts) == (0, 0)
+
+
+async def test_retitled_or_retracked_items_do_not_realert(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    first = story(1)
+    route = feed_server.route("/a.xml", rss_document([first]))
+    pipeline = make(backfill=5)
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 2
+    changed = {
+        **first,
+        "title": "普京访问平壤（更新）",
+        "link": "https://news.example/1?utm_medium=x",
+    }
+    route.body = rss_document([changed])
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 0
+
+
+async def test_guidless_items_are_identified_by_canonical_link(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    item = {k: v for k, v in story(1).items() if k != "guid"}
+    route = feed_server.route("/a.xml", rss_document([item]))
+    pipeline = make(backfill=5)
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 2
+    item["link"] = "https://news.example/1?utm_source=other#top"
+    route.body = rss_document([item])
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).new_items == 0
+
+
+async def test_conditional_get_is_used_and_304_is_quiet(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", rss_document([story(1)]), etag='"v1"')
+    pipeline = make()
+    await pipeline.poll_feed(feed(pipeline, "a"))
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert report.ok and report.not_modified
+    assert feed_server.requests_to("/a.xml")[-1].headers.get("if-none-match") == '"v1"'
+
+
+async def test_one_failing_feed_does_not_stop_the_others(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", b"<html><body>not a feed</body></html>", content_type="text/html")
+    feed_server.route("/b.xml", rss_document([story(1)]))
+    pipeline = make(backfill=1)
+    reports = {r.feed_id: r for r in await pipeline.poll_all()}
+    assert not reports["a"].ok and reports["a"].error_kind == "parse"
+    assert reports["b"].ok and reports["b"].alerts == 2
+    state = pipeline.store.feed_state("a")
+    assert state is not None and state.consecutive_errors == 1 and state.last_error
+    await pipeline.poll_all()
+    state = pipeline.store.feed_state("a")
+    assert state is not None and state.consecutive_errors == 2
+
+
+async def test_unmatched_items_are_seen_but_not_alerted(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route(
+        "/a.xml",
+        rss_document([{"title": "天气", "link": "https://w.example/1", "description": "晴"}]),
+    )
+    pipeline = make(backfill=5)
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert (report.new_items, report.alerts) == (1, 0)
+    assert pipeline.store.seen_count("a") == 1

@@ -242,6 +242,32 @@ class Sender:
                 log.exception("chat_gone_hook_failed", extra={"chat": str(dest)})
         return _Outcome.DROPPED
 
+    async def edit(self, dest: Destination, message_id: int, message: Message) -> bool:
+        """Edit a sent message (an "also: <source>" line) within the chat's limits.
+
+        Returns whether Telegram took it; a refusal or a chat that is paused for longer than
+        the horizon is logged and reported as False, never raised: an edit is a courtesy.
+        """
+        now = self._now()
+        ready = self._limiter.ready_at(dest.chat, now)
+        if ready - now > self._limits.horizon:
+            log.info("edit_skipped", extra={"chat": str(dest), "message_id": message_id})
+            return False
+        if ready > now:
+            await self._sleep(ready - now)
+        self._limiter.record(dest.chat, self._now())
+        try:
+            await self._sink.edit(dest, message_id, message)
+        except SendError as exc:
+            if isinstance(exc, RetryLater):
+                self._limiter.pause(dest.chat, self._now() + exc.after)
+            log.warning(
+                "edit_failed",
+                extra={"chat": str(dest), "message_id": message_id, "error": str(exc)},
+            )
+            return False
+        return True
+
     async def run(self, stop: asyncio.Event) -> None:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
         failures = 0

@@ -152,10 +152,17 @@ class Api:
             self.faults.append(fault)
         return fault
 
-    def flood(self, chat: Any = None, retry_after: int = 3, times: int | None = 1) -> Fault:
+    def flood(
+        self,
+        chat: Any = None,
+        retry_after: int = 3,
+        times: int | None = 1,
+        method: str | None = "sendMessage",
+    ) -> Fault:
         key = None if chat is None else chat_key(chat)
         desc = f"Too Many Requests: retry after {retry_after}"
-        return self.fault(Fault(429, desc, {"retry_after": retry_after}, chat=key, times=times))
+        params = {"retry_after": retry_after}
+        return self.fault(Fault(429, desc, params, method=method, chat=key, times=times))
 
     def server_error(self, chat: Any = None, status: int = 500, times: int | None = 1) -> Fault:
         desc = "Internal Server Error" if status == 500 else "Bad Gateway"

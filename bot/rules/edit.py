@@ -1,0 +1,268 @@
+"""Edit the feeds list in the rule files: add, remove, pause and resume a feed.
+
+The files stay the one source of truth, so an edit is a careful change to a user's file:
+
+- round-trip YAML (ruamel.yaml): comments, key order, quoting and the file's own list
+  indentation are kept; only the edited feed's lines change;
+- the whole rules directory, with the edit applied, is validated with
+  ``bot.rules.load.load_rules`` before anything is written: an edit that would make the
+  rules invalid is refused with the loader's problems;
+- the file is replaced atomically (temp file in the same directory + ``os.replace``), so
+  the rules watcher never reads half a file. The temp name does not end in ``.yaml`` and is
+  never taken for a rule file.
+
+A feed is edited in whichever file holds it; a new feed goes to the file that holds the
+feeds list (``feeds.yaml`` first), or to a new ``feeds.yaml``. Every function raises
+``RulesError`` when the edit cannot be made, saying why.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from bot.errors import Problem, RulesError
+from bot.rules.load import load_rules, rule_files
+
+__all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FILE = "feeds.yaml"
+_DASH = re.compile(r"^( *)- ", re.M)
+# One edit at a time in this process: two admins adding feeds at once must not lose one.
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class NewFeed:
+    id: str
+    url: str
+    name: str | None = None
+    interval: str | None = None  # as written in YAML, e.g. "10m"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Doc:
+    path: Path
+    text: str
+    data: Any
+    yaml: YAML
+
+
+def _refuse(where: Path | str, message: str) -> RulesError:
+    return RulesError([Problem(str(where), None, message)])
+
+
+def _yaml_for(text: str) -> YAML:
+    """A round-trip YAML that writes lists the way this file already does."""
+    yaml = YAML(typ="rt")
+    found = _DASH.search(text)
+    offset = len(found.group(1)) if found else 2
+    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
+    yaml.width = 4096  # never re-wrap a long URL or name
+    yaml.preserve_quotes = True
+    return yaml
+
+
+def _read(path: Path) -> _Doc:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _refuse(path, f"cannot read: {exc}") from None
+    yaml = _yaml_for(text)
+    try:
+        data = yaml.load(text)
+    except YAMLError as exc:
+        raise _refuse(path, f"cannot edit a file that does not parse: {exc}") from None
+    return _Doc(path, text, data, yaml)
+
+
+def _feeds_of(doc: _Doc) -> CommentedSeq | None:
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("feeds"), list):
+        feeds: CommentedSeq = doc.data["feeds"]
+        return feeds
+    return None
+
+
+def _index_of(feeds: CommentedSeq, feed_id: str) -> int | None:
+    for index, node in enumerate(feeds):
+        if isinstance(node, dict) and node.get("id") == feed_id:
+            return index
+    return None
+
+
+def _find(rules_dir: Path, feed_id: str) -> tuple[_Doc, CommentedSeq, int]:
+    for path in rule_files(rules_dir):
+        doc = _read(path)
+        feeds = _feeds_of(doc)
+        index = _index_of(feeds, feed_id) if feeds is not None else None
+        if feeds is not None and index is not None:
+            return doc, feeds, index
+    raise _refuse(rules_dir, f"no feed with id {feed_id!r} in the rules")
+
+
+def _home_for_new_feeds(rules_dir: Path) -> _Doc:
+    """The file holding the feeds list (``feeds.yaml`` first), or a new ``feeds.yaml``."""
+    candidates = []
+    for path in rule_files(rules_dir):
+        doc = _read(path)
+        if isinstance(doc.data, dict) and "feeds" in doc.data:
+            candidates.append(doc)
+    candidates.sort(key=lambda d: d.path.name not in (DEFAULT_FILE, "feeds.yml"))
+    if candidates:
+        return candidates[0]
+    text = "feeds:\n"
+    yaml = _yaml_for(text)
+    return _Doc(rules_dir / DEFAULT_FILE, "", yaml.load(text), yaml)
+
+
+def _dump(doc: _Doc) -> str:
+    out = io.StringIO()
+    doc.yaml.dump(doc.data, out)
+    return out.getvalue()
+
+
+def _validate(rules_dir: Path, target: Path, text: str) -> None:
+    """Load the rules as they would be after the edit; raise their problems if invalid."""
+    with tempfile.TemporaryDirectory(prefix="mediabot-rules-") as tmp:
+        trial = Path(tmp) / "rules"
+        for path in rule_files(rules_dir):
+            dest = trial / path.relative_to(rules_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+        dest = trial / target.relative_to(rules_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text, encoding="utf-8")
+        try:
+            load_rules(trial)
+        except RulesError as exc:
+            # Name the user's files, not the trial copies.
+            problems = [
+                Problem(p.file.replace(str(trial), str(rules_dir)), p.line, p.message, p.severity)
+                for p in exc.problems
+            ]
+            raise RulesError(problems) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _save(rules_dir: Path, doc: _Doc, action: str, feed_id: str) -> Path:
+    text = _dump(doc)
+    _validate(rules_dir, doc.path, text)
+    _write_atomically(doc.path, text)
+    log.info(
+        "rules_file_edited", extra={"file": str(doc.path), "action": action, "feed_id": feed_id}
+    )
+    return doc.path
+
+
+def _feed_node(feed: NewFeed) -> CommentedMap:
+    node = CommentedMap()
+    node["id"] = feed.id
+    node["url"] = feed.url
+    if feed.name:
+        node["name"] = feed.name
+    if feed.interval:
+        node["interval"] = feed.interval
+    if feed.tags:
+        tags = CommentedSeq(feed.tags)
+        tags.fa.set_flow_style()
+        node["tags"] = tags
+    return node
+
+
+def add_feed(rules_dir: Path, feed: NewFeed) -> Path:
+    """Append a feed to the feeds list; the file written. Refuses a taken id or URL."""
+    with _LOCK:
+        for path in rule_files(rules_dir):
+            for node in _feeds_of(_read(path)) or []:
+                if isinstance(node, dict) and node.get("id") == feed.id:
+                    raise _refuse(path, f"a feed with id {feed.id!r} already exists")
+                if isinstance(node, dict) and str(node.get("url", "")).strip() == feed.url:
+                    raise _refuse(path, f"feed {node.get('id')!r} already has this URL")
+        doc = _home_for_new_feeds(rules_dir)
+        feeds = _feeds_of(doc)
+        if feeds is None:
+            feeds = CommentedSeq()
+            doc.data["feeds"] = feeds
+        feeds.append(_feed_node(feed))
+        _copy_separator(feeds)
+        return _save(rules_dir, doc, "add", feed.id)
+
+
+def _copy_separator(feeds: CommentedSeq) -> None:
+    """Give a new last item the blank line(s) the items before it are separated by."""
+    last = len(feeds) - 1
+    before = feeds.ca.items.get(last - 1) if last >= 1 else None
+    if before and before[1] and all(t.value.strip() == "" for t in before[1]):
+        feeds.ca.items[last] = copy.deepcopy(before)
+
+
+def remove_feed(rules_dir: Path, feed_id: str) -> Path:
+    """Delete a feed (and the comment lines just above it); the file written.
+
+    Topics that scope to the feed by id would no longer load cleanly; the loader only
+    warns about that, so the removal goes ahead.
+    """
+    with _LOCK:
+        doc, feeds, index = _find(rules_dir, feed_id)
+        del feeds[index]
+        return _save(rules_dir, doc, "remove", feed_id)
+
+
+def set_feed_enabled(rules_dir: Path, feed_id: str, enabled: bool) -> Path:
+    """Pause (``enabled: false``) or resume a feed; the file written.
+
+    Resuming removes the ``enabled`` key (true is the default) rather than leaving noise.
+    """
+    with _LOCK:
+        doc, feeds, index = _find(rules_dir, feed_id)
+        node: CommentedMap = feeds[index]
+        if enabled:
+            if "enabled" not in node:
+                return doc.path
+            _pop_key(node, "enabled")
+        elif "enabled" in node:
+            node["enabled"] = False
+        else:
+            # After url: never last, where a trailing comment of the item would land above it.
+            node.insert(min(2, len(node)), "enabled", False)
+        return _save(rules_dir, doc, "resume" if enabled else "pause", feed_id)
+
+
+def _pop_key(node: CommentedMap, key: str) -> None:
+    """Remove a key, keeping any comment that was attached after it."""
+    keys = list(node)
+    position = keys.index(key)
+    comment = node.ca.items.pop(key, None)
+    del node[key]
+    if comment and position == len(keys) - 1 and position > 0:
+        node.ca.items[keys[position - 1]] = comment

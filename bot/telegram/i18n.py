@@ -1,0 +1,129 @@
+"""Reply texts in English and Chinese; Telegram's ``language_code`` picks, English otherwise.
+
+``t(lang, key, **values)`` formats the text for ``key``; values are inserted as they are
+and escaped later, when a reply is rendered (``bot.telegram.replies``).
+"""
+
+from __future__ import annotations
+
+EN, ZH = "en", "zh"
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    # key: (English, Chinese)
+    "cmd.start": ("what this bot does", "机器人简介"),
+    "cmd.help": ("commands and how to subscribe", "命令与订阅方法"),
+    "cmd.topics": ("topics, with subscribe buttons", "话题列表与订阅按钮"),
+    "cmd.subscribe": ("subscribe: /subscribe ID", "订阅:/subscribe ID"),
+    "cmd.unsubscribe": ("unsubscribe: /unsubscribe ID", "退订:/unsubscribe ID"),
+    "cmd.mysubs": ("your subscriptions", "我的订阅"),
+    "cmd.mute": ("mute a topic: /mute ID 2h", "静音话题:/mute ID 2h"),
+    "cmd.unmute": ("unmute a topic: /unmute ID", "取消静音:/unmute ID"),
+    "cmd.status": ("admin: health, queue, errors", "管理:运行状态"),
+    "cmd.feeds": ("admin: feeds and their health", "管理:订阅源列表"),
+    "cmd.addfeed": ("admin: /addfeed URL [id] [interval]", "管理:添加订阅源"),
+    "cmd.removefeed": ("admin: /removefeed ID", "管理:删除订阅源"),
+    "cmd.pausefeed": ("admin: /pausefeed ID", "管理:暂停订阅源"),
+    "cmd.resumefeed": ("admin: /resumefeed ID", "管理:恢复订阅源"),
+    "cmd.rules": ("admin: topics and the last reload", "管理:规则与上次加载"),
+    "cmd.reload": ("admin: reload the rules now", "管理:立即重新加载规则"),
+    "cmd.test": ("admin: /test TEXT or URL (dry run)", "管理:试匹配文本或网址"),
+    "cmd.stats": ("admin: chart of alerts, /stats 7d", "管理:统计图表"),
+    "start.intro": (
+        "I watch news feeds and send an alert when an item matches a topic you follow.",
+        "我监测新闻源,当新条目匹配你订阅的话题时发送提醒。",
+    ),
+    "start.how": (
+        "To subscribe: send /topics and press a topic's button, or /subscribe ID.",
+        "订阅方法:发送 /topics 并点击话题按钮,或发送 /subscribe ID。",
+    ),
+    "start.group": (
+        "In a group, only the group's admins can change its subscriptions.",
+        "在群组中,只有群管理员可以更改本群的订阅。",
+    ),
+    "help.commands": ("Commands", "命令"),
+    "help.admin": ("Admin commands", "管理命令"),
+    "button.topics": ("📋 Topics", "📋 话题"),
+    "topics.title": ("Topics", "话题"),
+    "topics.none": ("There are no topics yet.", "暂时没有话题。"),
+    "topics.page": ("page {page}/{pages}", "第 {page}/{pages} 页"),
+    "topics.legend": ("✅ subscribed · press a button to change", "✅ 已订阅 · 点击按钮切换"),
+    "topics.any": ("any of", "任一"),
+    "topics.all": ("and", "并且"),
+    "sub.done": ("Subscribed to {name}.", "已订阅 {name}。"),
+    "sub.already": ("Already subscribed to {name}.", "已经订阅了 {name}。"),
+    "unsub.done": ("Unsubscribed from {name}.", "已退订 {name}。"),
+    "unsub.not": ("Not subscribed to {id}.", "没有订阅 {id}。"),
+    "sub.unknown": ("There is no topic {id}.", "没有话题 {id}。"),
+    "sub.suggest": ("Did you mean:", "你是不是要找:"),
+    "sub.browse": ("See /topics for the list.", "发送 /topics 查看全部话题。"),
+    "sub.usage": ("Usage: /{command} ID (see /topics)", "用法:/{command} ID(见 /topics)"),
+    "sub.group_admin": (
+        "Only this group's admins can change its subscriptions.",
+        "只有本群管理员可以更改本群的订阅。",
+    ),
+    "mysubs.title": ("Subscriptions here", "本聊天的订阅"),
+    "mysubs.none": (
+        "No subscriptions here yet. Send /topics to pick some.",
+        "这里还没有订阅。发送 /topics 选择话题。",
+    ),
+    "mysubs.dormant": ("removed from the rules: dormant", "已从规则中移除:暂停"),
+    "mysubs.muted": ("muted until {until}", "静音至 {until}"),
+    "mysubs.unsub_button": ("✖ {name}", "✖ {name}"),
+    "mute.usage": ("Usage: /mute ID [30m|2h|1d]", "用法:/mute ID [30m|2h|1d]"),
+    "mute.choose": ("Mute {name} here for how long?", "在这里将 {name} 静音多久?"),
+    "mute.done": ("🔕 {name} muted here until {until}.", "🔕 {name} 已静音至 {until}。"),
+    "mute.toast": (
+        "🔕 {name} muted for {duration}. Press again to unmute.",
+        "🔕 {name} 已静音 {duration}。再按一次取消静音。",
+    ),
+    "unmute.done": ("🔔 {name} unmuted here.", "🔔 {name} 已取消静音。"),
+    "unmute.not": ("{name} is not muted here.", "{name} 在这里没有静音。"),
+    "unmute.usage": ("Usage: /unmute ID", "用法:/unmute ID"),
+    "bad.duration": (
+        "{value!r} is not a duration: use minutes, hours or days, e.g. 30m, 2h, 1d (at most 30d).",
+        "{value!r} 不是有效时长:请用分钟、小时或天,例如 30m、2h、1d(最长 30d)。",
+    ),
+    "bad.id": (
+        "{value!r} is not an id: ids use lowercase letters, digits, - and _.",
+        "{value!r} 不是有效 ID:只能包含小写字母、数字、- 和 _。",
+    ),
+    "bad.too_long": (
+        "That is too long ({length} characters; at most {limit}).",
+        "内容太长({length} 个字符,最多 {limit} 个)。",
+    ),
+    "bad.too_many": ("At most {limit} ids at once.", "一次最多 {limit} 个 ID。"),
+    "bad.callback": (
+        "This button is out of date. Send the command again.",
+        "此按钮已过期,请重新发送命令。",
+    ),
+    "unknown.command": ("Unknown command /{name}.", "未知命令 /{name}。"),
+    "unknown.hint": ("Try /help.", "发送 /help 查看命令。"),
+    "unknown.closest": ("Did you mean /{name}?", "你是不是要用 /{name}?"),
+    "flood": (
+        "Too many commands at once: wait a few seconds.",
+        "命令太频繁,请稍等几秒。",
+    ),
+    "admin.refused": (
+        "Sorry, /{name} is for the bot's admins only.",
+        "抱歉,/{name} 仅限机器人管理员使用。",
+    ),
+    "error.internal": (
+        "Something went wrong; the admins can see it in the log.",
+        "出错了;管理员可以在日志中查看。",
+    ),
+}
+
+
+def language(code: str | None) -> str:
+    """``zh-hans``, ``zh-TW``, ``zh`` -> ``zh``; anything else (or nothing) -> ``en``."""
+    return ZH if code and code.lower().startswith("zh") else EN
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    english, chinese = _TEXTS[key]
+    text = chinese if lang == ZH else english
+    return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    return key in _TEXTS

@@ -1,0 +1,86 @@
+"""What the Telegram updates reader hands to the command logic, and what it gets back.
+
+``bot.telegram.updates`` turns Telegram updates into calls on a ``CommandHandler`` and
+its ``Reply`` values into Bot API calls; the handler (``bot.control.Control``) never sees
+python-telegram-bot. Plain data only: no I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.models import Destination, Message
+
+__all__ = ["Caller", "CommandHandler", "Menu", "Photo", "Reply"]
+
+PRIVATE = "private"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a command or pressed a button, and in which chat.
+
+    ``chat`` is the chat the command was given in (or the button was under), with its
+    forum thread: it is what a subscription or a mute applies to. It always comes from
+    Telegram's update, never from callback data. ``is_chat_admin`` asks Telegram anew on
+    every call whether the user administers that chat (always true in a private chat).
+    """
+
+    user_id: int
+    chat: Destination
+    chat_type: str  # private | group | supergroup | channel
+    language: str | None
+    is_chat_admin: Callable[[], Awaitable[bool]]
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == PRIVATE
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A PNG image sent as a photo, with its caption."""
+
+    png: bytes
+    caption: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The answer to a command or a button press.
+
+    ``message`` and ``photo`` are sent to the caller's chat (and thread). For a button
+    press, ``edit`` replaces the message the button was under, and ``notice`` is the short
+    answer Telegram shows (as a dialog when ``alert``).
+    """
+
+    message: Message | None = None
+    photo: Photo | None = None
+    edit: Message | None = None
+    notice: str | None = None
+    alert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """Commands for the ``/`` menu: for everyone (``chat_ids`` None) or for these chats."""
+
+    language: str | None  # None: the default; else a two-letter code such as "zh"
+    commands: tuple[tuple[str, str], ...]  # (command without slash, description)
+    chat_ids: tuple[int, ...] | None = None
+
+
+class CommandHandler(Protocol):
+    """The command logic, as the updates reader sees it."""
+
+    def menus(self) -> Sequence[Menu]: ...
+
+    async def command(self, caller: Caller, name: str, args: str) -> Reply | None:
+        """Run ``/name args``; None means say nothing (a flood being ignored)."""
+        ...
+
+    async def callback(self, caller: Caller, data: str) -> Reply:
+        """A button press with its callback data (untrusted: validate it)."""
+        ...

@@ -17,27 +17,34 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
 from bot.rules.evaluate import RawHit, evaluate_topic, to_hits
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
-from bot.rules.patterns import Pattern, PatternIndex
+from bot.rules.patterns import Pattern, PatternIndex, Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_with_map, source_span
 
 FieldHits = dict[Field, list[RawHit]]
 
 
-@dataclass(frozen=True, slots=True)
 class PreparedField:
-    """One field of an item: its plain text, normalized forms and their source maps."""
+    """One field of an item: its plain text and normalized forms with their source maps.
 
-    plain: str
-    folded: str
-    folded_map: list[int]
-    cased: str | None = None  # only when some term is case-sensitive
-    cased_map: list[int] | None = None
+    The case-preserving form is made only when a case-sensitive term may occur.
+    """
+
+    __slots__ = ("_cased", "folded", "folded_map", "plain")
+
+    def __init__(self, plain: str) -> None:
+        self.plain = plain
+        self.folded, self.folded_map = normalize_with_map(plain)
+        self._cased: tuple[str, list[int]] | None = None
+
+    def cased(self) -> tuple[str, list[int]]:
+        if self._cased is None:
+            self._cased = normalize_with_map(self.plain, casefold=False)
+        return self._cased
 
 
 Prepared = dict[Field, PreparedField]
@@ -96,15 +103,7 @@ class Matcher:
             "title": tidy_line(item.title),
             "content": html_to_text(item.content),
         }
-        out: Prepared = {}
-        for name in FIELDS:
-            plain = texts[name]
-            folded, fmap = normalize_with_map(plain)
-            cased = cmap = None
-            if self._index.has_case():
-                cased, cmap = normalize_with_map(plain, casefold=False)
-            out[name] = PreparedField(plain, folded, fmap, cased, cmap)
-        return out
+        return {name: PreparedField(texts[name]) for name in FIELDS}
 
     def match(
         self,
@@ -165,20 +164,30 @@ class Matcher:
         out: dict[int, FieldHits] = {}
         for name in FIELDS:
             pf = prepared[name]
-            variants = [(False, pf.folded, pf.folded_map), (True, pf.cased, pf.cased_map)]
-            for case, text, index in variants:
-                if text is None or index is None:
-                    continue
-                for pid, spans in self._index.scan(text, case).items():
-                    raw = []
-                    for ns, ne, edits in spans:
-                        start, end = source_span(pf.plain, index, ns, ne)
-                        if case:  # ``within`` is counted in the casefolded text
-                            ns = bisect_left(pf.folded_map, start)
-                            ne = bisect_left(pf.folded_map, end)
-                        raw.append(RawHit(name, start, end, edits, ns, ne))
-                    out.setdefault(pid, {})[name] = raw
+            found, probed = self._index.scan(pf.folded, case=False)
+            self._collect(out, name, pf, found, pf.folded_map)
+            if probed:
+                text, index = pf.cased()
+                self._collect(out, name, pf, self._index.scan(text, case=True)[0], index)
         return out
+
+    @staticmethod
+    def _collect(
+        out: dict[int, FieldHits],
+        name: Field,
+        pf: PreparedField,
+        found: dict[int, list[Span]],
+        index: list[int],
+    ) -> None:
+        for pid, spans in found.items():
+            raw = []
+            for ns, ne, edits in spans:
+                start, end = source_span(pf.plain, index, ns, ne)
+                if index is not pf.folded_map:  # ``within`` is counted in the casefolded text
+                    ns = bisect_left(pf.folded_map, start)
+                    ne = bisect_left(pf.folded_map, end)
+                raw.append(RawHit(name, start, end, edits, ns, ne))
+            out.setdefault(pid, {})[name] = raw
 
 
 def compile_matcher(rules: RuleSet) -> Matcher:

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 import ahocorasick
 from rapidfuzz.distance import OSA
 
+from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
 
 # (start, end, edits) in normalized text
 Span = tuple[int, int, int]
+PROBE = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,25 +81,30 @@ class PatternIndex:
         for case in (False, True):
             keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
             for pid, p in enumerate(patterns):
-                if p.case != case:
-                    continue
-                for offset, key in fuzzy_keys(p.text, p.edits):
-                    keyed[key].append((pid, offset))
+                if p.case == case:
+                    for offset, key in fuzzy_keys(p.text, p.edits):
+                        keyed[key].append((pid, offset))
+                elif not case:
+                    # A probe: the case-sensitive text is only worth making when the
+                    # casefolded text holds the term in some case.
+                    keyed[normalize(p.text)].append((PROBE, 0))
             self._automata[case] = _build(keyed)
 
-    def has_case(self) -> bool:
-        return self._automata[True] is not None
-
-    def scan(self, text: str, case: bool) -> dict[int, list[Span]]:
-        """Every pattern of the given case that occurs in ``text``, with its spans."""
+    def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
+        """Every pattern of the given case in ``text`` with its spans, and whether a
+        case-sensitive pattern may occur (only reported by the casefolded scan)."""
         automaton = self._automata[case]
         found: dict[int, set[Span]] = defaultdict(set)
         if automaton is None or not text:
-            return {}
+            return {}, False
         tried: set[tuple[int, int]] = set()
+        probed = False
         for end, (length, entries) in automaton.iter(text):
             start = end + 1 - length
             for pid, offset in entries:
+                if pid == PROBE:
+                    probed = True
+                    continue
                 p = self.patterns[pid]
                 if p.edits:
                     origin = start - offset
@@ -109,7 +116,7 @@ class PatternIndex:
                         found[pid].add((start, _word_end(text, end + 1), 0))
                 elif _left_ok(text, start, p) and _right_ok(text, end + 1, p):
                     found[pid].add((start, end + 1, 0))
-        return {pid: _resolve(spans) for pid, spans in found.items()}
+        return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
 
 def _build(keyed: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | None:

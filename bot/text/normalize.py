@@ -19,7 +19,6 @@ user sees.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from collections.abc import Callable
 from functools import cache
@@ -30,22 +29,64 @@ import opencc
 _Map = list[int] | None
 
 _REMOVE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
-_WHITESPACE = re.compile(r"\s+")
+_WHITESPACE = re.compile(r"\s")
+_SPACE_RUN = re.compile(r"  +")
 _CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 # Middle dots: Latin/Chinese interpunct, katakana and half-width katakana dots, bullets, and
 # the Taiwanese hyphenation point used between the parts of transcribed names.
 _MIDDLE_DOTS = "\u00b7\u30fb\uff65\u2022\u2027\u2219\u22c5"
 
 
-def _build_space_table() -> dict[int, str]:
-    table = {ord(c): " " for c in "_" + _MIDDLE_DOTS}
-    for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) == "Pd":
-            table[code] = " "
-    return table
+# Code points worth scanning for the tables below: CJK ideographs (which dominate the
+# space) are all NFKC-stable and none is a dash, so they are skipped to keep import fast.
+_SCAN_RANGES = ((0, 0x3400), (0xA000, 0x20000), (0x2F800, 0x2FA20))
 
 
-_SPACE_TABLE = _build_space_table()
+def _char_class(chars: list[str]) -> str:
+    """A regex character class for ``chars``, as ranges."""
+    codes = sorted(ord(c) for c in chars)
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+def _build_tables() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], frozenset[str]]:
+    spaces = list("_" + _MIDDLE_DOTS)
+    reshaping: list[str] = []  # characters NFKC turns into zero or several characters
+    joining = {chr(c) for c in range(0x1160, 0x1200)}  # may compose with the char before
+    for lo, hi in _SCAN_RANGES:
+        for code in range(lo, hi):
+            c = chr(code)
+            if unicodedata.category(c) == "Pd":
+                spaces.append(c)
+            if len(unicodedata.normalize("NFKC", c)) != 1:
+                reshaping.append(c)
+            if unicodedata.combining(c):
+                joining.add(c)
+            parts = unicodedata.decomposition(c).split()
+            if len(parts) == 2 and not parts[0].startswith("<"):
+                joining.add(chr(int(parts[1], 16)))
+    reshaping.extend(joining)
+    # Beyond the BMP the classes are widened to every character: a long list of ranges
+    # would make each regex step slow, and a superset only sends a few characters (emoji,
+    # rare ideographs) through the careful path.
+    astral = "\U00010000-\U0010ffff]"
+    return (
+        re.compile(_char_class(spaces)),
+        re.compile(_char_class([c for c in reshaping if c < "\U00010000"])[:-1] + astral + "+"),
+        re.compile(_char_class([c for c in joining if c < "\U00010000"])[:-1] + astral),
+        frozenset(joining),
+    )
+
+
+_SPACES, _RESHAPING, _JOINING, _JOINING_SET = _build_tables()
 
 
 @cache
@@ -67,34 +108,39 @@ def _remove_invisible(s: str, m: _Map, want_map: bool) -> tuple[str, _Map]:
     return _REMOVE.sub("", s), (_compose(m, kept) if want_map else None)
 
 
-def _segments(s: str) -> list[tuple[int, int]]:
-    """Spans of a base character plus the combining marks that follow it."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(s)):
-        c = s[i]
-        if not unicodedata.combining(c) and not "\u1160" <= c <= "\u11ff":
-            spans.append((start, i))
+def _nfkc_detailed(s: str, a: int, b: int, out: list[str], new: list[int]) -> None:
+    """NFKC of ``s[a:b]`` appended to ``out``, base by base, each char mapped to its source."""
+    start = a
+    for i in range(a + 1, b + 1):
+        if i == b or s[i] not in _JOINING_SET:
+            piece = unicodedata.normalize("NFKC", s[start:i])
+            out.append(piece)
+            new.extend([start] * len(piece))
             start = i
-    if s:
-        spans.append((start, len(s)))
-    return spans
 
 
 def _nfkc(s: str, m: _Map, want_map: bool) -> tuple[str, _Map]:
     if unicodedata.is_normalized("NFKC", s):
         return s, m
     whole = unicodedata.normalize("NFKC", s)
-    if not want_map:
-        return whole, None
-    pieces: list[str] = []
+    if not want_map or (len(whole) == len(s) and not _JOINING.search(s)):
+        # Same length and nothing that composes: one char in, one char out, in place.
+        return whole, m
+    # Most characters NFKC changes become exactly one other character (full-width
+    # punctuation), so between runs of characters that vanish, expand or compose, the
+    # output is ``whole`` char for char. Those runs are redone one base at a time, each
+    # with the character before it, which a combining mark composes with.
     new: list[int] = []
-    for a, b in _segments(s):
-        out = unicodedata.normalize("NFKC", s[a:b])
-        pieces.append(out)
-        new.extend([a] * len(out))
-    if "".join(pieces) != whole:
-        # Composition across our segments (rare scripts): map proportionally, still in order.
+    pos = 0
+    for run in _RESHAPING.finditer(s):
+        a = max(run.start() - 1, pos)
+        new.extend(range(pos, a))
+        out: list[str] = []
+        _nfkc_detailed(s, a, run.end(), out, new)
+        pos = run.end()
+    new.extend(range(pos, len(s)))
+    if len(new) != len(whole):
+        # Composition across our runs (rare scripts): map proportionally, still in order.
         new = [i * len(s) // max(len(whole), 1) for i in range(len(whole))]
     return whole, _compose(m, new)
 
@@ -135,21 +181,19 @@ def _to_simplified(s: str, m: _Map, want_map: bool) -> tuple[str, _Map]:
 
 
 def _squeeze_spaces(s: str, m: _Map, want_map: bool) -> tuple[str, _Map]:
-    s = s.translate(_SPACE_TABLE)
-    out = _WHITESPACE.sub(" ", s).strip(" ")
+    s = _WHITESPACE.sub(" ", _SPACES.sub(" ", s))  # one space per char: same length
+    out = _SPACE_RUN.sub(" ", s).strip(" ")
     if len(out) == len(s) or not want_map:
         return out, m
     new: list[int] = []
     pos = 0
-    for ws in _WHITESPACE.finditer(s):
-        new.extend(range(pos, ws.start()))
-        new.append(ws.start())
-        pos = ws.end()
+    for run in _SPACE_RUN.finditer(s):
+        new.extend(range(pos, run.start() + 1))
+        pos = run.end()
     new.extend(range(pos, len(s)))
     # Drop the positions of a leading and a trailing space that strip() removed.
-    lead = 1 if s[:1].isspace() else 0
-    new = new[lead : lead + len(out)]
-    return out, _compose(m, new)
+    lead = 1 if s[:1] == " " else 0
+    return out, _compose(m, new[lead : lead + len(out)])
 
 
 def _run(text: str, casefold: bool, want_map: bool) -> tuple[str, _Map]:

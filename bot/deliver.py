@@ -70,6 +70,7 @@ class StoreLike(Protocol):
     def next_due_time(self) -> datetime | None: ...
 
 
+_MAX_BATCH = 50_000
 ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
 
 
@@ -118,20 +119,46 @@ class Sender:
         """Send everything due now within the limits; return how many were sent."""
         async with self._lock:
             self._blocked_until = None
-            sent = 0
+            sent, limit = 0, self._limits.batch
             while True:
-                entries = self._store.due(self._clock(), limit=self._limits.batch)
-                queues = _by_chat(entries)
+                entries = self._store.due(self._clock(), limit=limit)
+                queues = self._sendable(entries)
                 if not queues:
-                    return sent
+                    if len(entries) < limit or limit >= _MAX_BATCH:
+                        return sent
+                    # Every chat in view is blocked (one chat's backlog can fill a batch):
+                    # look further down the queue so the other chats are not starved.
+                    limit *= 4
+                    continue
                 attempted, delivered = await self._send_round(queues)
                 sent += delivered
                 if attempted == 0:
                     return sent
 
+    def _sendable(self, entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:
+        """Entries per chat (oldest first), leaving out chats blocked beyond the horizon."""
+        now = self._now()
+        queues: dict[ChatKey, deque[OutboxEntry]] = {}
+        for key, queue in _by_chat(entries).items():
+            ready = self._limiter.ready_at(queue[0].alert.destination.chat, now)
+            if ready - now > self._limits.horizon:
+                self._note_blocked(ready)
+            else:
+                queues[key] = queue
+        return queues
+
+    def _note_blocked(self, ready: float) -> None:
+        if self._blocked_until is None or ready < self._blocked_until:
+            self._blocked_until = ready
+
     async def _send_round(self, queues: dict[ChatKey, deque[OutboxEntry]]) -> tuple[int, int]:
-        """Send one batch, interleaving chats; returns (attempted, sent)."""
+        """Send one batch, interleaving chats; returns (attempted, sent).
+
+        A round ends after ``round_seconds`` so entries queued meanwhile for other chats
+        are read before a long backlog to one chat is worked off.
+        """
         attempted = sent = 0
+        deadline = self._now() + self._limits.round_seconds
         while queues:
             now = self._now()
             key, ready = min(
@@ -142,7 +169,9 @@ class Sender:
                 key=lambda pair: pair[1],
             )
             if ready - now > self._limits.horizon:
-                self._blocked_until = ready
+                self._note_blocked(ready)
+                break
+            if ready > deadline and attempted:
                 break
             if ready > now:
                 await self._sleep(ready - now)

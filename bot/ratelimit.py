@@ -32,6 +32,7 @@ class Limits:
     backoff_max: float = 300.0
     max_attempts: int = 12
     batch: int = 500  # entries read from the outbox per round
+    round_seconds: float = 15.0  # reread the outbox at least this often while draining
     idle: float = 60.0  # the loop rechecks the outbox at least this often
 
 

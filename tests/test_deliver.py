@@ -313,3 +313,34 @@ async def test_edit_keeps_the_chat_limits_and_reports_refusals(
     assert not await sender.edit(Destination(-1001), entry.message_id, edited)
     assert not await sender.edit(Destination(-1001), entry.message_id, edited)  # paused: not tried
     assert [c.status for c in tg.calls_to(-1001, "editMessageText")] == [200, 400, 429]
+
+
+async def test_a_backlog_larger_than_a_batch_does_not_starve_other_chats(
+    outbox: MemoryOutbox, time: FakeTime
+) -> None:
+    sink = ScriptedSink(time)
+    for n in range(40):
+        outbox.add(-1001, f"g{n}")
+    outbox.add(7, "private")
+    sender = sender_for(outbox, sink, time, limits=Limits(batch=10))
+    await sender.drain()
+    assert sink.texts(7) == ["private"]
+    assert len(sink.texts(-1001)) == 20  # the group's minute is used up; the rest waits
+
+
+async def test_entries_queued_during_a_long_drain_are_not_stuck_behind_it(
+    outbox: MemoryOutbox, time: FakeTime
+) -> None:
+    class EnqueueingSink(ScriptedSink):
+        async def send(self, dest: Destination, message: Message, *, as_plain: bool = False) -> int:
+            if len(self.delivered) == 3:
+                outbox.add(8, "late arrival")
+            return await super().send(dest, message, as_plain=as_plain)
+
+    sink = EnqueueingSink(time)
+    for n in range(60):
+        outbox.add(7, f"#{n}")
+    await sender_for(outbox, sink, time, limits=Limits(round_seconds=10)).drain()
+    order = [text for _, _, text in sink.delivered]
+    assert len(order) == 61
+    assert order.index("late arrival") < 20

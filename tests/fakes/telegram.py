@@ -26,7 +26,7 @@ from tests.fakes.telegram_api import Api, ApiError, ChatKey, Fault, Sent, chat_k
 
 __all__ = ["TOKEN", "ApiError", "FakeTelegram", "Fault", "SendLimits", "Sent", "chat_key"]
 
-TOKEN = "123456:TEST-token-for-the-fake-api"  # noqa: S105 -- a fake token for a fake server
+TOKEN = "123456:TEST-token-for-the-fake-api"  # a fake token for a fake server
 
 
 @dataclass(frozen=True)

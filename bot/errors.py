@@ -4,6 +4,7 @@
 
     MediabotError
     ├── ConfigError                 settings that cannot work (bad value, missing dir)
+    │   └── AlreadyRunning          another mediabot owns this SQLite database
     ├── RulesError                  a rules set that cannot be loaded; carries every problem
     ├── FeedError                   one feed could not be polled; the others go on
     │   ├── FetchError              network, timeout, HTTP status, too large, redirects
@@ -30,6 +31,14 @@ class MediabotError(Exception):
 
 class ConfigError(MediabotError):
     """Settings that cannot work."""
+
+
+class AlreadyRunning(ConfigError):
+    """Another mediabot process holds the instance lock of this database."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,166 @@
+"""Benchmark: the delivery loop and alert rendering.
+
+Prints, in one run:
+
+- schedule: the simulated time the sender needs for a burst (200 chats, 10,000 alerts: a
+  few busy channels, many private chats) against the lower bound Telegram's limits allow
+  (30/s overall, 1/s per chat, 20/min per group or channel). 1.00 is a perfect schedule;
+- overhead: real CPU time per alert spent in the sender (limits, ordering, outbox calls),
+  against a bare loop that hands every entry straight to the sink;
+- render: summary + HTML rendering per alert over the real archive (if ../shared/data is
+  there), against building the same message with a bare ``html.escape`` of the lead.
+
+The sink and outbox are in-memory, and time is simulated, so the run takes seconds.
+Usage: ``python bench/deliver.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import random
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.deliver import Sender
+from bot.models import Destination, Hit, Item, Message, TopicMatch
+from bot.ratelimit import Limits, is_group
+from bot.telegram.render import render_alert
+from tests.fakes.outbox import FakeTime, MemoryOutbox
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ALERTS = 10_000
+RENDER_ITEMS = 1_000
+
+
+class NullSink:
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def send(self, dest: Destination, message: Message, *, as_plain: bool = False) -> int:
+        self.count += 1
+        return self.count
+
+    async def edit(self, dest: Destination, message_id: int, message: Message) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+def burst(rng: random.Random) -> MemoryOutbox:
+    outbox = MemoryOutbox()
+    groups: list[int | str] = [-1_001_000_000_000 - n for n in range(10)] + ["@news"]
+    people: list[int | str] = list(range(1, 190))
+    for n in range(ALERTS):
+        chat = rng.choice(groups) if rng.random() < 0.05 else rng.choice(people)
+        outbox.add(chat, f"alert {n}")
+    return outbox
+
+
+def lower_bound(outbox: MemoryOutbox, limits: Limits) -> float:
+    per_chat = Counter(e.alert.destination.chat for e in outbox.entries.values())
+    bounds = [(len(outbox.entries) - 1) / limits.overall_per_second]
+    for chat, n in per_chat.items():
+        bounds.append((n - 1) * limits.per_chat_interval)
+        if is_group(chat):
+            bounds.append(((n - 1) // limits.group_per_minute) * 60.0)
+    return max(bounds)
+
+
+async def schedule() -> tuple[float, float, float]:
+    """(simulated seconds, lower bound, CPU seconds) for the sender on one burst."""
+    outbox, clock, sink, limits = burst(random.Random(7)), FakeTime(), NullSink(), Limits()
+    bound = lower_bound(outbox, limits)
+    sender = Sender(outbox, sink, limits=limits, clock=clock.clock, sleep=clock.sleep)
+    start, cpu = clock.now, time.process_time()
+    while outbox.outbox_depth():
+        await sender.drain()
+        if outbox.outbox_depth():
+            clock.advance(0.5)  # the run loop's wait for the next free chat
+    assert sink.count == ALERTS
+    return (clock.now - start).total_seconds(), bound, time.process_time() - cpu
+
+
+async def bare_loop() -> float:
+    outbox, sink = burst(random.Random(7)), NullSink()
+    cpu = time.process_time()
+    for entry in outbox.due(FakeTime().now, limit=ALERTS):
+        await sink.send(entry.alert.destination, entry.alert.message)
+        outbox.mark_sent(entry.id, 1, FakeTime().now)
+    return time.process_time() - cpu
+
+
+def archive_items() -> list[tuple[Item, str]]:
+    path = DATA / "archive" / "items.jsonl"
+    if not path.exists():
+        return []
+    from bot.text.html import html_to_text
+
+    items = []
+    with path.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            record = json.loads(line)
+            item = Item("bench", str(n), record["title"], record["link"], record["html"] or "")
+            items.append((item, html_to_text(item.content)))
+    return (items * (RENDER_ITEMS // max(1, len(items)) + 1))[:RENDER_ITEMS]
+
+
+def render_all(items: list[tuple[Item, str]]) -> tuple[float, float]:
+    tz = ZoneInfo("Asia/Shanghai")
+    start = time.perf_counter()
+    for item, content in items:
+        word = re.search(r"[\u4e00-\u9fff]{2}|[A-Za-z]{4,}", content[len(content) // 2 :])
+        hits: tuple[Hit, ...] = ()
+        if word:
+            at = len(content) // 2 + word.start()
+            hits = (
+                Hit(word.group(), None, word.group(), "content", 0, at, at + len(word.group())),
+            )
+        render_alert(
+            item=item,
+            topic_id="bench",
+            topic_name="Bench",
+            feed_name="Archive",
+            match=TopicMatch("bench", hits),
+            plain={"title": item.title, "content": content},
+            tz=tz,
+        )
+    ours = (time.perf_counter() - start) / len(items)
+    start = time.perf_counter()
+    for item, content in items:
+        lead = content.split("\n", 1)[0][:600]
+        Message(text=f"<b>{html.escape(item.title)}</b>\n{html.escape(lead)}", plain=lead)
+    bare = (time.perf_counter() - start) / len(items)
+    return ours, bare
+
+
+def main() -> None:
+    simulated, bound, cpu = asyncio.run(schedule())
+    bare = asyncio.run(bare_loop())
+    print(
+        f"schedule: {simulated:,.0f} s simulated for {ALERTS:,} alerts; lower bound {bound:,.0f} s"
+    )
+    print(f"  ratio to the bound: {simulated / bound:.2f}")
+    print(
+        f"overhead: {cpu / ALERTS * 1e6:,.1f} µs per alert; bare loop {bare / ALERTS * 1e6:,.1f} µs"
+    )
+    print(f"  ratio to the bare loop: {cpu / max(bare, 1e-9):.1f}")
+    items = archive_items()
+    if not items:
+        print("render: skipped (needs ../shared/data)")
+        return
+    ours, bare_render = render_all(items)
+    print(f"render: {ours * 1e3:.2f} ms per alert; bare escape {bare_render * 1e3:.3f} ms")
+    print(f"  ratio to bare escape: {ours / bare_render:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -190,3 +190,10 @@ def test_any_input_renders_to_html_telegram_accepts(title: str, content: str, na
         hits.append(Hit("x", "e<>", content[:1], "content", 2, 0, 1))
     message = render(make_item(title=title), content, hits, topic_name=name, feed=name)
     assert_telegram_accepts(message)
+
+
+def test_non_ascii_links_are_percent_encoded_once() -> None:
+    message = render(make_item(link="https://example.com/新闻/a%20b?q=普京"), "正文。", [])
+    url = message.buttons[0][0].url
+    assert url == "https://example.com/%E6%96%B0%E9%97%BB/a%20b?q=%E6%99%AE%E4%BA%AC"
+    assert f'<a href="{url}">' in message.text

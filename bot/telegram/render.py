@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
@@ -47,6 +47,7 @@ _MIN_SUMMARY = 80
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
 _NOT_HASHTAG = re.compile(r"[^0-9A-Za-z_]+")
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def utf16_len(text: str) -> int:
@@ -79,7 +80,9 @@ def _safe_url(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url
+    # Non-ASCII paths (Chinese slugs) are percent-encoded so buttons take them; existing
+    # escapes are kept as they are, never encoded twice.
+    return quote(url, safe=_URL_SAFE)
 
 
 @dataclass(slots=True)

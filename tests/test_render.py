@@ -20,7 +20,7 @@ HOSTILE = (
 
 
 def make_item(
-    title: str = "标题", link: str = 'https://example.com/a?x=1&y="2"', **kw: object
+    title: str = "标题", link: str = "https://example.com/a?x=1&y='2'", **kw: object
 ) -> Item:
     fields: dict[str, object] = {
         "feed_id": "voa",
@@ -91,13 +91,13 @@ def test_alert_layout() -> None:
     assert "普京 (@putin · content)" in message.plain
     assert "条例 → 条约 (content · 1 edit)" in message.plain
     assert lines[-1] == "#russia_dprk"
-    assert '<a href="https://example.com/a?x=1&amp;y=&quot;2&quot;">' in message.text
+    assert '<a href="https://example.com/a?x=1&amp;y=&#x27;2&#x27;">' in message.text
 
 
 def test_buttons_open_the_link_and_mute_the_topic() -> None:
     message = render(make_item(), "正文。", [])
     assert [[b.text for b in row] for row in message.buttons] == [["🔗 Open"], ["🔕 Mute topic"]]
-    assert message.buttons[0][0].url == 'https://example.com/a?x=1&y="2"'
+    assert message.buttons[0][0].url == "https://example.com/a?x=1&y='2'"
     assert message.buttons[1][0].callback_data == "mute:russia-dprk"
 
 

@@ -140,6 +140,11 @@ class FeedState:
     last_error: str | None = None
     next_poll_not_before: datetime | None = None
     title: str | None = None
+    # Health memory (bot.feeds.policy): notices already given, and the feed's rhythm.
+    failing_notified: bool = False
+    silent_notified: bool = False
+    last_new_item: datetime | None = None
+    mean_gap_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

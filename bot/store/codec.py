@@ -106,6 +106,10 @@ FEED_STATE_FIELDS = (
     "last_error",
     "next_poll_not_before",
     "title",
+    "failing_notified",
+    "silent_notified",
+    "last_new_item",
+    "mean_gap_seconds",
 )
 
 

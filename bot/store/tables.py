@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -82,6 +85,11 @@ feed_state = Table(
     Column("last_error", Text),
     Column("next_poll_not_before", UTCDateTime),
     Column("title", Text),
+    # Health memory (bot.feeds.policy): notices given, when items last came, their rhythm.
+    Column("failing_notified", Boolean, nullable=False, default=False, server_default=false()),
+    Column("silent_notified", Boolean, nullable=False, default=False, server_default=false()),
+    Column("last_new_item", UTCDateTime),
+    Column("mean_gap_seconds", Float),
 )
 
 seen_items = Table(

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import FeedError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
-from bot.models import Alert, FeedState, Item
+from bot.models import Alert, Destination, FeedState, Item
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
@@ -163,9 +163,17 @@ class Pipeline:
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
             )
-            for dest in topic.channels:
+            for dest in self._destinations(topic.id, topic.channels, now):
                 alerts.append(Alert(feed.id, item.key, topic.id, dest, message, now))
         return alerts
+
+    def _destinations(
+        self, topic_id: str, channels: Sequence[Destination], now: datetime
+    ) -> list[Destination]:
+        """The topic's configured channels plus the chats subscribed to it, less muted ones."""
+        muted = self.store.muted(topic_id, now)
+        wanted = dict.fromkeys([*channels, *self.store.subscribers(topic_id)])
+        return [d for d in wanted if d not in muted]
 
     @staticmethod
     def _record_success(state: FeedState, now: datetime) -> None:

@@ -172,3 +172,19 @@ async def test_unmatched_items_are_seen_but_not_alerted(
     report = await pipeline.poll_feed(feed(pipeline, "a"))
     assert (report.new_items, report.alerts) == (1, 0)
     assert pipeline.store.seen_count("a") == 1
+
+
+async def test_subscribers_get_alerts_and_muted_chats_do_not(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    from bot.models import Destination
+
+    feed_server.route("/a.xml", rss_document([story(1)]))
+    pipeline = make(backfill=5)
+    reader, channel = Destination(555), Destination("@watch")
+    pipeline.store.subscribe(reader, "putin")
+    pipeline.store.mute(channel, "putin", datetime.now(UTC) + timedelta(hours=2))
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    dests = {e.alert.destination for e in pipeline.store.due(datetime.now(UTC))}
+    assert report.alerts == 2
+    assert dests == {reader, Destination(-1001, 7)}

@@ -33,10 +33,18 @@ class Caller:
     chat_type: str  # private | group | supergroup | channel
     language: str | None
     is_chat_admin: Callable[[], Awaitable[bool]]
+    # A public chat's @username: rules may name a channel that way, and a mute pressed
+    # under its alert must silence what the rules send there.
+    username: str | None = None
 
     @property
     def private(self) -> bool:
         return self.chat_type == PRIVATE
+
+    def destinations(self) -> tuple[Destination, ...]:
+        """The chat by id, and by ``@username`` when it has one (same thread)."""
+        named = (Destination(f"@{self.username}", self.chat.thread),) if self.username else ()
+        return (self.chat, *named)
 
 
 @dataclass(frozen=True, slots=True)

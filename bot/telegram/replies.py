@@ -12,7 +12,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.models import Button, Hit, Message
+from bot.models import FIELDS, Button, Field, Hit, Message
 from bot.telegram.i18n import t
 from bot.telegram.render import utf16_len
 
@@ -105,8 +105,9 @@ class Suggestion:
     name: str
 
 
-def unknown_topic(lang: str, topic_id: str, suggestions: Sequence[Suggestion]) -> Doc:
-    doc = Doc().line(t(lang, "sub.unknown", id=topic_id))
+def unknown_topic(doc: Doc, lang: str, topic_id: str, suggestions: Sequence[Suggestion]) -> Doc:
+    """Append "no such topic", the closest ids and where to look."""
+    doc.line(t(lang, "sub.unknown", id=topic_id))
     if suggestions:
         doc.line(t(lang, "sub.suggest"))
         for s in suggestions:
@@ -121,7 +122,7 @@ class TestHit:
     topic_id: str
     topic_name: str
     hits: tuple[Hit, ...]
-    plain: dict[str, str]
+    plain: dict[Field, str]
 
 
 def _snippet(doc: Doc, text: str, hits: Sequence[Hit], width: int = 60) -> None:
@@ -150,7 +151,7 @@ def test_result(title: str, fired: Sequence[TestHit], items: int) -> Message:
     doc.line(f"{len(fired)} topic match(es)" if fired else "no topic fires")
     for result in fired[:10]:
         doc.line().add("▶ ").bold(result.topic_name).add(" ").code(result.topic_id).line()
-        for field_name in ("title", "content"):
+        for field_name in FIELDS:
             hits = [h for h in result.hits if h.field == field_name]
             if hits:
                 doc.italic(field_name + ": ")

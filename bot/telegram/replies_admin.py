@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from bot.models import Message
 from bot.telegram.replies import Doc
 
-__all__ = ["FeedRow", "ReloadView", "StatusView", "TopicSummary", "feeds", "rules", "status"]
+__all__ = [
+    "FeedRow",
+    "ReloadView",
+    "StatusView",
+    "TopicSummary",
+    "feeds_report",
+    "reloaded",
+    "rules_report",
+    "status_report",
+]
 
 MAX_PROBLEMS = 10
 _ERROR_CHARS = 200
@@ -65,7 +74,7 @@ class StatusView:
     worst: tuple[tuple[str, int, str], ...]  # (feed id, consecutive errors, last error)
 
 
-def status(view: StatusView) -> Message:
+def status_report(view: StatusView) -> Message:
     doc = Doc().bold("mediabot status").line()
     doc.line(f"Up {view.uptime}")
     _reload(doc, view.reload)
@@ -99,7 +108,7 @@ class FeedRow:
 _ICONS = {"ok": "✅", "failing": "⚠️", "paused": "⏸", "new": "🆕"}
 
 
-def feeds(rows: Sequence[FeedRow]) -> Message:
+def feeds_report(rows: Sequence[FeedRow]) -> Message:
     doc = Doc().bold(f"Feeds ({len(rows)})").line()
     if not rows:
         doc.line("No feeds. Add one with /addfeed URL.")
@@ -125,7 +134,7 @@ class TopicSummary:
     delivery: str
 
 
-def rules(topics: Sequence[TopicSummary], feeds_total: int, reload: ReloadView) -> Message:
+def rules_report(topics: Sequence[TopicSummary], feeds_total: int, reload: ReloadView) -> Message:
     doc = Doc().bold(f"Rules: {len(topics)} topics, {feeds_total} feeds").line()
     _reload(doc, reload)
     for topic in topics:

@@ -1,0 +1,152 @@
+"""Admin reports: /status, /feeds, /rules, /reload (the caller was checked by ``Control``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.control.admin_feeds import addfeed, pausefeed, removefeed, resumefeed
+from bot.control.admin_tools import stats, test
+from bot.control.context import Call, Command
+from bot.models import FeedState
+from bot.rules.model import FeedRule
+from bot.telegram.protocol import Reply
+from bot.telegram.replies_admin import (
+    FeedRow,
+    ReloadView,
+    StatusView,
+    TopicSummary,
+    feeds_report,
+    reloaded,
+    rules_report,
+    status_report,
+)
+
+WORST = 5
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def _uptime(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, minutes = divmod(rest, 60)
+    return (f"{days}d " if days else "") + f"{hours}h {minutes:02d}m"
+
+
+def _reload_view(call: Call) -> ReloadView:
+    state = call.deps.last_reload
+    when = call.local(state.when) if state.when else None
+    return ReloadView(when, call.deps.get_book().version, state.problems)
+
+
+def feed_state_name(feed: FeedRule, state: FeedState | None) -> str:
+    if not feed.enabled:
+        return "paused"
+    if state is None or state.last_poll is None:
+        return "new"
+    return "failing" if state.consecutive_errors else "ok"
+
+
+async def status(call: Call, args: str) -> Reply:
+    deps, now = call.deps, call.now()
+    feeds = deps.get_book().rules.feeds
+    states = {s.feed_id: s for s in deps.store.feed_states()}
+    kinds = [feed_state_name(f, states.get(f.id)) for f in feeds]
+    polls = [s.last_poll for s in states.values() if s.last_poll is not None]
+    failing = sorted(
+        (s for f in feeds if f.enabled and (s := states.get(f.id)) and s.consecutive_errors),
+        key=lambda s: (-s.consecutive_errors, s.feed_id),
+    )
+    view = StatusView(
+        uptime=_uptime(now - deps.started_at),
+        reload=_reload_view(call),
+        feeds_ok=kinds.count("ok"),
+        feeds_failing=kinds.count("failing"),
+        feeds_paused=kinds.count("paused"),
+        feeds_pending=kinds.count("new"),
+        items_hour=deps.store.items_seen_since(now - HOUR),
+        items_day=deps.store.items_seen_since(now - DAY),
+        alerts_hour=deps.store.alerts_sent_since(now - HOUR),
+        alerts_day=deps.store.alerts_sent_since(now - DAY),
+        outbox=deps.store.outbox_depth(),
+        last_poll=call.local(max(polls)) if polls else None,
+        worst=tuple((s.feed_id, s.consecutive_errors, s.last_error or "") for s in failing[:WORST]),
+    )
+    return Reply(message=status_report(view))
+
+
+def _interval(feed: FeedRule) -> str:
+    if feed.interval is None:
+        return "default interval"
+    seconds = int(feed.interval)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _ago(now: datetime, when: datetime | None, call: Call) -> str | None:
+    return call.local(when) if when else None
+
+
+async def feeds(call: Call, args: str) -> Reply:
+    now = call.now()
+    states = {s.feed_id: s for s in call.deps.store.feed_states()}
+    rows = []
+    for feed in call.deps.get_book().rules.feeds:
+        state = states.get(feed.id)
+        rows.append(
+            FeedRow(
+                id=feed.id,
+                name=feed.name or (state.title if state else None) or feed.id,
+                url=feed.url,
+                state=feed_state_name(feed, state),
+                interval=_interval(feed),
+                last_success=_ago(now, state.last_success if state else None, call),
+                errors=state.consecutive_errors if state else 0,
+                last_error=state.last_error if state else None,
+            )
+        )
+    return Reply(message=feeds_report(rows))
+
+
+async def rules(call: Call, args: str) -> Reply:
+    book = call.deps.get_book()
+    subscribed: dict[str, int] = {}
+    for _, topic_id in call.deps.store.subscriptions():
+        subscribed[topic_id] = subscribed.get(topic_id, 0) + 1
+    topics = [
+        TopicSummary(
+            id=t.id,
+            name=t.name or t.id,
+            scope=", ".join(t.feeds) if t.feeds else "all feeds",
+            channels=tuple(str(d) for d in t.channels),
+            subscribers=subscribed.get(t.id, 0),
+            delivery=t.delivery,
+        )
+        for t in book.rules.topics
+    ]
+    return Reply(message=rules_report(topics, len(book.rules.feeds), _reload_view(call)))
+
+
+async def reload(call: Call, args: str) -> Reply:
+    error = await call.deps.reload()
+    problems = tuple(str(p) for p in error.problems) if error else ()
+    call.deps.last_reload.when = call.now()
+    call.deps.last_reload.problems = problems
+    book = call.deps.get_book()
+    view = ReloadView(call.local(call.now()), book.version, problems)
+    return Reply(message=reloaded(view, len(book.rules.topics), len(book.rules.feeds)))
+
+
+ADMIN_COMMANDS: tuple[Command, ...] = (
+    Command("status", status, admin=True),
+    Command("feeds", feeds, admin=True),
+    Command("addfeed", addfeed, admin=True, max_args=2200),
+    Command("removefeed", removefeed, admin=True),
+    Command("pausefeed", pausefeed, admin=True),
+    Command("resumefeed", resumefeed, admin=True),
+    Command("rules", rules, admin=True),
+    Command("reload", reload, admin=True),
+    Command("test", test, admin=True, max_args=3000),
+    Command("stats", stats, admin=True),
+)

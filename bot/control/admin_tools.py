@@ -1,0 +1,127 @@
+"""/test (a dry run of the matcher) and /stats (a chart of the last days)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+
+from bot.control.args import feed_url
+from bot.control.context import Call
+from bot.errors import FeedError, ParseError
+from bot.feeds.encoding import decode_feed
+from bot.feeds.parse import parse_feed
+from bot.feeds.sniff import is_html_page
+from bot.models import Item
+from bot.telegram.chart import StatsData, draw_stats
+from bot.telegram.protocol import Photo, Reply
+from bot.telegram.replies import Doc, TestHit, plain, test_result
+
+TEST_USAGE = "Usage: /test TEXT, or /test URL (an article or a feed)"
+MAX_ITEMS = 200
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+# --- /test -----------------------------------------------------------------------------------
+
+
+def _text_item(text: str) -> Item:
+    # The first line reads as a title, the whole text as the body, as in a news item.
+    first = text.strip().splitlines()[0][:300]
+    return Item(feed_id="test", key="test", title=first, link="", content=text)
+
+
+async def _url_items(call: Call, url: str) -> tuple[str, list[Item]]:
+    """The feed's items, or the page as one article; raises ``FeedError``."""
+    known = next((f for f in call.deps.get_book().rules.feeds if f.url == url), None)
+    feed_id = known.id if known else "test"
+    fetched = await call.deps.fetcher.fetch(url)
+    try:
+        parsed = await asyncio.to_thread(
+            parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
+        )
+    except ParseError:
+        decoded = decode_feed(fetched.body, fetched.headers.get("content-type"))
+        if not is_html_page(decoded.text):
+            raise
+        found = _TITLE.search(decoded.text)
+        title = html.unescape(found.group(1)).strip() if found else url
+        return "article", [Item(feed_id, url, title, url, decoded.text)]
+    return f"feed {parsed.title or url}", list(parsed.items[:MAX_ITEMS])
+
+
+async def test(call: Call, args: str) -> Reply:
+    if not args:
+        return Reply(message=plain(TEST_USAGE))
+    book = call.deps.get_book()
+    url = feed_url(args) if " " not in args else None
+    if url is not None:
+        try:
+            title, items = await _url_items(call, url)
+        except FeedError as exc:
+            return Reply(message=plain(f"Cannot read {url}: {exc}"))
+    else:
+        title, items = "text", [_text_item(args)]
+    fired: list[TestHit] = []
+    for item in items:
+        feed = book.rules.feed(item.feed_id)
+        match = book.matcher.match(item, feed_tags=feed.tags if feed else ())
+        for tm in match.topics:
+            topic = book.rules.topic(tm.topic_id)
+            name = topic.name if topic and topic.name else tm.topic_id
+            fired.append(TestHit(tm.topic_id, name, tm.hits, dict(match.plain)))
+    return Reply(message=test_result(title, fired, len(items)))
+
+
+# --- /stats ----------------------------------------------------------------------------------
+
+DEFAULT_DAYS, MAX_DAYS = 7, 90
+STATS_USAGE = "Usage: /stats [days], e.g. /stats 7d or /stats 30 (1..90)"
+
+
+def _days(args: str) -> int | None:
+    if not args:
+        return DEFAULT_DAYS
+    m = re.fullmatch(r"(\d{1,3})\s*d?", args.strip().lower())
+    if not m or not 1 <= int(m.group(1)) <= MAX_DAYS:
+        return None
+    return int(m.group(1))
+
+
+def _bucket(
+    rows: list[tuple[str, datetime]], call: Call, first: date, days: int
+) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for key, when in rows:
+        index = (when.astimezone(call.deps.tz).date() - first).days
+        if 0 <= index < days:
+            out.setdefault(key, [0] * days)[index] += 1
+    return out
+
+
+async def stats(call: Call, args: str) -> Reply:
+    days = _days(args)
+    if days is None:
+        return Reply(message=plain(STATS_USAGE))
+    tz = call.deps.tz
+    today = call.now().astimezone(tz).date()
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first, time(), tzinfo=tz)
+    store = call.deps.store
+    alerts = _bucket(store.alert_times(since), call, first, days)
+    items = Counter(feed for feed, _ in store.item_times(since))
+    labels = tuple(f"{first + timedelta(days=d):%m-%d}" for d in range(days))
+    title = f"mediabot · last {days} days ({first:%Y-%m-%d} .. {today:%Y-%m-%d}, {tz.key})"
+    data = StatsData(title, labels, alerts, sorted(items.items(), key=lambda kv: (-kv[1], kv[0])))
+    png = await asyncio.to_thread(draw_stats, data)
+    total_alerts = sum(sum(v) for v in alerts.values())
+    caption = (
+        Doc()
+        .bold(f"Last {days} days")
+        .add(
+            f": {total_alerts} alerts in {len(alerts)} topics, {sum(items.values())} items "
+            f"from {len(items)} feeds"
+        )
+    )
+    return Reply(photo=Photo(png, caption.message()))

@@ -1,0 +1,70 @@
+"""The values every command works with: dependencies, the call, the command table entry."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.errors import RulesError
+from bot.feeds.fetch import Fetcher
+from bot.pipeline import RuleBook, utc_now
+from bot.store import Store
+from bot.telegram.i18n import t
+from bot.telegram.protocol import Caller, Reply
+
+MAX_ARGS = 300
+
+
+@dataclass(slots=True)
+class ReloadState:
+    """The outcome of the last rules reload (None: none since start)."""
+
+    when: datetime | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Deps:
+    store: Store
+    admin_ids: frozenset[int]
+    get_book: Callable[[], RuleBook]
+    reload: Callable[[], Awaitable[RulesError | None]]
+    rules_dir: Path
+    fetcher: Fetcher
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    started_at: datetime = field(default_factory=utc_now)
+    clock: Callable[[], datetime] = utc_now
+    last_reload: ReloadState = field(default_factory=ReloadState)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One command or button press: the dependencies, the caller and their language."""
+
+    deps: Deps
+    caller: Caller
+    lang: str
+
+    def t(self, key: str, **values: object) -> str:
+        return t(self.lang, key, **values)
+
+    def now(self) -> datetime:
+        return self.deps.clock()
+
+    def local(self, when: datetime) -> str:
+        local = when.astimezone(self.deps.tz)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+
+
+Run = Callable[[Call, str], Awaitable[Reply]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    run: Run
+    admin: bool = False
+    max_args: int = MAX_ARGS

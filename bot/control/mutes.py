@@ -1,0 +1,113 @@
+"""/mute, /unmute and the alert's mute button: silence a topic in one chat for a while.
+
+A mute belongs to the chat (and forum thread) where it was asked for; in a group or
+channel only its admins may set it. The alert's button mutes for a day, or lifts a mute
+in force, so a second press undoes the first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.control.args import BadArgs, describe_duration, duration, topic_id
+from bot.control.context import Call
+from bot.control.topics import by_prefix, short, suggest, topic_name
+from bot.models import Button
+from bot.rules.model import Topic
+from bot.telegram.protocol import Reply
+from bot.telegram.replies import Doc, plain, unknown_topic
+
+ALERT_MUTE = timedelta(days=1)
+CHOICES = ("30m", "2h", "8h", "1d", "7d")
+
+
+async def may_change(call: Call) -> bool:
+    """Private chats are the user's own; elsewhere ask Telegram, every time."""
+    return call.caller.private or await call.caller.is_chat_admin()
+
+
+def _refused(call: Call) -> Reply:
+    text = call.t("sub.group_admin")
+    return Reply(message=plain(text), notice=text, alert=True)
+
+
+def _set(call: Call, topic: Topic, span: timedelta) -> datetime:
+    until = call.now() + span
+    for dest in call.caller.destinations():
+        call.deps.store.mute(dest, topic.id, until)
+    return until
+
+
+def _lift(call: Call, topic: Topic) -> bool:
+    now = call.now()
+    lifted = [call.deps.store.unmute(d, topic.id, now) for d in call.caller.destinations()]
+    return any(lifted)
+
+
+def _unknown(call: Call, ident: str) -> Reply:
+    doc = unknown_topic(Doc(), call.lang, ident, suggest(call.deps.get_book().rules, ident))
+    return Reply(message=doc.message())
+
+
+async def mute(call: Call, args: str) -> Reply:
+    parts = args.split()
+    if not parts or len(parts) > 2:
+        return Reply(message=plain(call.t("mute.usage")))
+    ident = topic_id(parts[0])
+    topic = call.deps.get_book().rules.topic(ident)
+    if topic is None:
+        return _unknown(call, ident)
+    if len(parts) == 1:
+        return _choices(call, topic)
+    span = duration(parts[1])
+    if not await may_change(call):
+        return _refused(call)
+    until = _set(call, topic, span)
+    return Reply(
+        message=plain(call.t("mute.done", name=topic_name(topic), until=call.local(until)))
+    )
+
+
+def _choices(call: Call, topic: Topic) -> Reply:
+    row = tuple(
+        Button(describe_duration(duration(c), call.lang), callback_data=f"mute:{topic.id}:{c}")
+        for c in CHOICES
+        if len(f"mute:{topic.id}:{c}".encode()) <= 64
+    )
+    text = call.t("mute.choose", name=short(topic_name(topic)))
+    return Reply(message=plain(text, (row,) if row else ()))
+
+
+async def unmute(call: Call, args: str) -> Reply:
+    parts = args.split()
+    if len(parts) != 1:
+        return Reply(message=plain(call.t("unmute.usage")))
+    ident = topic_id(parts[0])
+    topic = call.deps.get_book().rules.topic(ident)
+    if topic is None:
+        return _unknown(call, ident)
+    if not await may_change(call):
+        return _refused(call)
+    key = "unmute.done" if _lift(call, topic) else "unmute.not"
+    return Reply(message=plain(call.t(key, name=topic_name(topic))))
+
+
+async def on_mute(call: Call, rest: str) -> Reply:
+    """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice)."""
+    ident, _, choice = rest.partition(":")
+    topic = by_prefix(call.deps.get_book().rules, topic_id(ident))
+    if topic is None:
+        raise BadArgs("bad.callback")
+    span = duration(choice) if choice else None
+    if not await may_change(call):
+        return Reply(notice=call.t("sub.group_admin"), alert=True)
+    name = short(topic_name(topic))
+    if span is not None:
+        text = call.t("mute.done", name=name, until=call.local(_set(call, topic, span)))
+        return Reply(notice=text, edit=plain(text))
+    muted = call.deps.store.mutes_of(call.caller.chat, call.now())
+    if topic.id in muted and _lift(call, topic):
+        return Reply(notice=call.t("unmute.done", name=name))
+    _set(call, topic, ALERT_MUTE)
+    span_text = describe_duration(ALERT_MUTE, call.lang)
+    return Reply(notice=call.t("mute.toast", name=name, duration=span_text))

@@ -1,0 +1,63 @@
+"""Topics as people see them: a display name, a one-line description, close matches."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process
+
+from bot.rules.model import Near, RuleSet, Term, Topic
+from bot.telegram.replies import Suggestion
+
+DESCRIPTION_CHARS = 90
+BUTTON_CHARS = 40
+
+
+def topic_name(topic: Topic) -> str:
+    return topic.name or topic.id
+
+
+def short(text: str, limit: int = BUTTON_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _label(clause: Term | Near, rules: RuleSet) -> str:
+    if isinstance(clause, Near):
+        return f"{_label(clause.left[0], rules)} ~ {_label(clause.right[0], rules)}"
+    if clause.entity is not None:
+        entity = rules.entities.get(clause.entity)
+        return entity.name if entity is not None else clause.entity
+    return clause.text
+
+
+def _labels(clauses: tuple[Term | Near, ...], rules: RuleSet) -> list[str]:
+    # Entity aliases are expanded at load time: show each entity once, by its name.
+    return list(dict.fromkeys(_label(c, rules) for c in clauses))
+
+
+def describe(topic: Topic, rules: RuleSet) -> str:
+    """A one-line description built from the rule: what it looks for."""
+    parts = []
+    if topic.any:
+        parts.append(" / ".join(_labels(topic.any, rules)[:5]))
+    for group in topic.all[:3]:
+        parts.append("(" + " / ".join(_labels(group, rules)[:3]) + ")")
+    text = " + ".join(parts)
+    if topic.delivery != "instant":
+        text += f" · {topic.delivery}"
+    return short(text, DESCRIPTION_CHARS)
+
+
+def suggest(rules: RuleSet, query: str, limit: int = 3) -> list[Suggestion]:
+    """The topics whose id or name is closest to ``query``."""
+    choices = {t.id: f"{t.id} {t.name}" for t in rules.topics}
+    found = process.extract(query, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+    by_id = {t.id: t for t in rules.topics}
+    return [Suggestion(key, topic_name(by_id[key])) for _, _, key in found]
+
+
+def by_prefix(rules: RuleSet, prefix: str) -> Topic | None:
+    """A topic by id, or by a unique prefix (long ids are cut to fit callback data)."""
+    exact = rules.topic(prefix)
+    if exact is not None:
+        return exact
+    found = [t for t in rules.topics if t.id.startswith(prefix)]
+    return found[0] if len(found) == 1 else None

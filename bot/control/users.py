@@ -1,0 +1,248 @@
+"""Commands for everyone: /start, /help, /topics, /subscribe, /unsubscribe, /mysubs, /mute.
+
+Subscriptions and mutes belong to the chat (and forum thread) the command was given in,
+as Telegram reported it; callback data only ever names a topic and a page, and is
+checked like typed input. In a group, only the group's admins may change them.
+
+Callback data (at most 64 bytes; topic ids contain no ``:``):
+
+- ``topics:<page>``: show that page of /topics;
+- ``sub:<topic>:<view>`` / ``unsub:<topic>:<view>``: change, then redraw the view:
+  a /topics page number, ``m`` for /mysubs, ``x`` for a one-off confirmation;
+- ``mute:<topic>``: the alert's button: mute for a day, or unmute when muted;
+- ``mute:<topic>:<duration>``: a choice offered by ``/mute ID``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.control.admin import ADMIN_COMMANDS
+from bot.control.args import BadArgs, topic_id, topic_ids
+from bot.control.context import Call, Command
+from bot.control.mutes import may_change, mute, on_mute, unmute
+from bot.control.topics import by_prefix, describe, short, suggest, topic_name
+from bot.models import Button
+from bot.telegram.protocol import Reply
+from bot.telegram.replies import (
+    Doc,
+    Suggestion,
+    TopicRow,
+    plain,
+    topics_page,
+    unknown_topic,
+)
+
+PAGE_SIZE = 6
+ONE_OFF = "x"
+MYSUBS = "m"
+
+# --- /start, /help ---------------------------------------------------------------------------
+
+
+def _intro(call: Call) -> Doc:
+    doc = Doc().line(call.t("start.intro")).line().line(call.t("start.how"))
+    if not call.caller.private:
+        doc.line(call.t("start.group"))
+    return doc
+
+
+def _topics_button(call: Call) -> tuple[tuple[Button, ...], ...]:
+    return ((Button(call.t("button.topics"), callback_data="topics:0"),),)
+
+
+async def start(call: Call, args: str) -> Reply:
+    return Reply(message=_intro(call).message(_topics_button(call)))
+
+
+async def help_(call: Call, args: str) -> Reply:
+    doc = _intro(call).line().bold(call.t("help.commands")).line()
+    for command in USER_COMMANDS:
+        doc.add(f"/{command.name} — ").line(call.t(f"cmd.{command.name}"))
+    if call.caller.user_id in call.deps.admin_ids:
+        doc.line().bold(call.t("help.admin")).line()
+        for command in ADMIN_COMMANDS:
+            doc.add(f"/{command.name} — ").line(call.t(f"cmd.{command.name}"))
+    return Reply(message=doc.message(_topics_button(call)))
+
+
+# --- /topics ---------------------------------------------------------------------------------
+
+
+def _topics_view(call: Call, page: int) -> Reply:
+    rules = call.deps.get_book().rules
+    mine = set(call.deps.store.topics_of(call.caller.chat))
+    pages = max(1, -(-len(rules.topics) // PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = rules.topics[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows = [TopicRow(x.id, topic_name(x), describe(x, rules), x.id in mine) for x in shown]
+    buttons: list[tuple[Button, ...]] = [
+        (
+            Button(
+                ("✅ " if r.subscribed else "➕ ") + short(r.name), callback_data=_toggle(r, page)
+            ),
+        )
+        for r in rows
+    ]
+    nav: list[Button] = []
+    if page > 0:
+        nav.append(Button("◀", callback_data=f"topics:{page - 1}"))
+    if page < pages - 1:
+        nav.append(Button("▶", callback_data=f"topics:{page + 1}"))
+    if nav:
+        buttons.append(tuple(nav))
+    return Reply(message=topics_page(call.lang, rows, page, pages, tuple(buttons)))
+
+
+def _toggle(row: TopicRow, view: int | str) -> str:
+    return f"{'unsub' if row.subscribed else 'sub'}:{row.id}:{view}"[:64]
+
+
+async def topics(call: Call, args: str) -> Reply:
+    return _topics_view(call, 0)
+
+
+# --- subscribe / unsubscribe -----------------------------------------------------------------
+
+
+def _refused(call: Call) -> Reply:
+    return Reply(message=plain(call.t("sub.group_admin")), notice=call.t("sub.group_admin"))
+
+
+async def subscribe(call: Call, args: str) -> Reply:
+    return await _change(call, args, subscribe=True)
+
+
+async def unsubscribe(call: Call, args: str) -> Reply:
+    return await _change(call, args, subscribe=False)
+
+
+async def _change(call: Call, args: str, *, subscribe: bool) -> Reply:
+    command = "subscribe" if subscribe else "unsubscribe"
+    ids = topic_ids(args)
+    if not ids:
+        return Reply(message=plain(call.t("sub.usage", command=command)))
+    if not await may_change(call):
+        return _refused(call)
+    doc = Doc()
+    buttons: list[tuple[Button, ...]] = []
+    for ident in ids:
+        suggestions = _apply(call, doc, ident, subscribe)
+        for s in suggestions:
+            data = f"sub:{s.id}:{ONE_OFF}"[:64]
+            buttons.append((Button("➕ " + short(s.name), callback_data=data),))
+    return Reply(message=doc.message(tuple(buttons) if subscribe else ()))
+
+
+def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion]:
+    """Make the change and say so; for an unknown topic, say so and return suggestions."""
+    store, dest = call.deps.store, call.caller.chat
+    rules = call.deps.get_book().rules
+    topic = rules.topic(ident)
+    name = topic_name(topic) if topic else ident
+    if subscribe and topic is not None:
+        done = store.subscribe(dest, ident)
+        doc.line(call.t("sub.done" if done else "sub.already", name=name))
+        return []
+    # Unsubscribing works for dormant topics too: they may be gone from the rules.
+    if not subscribe and store.unsubscribe(dest, ident):
+        doc.line(call.t("unsub.done", name=name))
+        return []
+    if not subscribe and topic is not None:
+        doc.line(call.t("unsub.not", id=ident))
+        return []
+    suggestions = suggest(rules, ident)
+    unknown_topic(doc, call.lang, ident, suggestions)
+    return suggestions if subscribe else []
+
+
+# --- /mysubs ---------------------------------------------------------------------------------
+
+
+def _mysubs_view(call: Call) -> Reply:
+    store, dest = call.deps.store, call.caller.chat
+    rules = call.deps.get_book().rules
+    ids = store.topics_of(dest)
+    if not ids:
+        return Reply(message=plain(call.t("mysubs.none"), _topics_button(call)))
+    muted = store.mutes_of(dest, call.now())
+    doc = Doc().bold(call.t("mysubs.title")).line()
+    buttons = []
+    for ident in ids:
+        topic = rules.topic(ident)
+        name = topic_name(topic) if topic else ident
+        doc.add("• ").bold(name).add(" ").code(ident)
+        if topic is None:
+            doc.italic(" — " + call.t("mysubs.dormant"))
+        if ident in muted:
+            doc.italic(" — " + call.t("mysubs.muted", until=call.local(muted[ident])))
+        doc.line()
+        label = call.t("mysubs.unsub_button", name=short(name))
+        buttons.append((Button(label, callback_data=f"unsub:{ident}:{MYSUBS}"[:64]),))
+    return Reply(message=doc.message(tuple(buttons)))
+
+
+async def mysubs(call: Call, args: str) -> Reply:
+    return _mysubs_view(call)
+
+
+# --- callbacks -------------------------------------------------------------------------------
+
+
+def _page(value: str) -> int:
+    if not value.isdigit() or len(value) > 4:
+        raise BadArgs("bad.callback")
+    return int(value)
+
+
+async def on_topics(call: Call, rest: str) -> Reply:
+    view = _topics_view(call, _page(rest))
+    return Reply(edit=view.message)
+
+
+async def on_sub(call: Call, rest: str) -> Reply:
+    return await _on_change(call, rest, subscribe=True)
+
+
+async def on_unsub(call: Call, rest: str) -> Reply:
+    return await _on_change(call, rest, subscribe=False)
+
+
+async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
+    ident, _, view = rest.partition(":")
+    ident = topic_id(ident)
+    if view not in (ONE_OFF, MYSUBS):
+        _page(view)
+    rules = call.deps.get_book().rules
+    topic = by_prefix(rules, ident)
+    if topic is None and subscribe:
+        raise BadArgs("bad.callback")  # never subscribe to a topic that is not in the rules
+    ident = topic.id if topic is not None else ident
+    if not await may_change(call):
+        return Reply(notice=call.t("sub.group_admin"), alert=True)
+    doc = Doc()
+    _apply(call, doc, ident, subscribe)
+    notice = doc.message().plain
+    if view == ONE_OFF:
+        return Reply(notice=notice, edit=doc.message())
+    redrawn = _mysubs_view(call) if view == MYSUBS else _topics_view(call, _page(view))
+    return Reply(notice=notice, edit=redrawn.message)
+
+
+USER_COMMANDS: tuple[Command, ...] = (
+    Command("start", start),
+    Command("help", help_),
+    Command("topics", topics),
+    Command("subscribe", subscribe),
+    Command("unsubscribe", unsubscribe),
+    Command("mysubs", mysubs),
+    Command("mute", mute),
+    Command("unmute", unmute),
+)
+
+CALLBACKS: dict[str, Callable[[Call, str], Awaitable[Reply]]] = {
+    "topics": on_topics,
+    "sub": on_sub,
+    "unsub": on_unsub,
+    "mute": on_mute,
+}

@@ -1,0 +1,247 @@
+"""Read Telegram updates (long polling, python-telegram-bot 22) and answer commands.
+
+The one reader of updates: each command message and each button press becomes a call on
+a ``CommandHandler`` (``bot.telegram.protocol``), and its ``Reply`` becomes Bot API calls:
+a message or photo in the same chat and forum thread, a callback answer, an edit of the
+message a button was under. The ``/`` menu is registered in English and Chinese, with the
+admin commands shown only in the admins' own chats.
+
+Only messages (commands) and callback queries are asked for. A command addressed to
+another bot (``/help@otherbot``) is left alone. A reply Telegram refuses as HTML is sent
+once more as plain text. Never log a Bot API URL: it carries the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    Chat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+    User,
+)
+from telegram import Message as TgMessage
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.models import Destination, Message
+from bot.telegram.protocol import Caller, CommandHandler, Reply
+
+__all__ = ["CommandHandler", "build_application", "parse_command", "run_updates"]
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 10  # seconds a getUpdates call may wait for news
+_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+_NOT_MODIFIED = "message is not modified"
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def parse_command(text: str, bot_username: str | None) -> tuple[str, str] | None:
+    """``/sub@mybot a b`` -> ``("sub", "a b")``; None when addressed to another bot."""
+    head, _, args = text.strip().partition(" ")
+    if not head.startswith("/") or len(head) < 2:
+        return None
+    name, _, target = head[1:].partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    return name, args.strip()
+
+
+def _thread(message: TgMessage | None) -> int | None:
+    if message is not None and message.is_topic_message:
+        return message.message_thread_id
+    return None
+
+
+def _caller(bot: Bot, chat: Chat, user: User, message: TgMessage | None) -> Caller:
+    async def is_chat_admin() -> bool:
+        if chat.type == Chat.PRIVATE:
+            return True
+        # An anonymous group admin posts as the group itself.
+        if message is not None and message.sender_chat and message.sender_chat.id == chat.id:
+            return True
+        try:
+            member = await bot.get_chat_member(chat.id, user.id)
+        except TelegramError as exc:
+            log.warning("chat_admin_check_failed", extra={"chat": chat.id, "error": exc.message})
+            return False
+        return member.status in _ADMINS
+
+    return Caller(
+        user_id=user.id,
+        chat=Destination(chat.id, _thread(message)),
+        chat_type=chat.type,
+        language=user.language_code,
+        is_chat_admin=is_chat_admin,
+        username=chat.username,
+    )
+
+
+def _markup(message: Message) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, url=b.url, callback_data=b.callback_data) for b in row]
+            for row in message.buttons
+        ]
+    )
+
+
+async def _send(bot: Bot, dest: Destination, message: Message) -> None:
+    kwargs: dict[str, Any] = {
+        "chat_id": dest.chat,
+        "message_thread_id": dest.thread,
+        "link_preview_options": _NO_PREVIEW,
+        "reply_markup": _markup(message),
+    }
+    try:
+        await bot.send_message(text=message.text, parse_mode=ParseMode.HTML, **kwargs)
+    except BadRequest as exc:
+        if "parse entities" not in exc.message.lower():
+            raise
+        log.warning("reply_html_refused", extra={"chat": str(dest), "error": exc.message})
+        await bot.send_message(text=message.plain, **kwargs)
+
+
+async def _deliver(bot: Bot, dest: Destination, reply: Reply) -> None:
+    if reply.message is not None:
+        await _send(bot, dest, reply.message)
+    if reply.photo is not None:
+        await bot.send_photo(
+            chat_id=dest.chat,
+            message_thread_id=dest.thread,
+            photo=reply.photo.png,
+            caption=reply.photo.caption.text,
+            parse_mode=ParseMode.HTML,
+        )
+
+
+async def _edit(query: CallbackQuery, message: Message) -> None:
+    try:
+        await query.edit_message_text(
+            text=message.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=_markup(message),
+            link_preview_options=_NO_PREVIEW,
+        )
+    except BadRequest as exc:
+        if _NOT_MODIFIED not in exc.message.lower():
+            raise
+
+
+class _Handlers:
+    """The python-telegram-bot callbacks, bound to one ``CommandHandler``."""
+
+    def __init__(self, handler: CommandHandler) -> None:
+        self.handler = handler
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, chat, user = update.message, update.effective_chat, update.effective_user
+        if message is None or message.text is None or chat is None or user is None:
+            return
+        parsed = parse_command(message.text, context.bot.username)
+        if parsed is None:
+            return
+        caller = _caller(context.bot, chat, user, message)
+        reply = await self.handler.command(caller, *parsed)
+        if reply is not None:
+            await _deliver(context.bot, caller.chat, reply)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        source = query.message
+        if source is None or not query.data:
+            await query.answer()  # an inline-mode or game button: nothing of ours
+            return
+        message = source if isinstance(source, TgMessage) else None
+        caller = _caller(context.bot, source.chat, query.from_user, message)
+        reply = await self.handler.callback(caller, query.data)
+        await query.answer(
+            text=reply.notice[:200] if reply.notice else None, show_alert=reply.alert
+        )
+        if reply.edit is not None and message is not None:
+            await _edit(query, reply.edit)
+        if reply.message is not None or reply.photo is not None:
+            await _deliver(context.bot, caller.chat, reply)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "update_failed",
+            extra={"error_type": type(error).__name__, "error": str(error)[:300]},
+        )
+
+
+def build_application(token: str, api_url: str, handler: CommandHandler) -> AnyApp:
+    """The python-telegram-bot application with our handlers (not started)."""
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(api_url)
+        .job_queue(None)  # the service has its own scheduler
+        .concurrent_updates(8)  # a slow /addfeed fetch must not hold up everyone else
+        .build()
+    )
+    handlers = _Handlers(handler)
+    app.add_handler(
+        MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.on_command)
+    )
+    app.add_handler(CallbackQueryHandler(handlers.on_callback))
+    app.add_error_handler(handlers.on_error)
+    return app
+
+
+async def set_menus(bot: Bot, handler: CommandHandler) -> None:
+    """Register the ``/`` menus; one refused scope (an admin who never wrote) is skipped."""
+    for menu in handler.menus():
+        commands = [BotCommand(name, description) for name, description in menu.commands]
+        scopes = [BotCommandScopeChat(c) for c in menu.chat_ids] if menu.chat_ids else [None]
+        for scope in scopes:
+            try:
+                await bot.set_my_commands(commands, scope=scope, language_code=menu.language)
+            except TelegramError as exc:
+                log.warning(
+                    "set_commands_failed", extra={"language": menu.language, "error": exc.message}
+                )
+
+
+async def run_updates(
+    token: str,
+    api_url: str,
+    handler: CommandHandler,
+    stop: asyncio.Event,
+    *,
+    poll_timeout: int = POLL_TIMEOUT,
+) -> None:
+    """Answer commands until ``stop`` is set: register the menus, then long-poll."""
+    app = build_application(token, api_url, handler)
+    async with app:
+        await set_menus(app.bot, handler)
+        await app.start()
+        assert app.updater is not None  # the builder always makes one
+        await app.updater.start_polling(
+            timeout=poll_timeout, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY]
+        )
+        log.info("updates_started", extra={"bot": app.bot.username})
+        try:
+            await stop.wait()
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            log.info("updates_stopped")

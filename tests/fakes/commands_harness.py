@@ -1,0 +1,184 @@
+"""A running command bot for tests: rules in a temp dir, a temp SQLite store, the fake
+Bot API, and ``run_updates`` polling it, so tests talk to the bot the way Telegram does.
+
+    async with CommandBot.start(tmp_path) as bot:
+        reply = await bot.say("/topics", user=bot.USER)
+        answer = await bot.press(reply.reply_markup["inline_keyboard"][0][0]["callback_data"],
+                                 user=bot.USER, on=reply)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.control import Control, Deps
+from bot.errors import RulesError
+from bot.feeds.fetch import Fetcher
+from bot.pipeline import RuleBook
+from bot.rules.load import load_rules
+from bot.store import Store
+from bot.telegram.updates import run_updates
+from tests.fakes.telegram_api import Sent
+from tests.fakes.telegram_updates import UpdatesTelegram, callback_update, message_update
+
+ADMIN = 1001
+USER = 2002
+OTHER = 3003
+GROUP = -1001234567890
+
+FEEDS_YAML = """\
+# Feeds for the command tests.
+#
+# Keep this comment: editing commands must not lose it.
+feeds:
+  # Alpha is the first feed.
+  - id: alpha
+    url: https://alpha.example/feed.xml  # Alpha's own feed
+    name: Alpha News
+    tags: [en]
+
+  - id: beta
+    url: https://beta.example/rss
+    interval: 10m
+"""
+
+TOPICS_YAML = """\
+topics:
+  - id: russia-dprk
+    name: 俄朝关系 · Russia–North Korea
+    any: [Putin, 普京, "Kim Jong Un"]
+
+  - id: taiwan
+    name: Taiwan Strait
+    any: [Taiwan, 台湾]
+    all: [[military, drill, 军演]]
+
+  - id: tech-ai
+    name: AI
+    any: ["artificial intelligence", OpenAI]
+    channels: ["@kp_watch"]
+"""
+
+
+def write_rules(rules_dir: Path) -> Path:
+    rules_dir.mkdir(parents=True, exist_ok=True)
+    (rules_dir / "feeds.yaml").write_text(FEEDS_YAML, encoding="utf-8")
+    (rules_dir / "topics.yaml").write_text(TOPICS_YAML, encoding="utf-8")
+    return rules_dir
+
+
+@dataclass
+class Clock:
+    """A settable clock: mutes and stats are about time."""
+
+    now: datetime = field(default_factory=lambda: datetime(2024, 6, 28, 8, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class CommandBot:
+    ADMIN, USER, OTHER, GROUP = ADMIN, USER, OTHER, GROUP
+
+    def __init__(self, tmp_path: Path, tg: UpdatesTelegram, store: Store) -> None:
+        self.tg = tg
+        self.store = store
+        self.rules_dir = write_rules(tmp_path / "rules")
+        self.book = RuleBook.build(load_rules(self.rules_dir))
+        self.clock = Clock()
+        self.fetcher = Fetcher(allow_private_networks=True, timeout=5, connect_timeout=5)
+        self.deps = Deps(
+            store=store,
+            admin_ids=frozenset({ADMIN}),
+            get_book=lambda: self.book,
+            reload=self.reload,
+            rules_dir=self.rules_dir,
+            fetcher=self.fetcher,
+            tz=ZoneInfo("Asia/Shanghai"),
+            started_at=self.clock.now - timedelta(hours=3),
+            clock=self.clock,
+        )
+        self.control = Control(self.deps)
+
+    async def reload(self) -> RulesError | None:
+        try:
+            self.book = RuleBook.build(await asyncio.to_thread(load_rules, self.rules_dir))
+        except RulesError as exc:
+            self.control.reload_done(exc)
+            return exc
+        self.control.reload_done(None)
+        return None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, tmp_path: Path) -> AsyncIterator[CommandBot]:
+        with UpdatesTelegram() as tg, Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+            store.migrate()
+            bot = cls(tmp_path, tg, store)
+            stop = asyncio.Event()
+            task = asyncio.create_task(run_updates(tg.token, tg.url, bot.control, stop))
+            try:
+                # The menus are set, then polling starts with deleteWebhook: the bot is listening.
+                await bot.wait(lambda: any(c.method == "deleteWebhook" for c in tg.calls))
+                yield bot
+            finally:
+                stop.set()
+                await task
+                await bot.fetcher.aclose()
+
+    async def wait(self, predicate: Any, timeout: float = 10.0) -> None:
+        ok = await asyncio.to_thread(self.tg.wait_until, predicate, timeout)
+        assert ok, "timed out waiting for the bot"
+
+    async def say(
+        self,
+        text: str,
+        *,
+        user: int = USER,
+        chat: int | None = None,
+        lang: str | None = None,
+        thread: int | None = None,
+        photo: bool = False,
+    ) -> Sent:
+        """Send a message as ``user`` and return the bot's reply in that chat."""
+        where = user if chat is None else chat
+        before = len(self.tg.messages(where))
+        self.tg.push_update(message_update(text, user=user, chat=chat, lang=lang, thread=thread))
+        await self.wait(lambda: len(self.tg.messages(where)) > before)
+        return self.tg.messages(where)[before]
+
+    async def say_nothing_back(self, text: str, *, user: int = USER) -> None:
+        """Send a message and check the bot has read it without answering."""
+        update_id = self.tg.push_update(message_update(text, user=user))
+        # The next getUpdates asks past this update once it was handled.
+        await self.wait(lambda: not any(u["update_id"] == update_id for u in self.tg.updates))
+
+    async def press(
+        self,
+        data: str,
+        *,
+        on: Sent,
+        user: int = USER,
+        lang: str | None = None,
+        username: str | None = None,
+    ) -> dict[str, Any]:
+        """Press a button under ``on``; return Telegram's callback answer."""
+        before = len(self.tg.answers())
+        update = callback_update(data, user=user, on=on, lang=lang, username=username)
+        self.tg.push_update(update)
+        await self.wait(lambda: len(self.tg.answers()) > before)
+        return self.tg.answers()[before]
+
+    def buttons(self, sent: Sent) -> list[dict[str, Any]]:
+        markup = sent.reply_markup or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]

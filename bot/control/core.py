@@ -104,7 +104,7 @@ class Control:
             n for n, c in self.commands.items() if not c.admin or self.is_admin(caller.user_id)
         ]
         shown = name[:32]
-        text = t(lang, "unknown.command", name=shown) + " "
+        text = t(lang, "unknown.command", name=shown) + ("" if lang == ZH else " ")
         best = process.extractOne(name.lower(), names, score_cutoff=70)
         text += t(lang, "unknown.closest", name=best[0]) if best else t(lang, "unknown.hint")
         return Reply(message=plain(text))

@@ -89,7 +89,7 @@ class Recorder(Protocol):
 
     def alert_sent(self, latency_seconds: float | None = None) -> None: ...
 
-    def alert_failed(self, reason: str) -> None: ...
+    def alert_failed(self, reason: str, count: int = 1) -> None: ...
 
     def rules_reloaded(self, ok: bool) -> None: ...
 
@@ -120,7 +120,7 @@ class NullMetrics:
     def alert_sent(self, latency_seconds: float | None = None) -> None:
         pass
 
-    def alert_failed(self, reason: str) -> None:
+    def alert_failed(self, reason: str, count: int = 1) -> None:
         pass
 
     def rules_reloaded(self, ok: bool) -> None:
@@ -249,9 +249,10 @@ class Metrics:
         if latency_seconds is not None and math.isfinite(latency_seconds):
             self.latency.observe(max(latency_seconds, 0.0))
 
-    def alert_failed(self, reason: str) -> None:
-        """An alert was given up on; ``reason`` is a short class (an error class name is fine)."""
-        self.failed.labels(label_value(reason)).inc()
+    def alert_failed(self, reason: str, count: int = 1) -> None:
+        """``count`` alerts were given up on; ``reason`` is a short class such as an error
+        class name (``PermanentSendError``) or ``chat_gone``, never a message."""
+        self.failed.labels(label_value(reason)).inc(count)
 
     def rules_reloaded(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "error").inc()

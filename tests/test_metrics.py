@@ -84,6 +84,7 @@ async def test_recorded_events_appear_in_the_scrape(
     metrics.alert_sent(latency_seconds=12.0)
     metrics.alert_sent(latency_seconds=400.0)
     metrics.alert_failed("PermanentSendError")
+    metrics.alert_failed("chat_gone", 4)
     metrics.rules_reloaded(ok=True)
     metrics.rules_reloaded(ok=False)
     depth = iter([7])
@@ -106,6 +107,7 @@ async def test_recorded_events_appear_in_the_scrape(
         ("mediabot_topic_matches_total", (("topic", "russia-dprk"),)): 3,
         ("mediabot_alerts_sent_total", ()): 2,
         ("mediabot_alerts_failed_total", (("reason", "permanent_send_error"),)): 1,
+        ("mediabot_alerts_failed_total", (("reason", "chat_gone"),)): 4,
         ("mediabot_alert_latency_seconds_count", ()): 2,
         ("mediabot_alert_latency_seconds_sum", ()): 412.0,
         ("mediabot_alert_latency_seconds_bucket", (("le", "15.0"),)): 1,
@@ -276,7 +278,7 @@ def test_null_metrics_accepts_every_call() -> None:
     null.feed_polled("f", ok=False, error_kind="fetch")
     null.topic_matched("t")
     null.alert_sent(1.0)
-    null.alert_failed("x")
+    null.alert_failed("x", 2)
     null.rules_reloaded(ok=True)
     null.set_outbox_depth_source(lambda: 1)
     null.watch_loop("sender", 10)

@@ -80,7 +80,9 @@ async def test_the_mute_button_silences_the_topic_for_a_day_then_alerts_resume(
     mute_data = next(b["callback_data"] for b in bot.buttons(alert) if "Mute" in b["text"])
     assert mute_data == "mute:russia-dprk"
     answer = await bot.press(mute_data, on=alert)
-    assert answer["text"] == "🔕 俄朝关系 · Russia–North Korea muted for 1 day. Press again to unmute."
+    assert (
+        answer["text"] == "🔕 俄朝关系 · Russia–North Korea muted for 1 day. Press again to unmute."
+    )
     count = len(bot.tg.messages(USER))
     assert await deliver(bot, news("b2", "Putin speaks again")) == 0
     assert len(bot.tg.messages(USER)) == count

@@ -234,8 +234,30 @@ def remove_feed(rules_dir: Path, feed_id: str) -> Path:
     """
     with _LOCK:
         doc, feeds, index = _find(rules_dir, feed_id)
+        if index == 0:
+            _drop_first_item_comment(doc, feeds)
         del feeds[index]
         return _save(rules_dir, doc, "remove", feed_id)
+
+
+def _drop_first_item_comment(doc: _Doc, feeds: CommentedSeq) -> None:
+    """The comment lines right above the first item are about it: they go with it.
+
+    ruamel.yaml keeps them with the ``feeds:`` key; lines set off by a blank line (about
+    the whole list) stay. The next item's blank separator goes too, so the list does not
+    start with an empty line.
+    """
+    key_comment = doc.data.ca.items.get("feeds")
+    tokens = key_comment[3] if key_comment and len(key_comment) > 3 else None
+    if tokens:
+        kept = list(tokens)
+        while kept and kept[-1].value.strip():
+            kept.pop()
+        key_comment[3] = kept or None
+        feeds.ca.comment = [None, kept] if kept else None
+    following = feeds.ca.items.get(1)
+    if following and following[1] and all(not t.value.strip() for t in following[1]):
+        del feeds.ca.items[1]
 
 
 def set_feed_enabled(rules_dir: Path, feed_id: str, enabled: bool) -> Path:

@@ -200,6 +200,15 @@ async def test_admin_commands_in_the_watchers_hands(
     )
     app = App(settings)
     stop = asyncio.Event()
+    reloaded = asyncio.Queue[object]()
+    original = app.reload_rules
+
+    async def reload_and_tell(scheduler: object | None = None) -> object:
+        result = await original(scheduler)
+        reloaded.put_nowait(result)
+        return result
+
+    app.reload_rules = reload_and_tell  # type: ignore[method-assign,assignment]
     feeds.route("/w.xml", rss_document([{"title": "A", "link": "https://x/a"}], title="W"))
     control = Control(
         Deps(
@@ -220,18 +229,13 @@ async def test_admin_commands_in_the_watchers_hands(
         try:
             tg.push_update(message_update(f"/addfeed {feeds.url('/w.xml')} w", user=ADMIN))
             assert await asyncio.to_thread(tg.wait_for, 1, ADMIN, 10)
-            await _until(lambda: app.book.rules.feed("w") is not None)
+            assert await asyncio.wait_for(reloaded.get(), 10) is None  # the watcher's reload
+            assert app.book.rules.feed("w") is not None
             tg.push_update(message_update("/removefeed w", user=ADMIN))
             assert await asyncio.to_thread(tg.wait_for, 2, ADMIN, 10)
-            await _until(lambda: app.book.rules.feed("w") is None)
+            assert await asyncio.wait_for(reloaded.get(), 10) is None
+            assert app.book.rules.feed("w") is None
         finally:
             stop.set()
             await asyncio.gather(*tasks)
             await app.aclose()
-
-
-async def _until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    # The watcher polls file signatures; there is no event to await, so poll it likewise.
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)

@@ -136,8 +136,8 @@ class CommandBot:
                 await task
                 await bot.fetcher.aclose()
 
-    async def wait(self, predicate: Any, timeout: float = 10.0) -> None:
-        ok = await asyncio.to_thread(self.tg.wait_until, predicate, timeout)
+    async def wait(self, predicate: Any, within: float = 10.0) -> None:
+        ok = await asyncio.to_thread(self.tg.wait_until, predicate, within)
         assert ok, "timed out waiting for the bot"
 
     async def say(

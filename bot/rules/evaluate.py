@@ -1,13 +1,18 @@
-"""Evaluating one topic from the hits of its terms (the order is in ``bot.rules.model``)."""
+"""Evaluating one topic from the hits of its patterns (the order is in ``bot.rules.model``).
+
+Topics are compiled into plans whose terms point at pattern ids, with the fields each
+term may hit in (the topic's ``fields`` narrowed by the term's own ``field``), so deciding
+whether a topic fires is a few dictionary lookups; the hits are only gathered for topics
+that fire.
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.models import Field, Hit
-from bot.rules.model import Clause, Near, Term, Topic
+from bot.rules.model import Term, Topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,68 +27,95 @@ class RawHit:
     nend: int
 
 
+PatternHits = dict[int, dict[Field, list[RawHit]]]  # pattern id -> field -> hits
 TermHit = tuple[Term, RawHit]
-TermHits = Callable[[Term], dict[Field, list[RawHit]]]
 _FIELD_RANK = {"title": 0, "content": 1}
 
 
-def _fields(topic: Topic, narrowed: Field | None) -> tuple[Field, ...]:
-    return tuple(f for f in topic.fields if narrowed is None or f == narrowed)
+@dataclass(frozen=True, slots=True)
+class TermRef:
+    term: Term
+    pid: int
+    fields: tuple[Field, ...]
 
 
-def _term_hits(topic: Topic, term: Term, lookup: TermHits) -> list[TermHit]:
-    found = lookup(term)
-    return [(term, h) for f in _fields(topic, term.field) for h in found.get(f, ())]
+@dataclass(frozen=True, slots=True)
+class NearRef:
+    left: tuple[TermRef, ...]
+    right: tuple[TermRef, ...]
+    within: int
+    fields: tuple[Field, ...]
 
 
-def _near_hits(topic: Topic, near: Near, lookup: TermHits) -> list[TermHit]:
+ClauseRef = TermRef | NearRef
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    topic: Topic
+    any: tuple[ClauseRef, ...]
+    all: tuple[tuple[ClauseRef, ...], ...]
+    none: tuple[ClauseRef, ...]
+
+
+def narrow(topic: Topic, field: Field | None) -> tuple[Field, ...]:
+    return tuple(f for f in topic.fields if field is None or f == field)
+
+
+def _term_hits(ref: TermRef, hits: PatternHits) -> list[TermHit]:
+    found = hits.get(ref.pid)
+    if not found:
+        return []
+    return [(ref.term, h) for f in ref.fields for h in found.get(f, ())]
+
+
+def _near_hits(ref: NearRef, hits: PatternHits) -> list[TermHit]:
     out: list[TermHit] = []
-    for f in _fields(topic, near.field):
-        left = [(t, h) for t in near.left for h in lookup(t).get(f, ())]
-        right = [(t, h) for t in near.right for h in lookup(t).get(f, ())]
-        if not left or not right:
-            continue
-        right.sort(key=lambda th: th[1].nstart)
-        starts = [h.nstart for _, h in right]
-        longest = max(h.nend - h.nstart for _, h in right)
-        paired: dict[tuple[str, int, int], TermHit] = {}
-        for lt, lh in left:
-            lo = bisect_left(starts, lh.nstart - near.within - longest)
-            hi = bisect_right(starts, lh.nend + near.within)
-            for rt, rh in right[lo:hi]:
-                gap = max(lh.nstart, rh.nstart) - min(lh.nend, rh.nend)
-                if gap <= near.within:
-                    paired[(lt.text, lh.start, lh.end)] = (lt, lh)
-                    paired[(rt.text, rh.start, rh.end)] = (rt, rh)
-        out.extend(paired.values())
+    for f in ref.fields:
+        left = [(t.term, h) for t in ref.left for h in hits.get(t.pid, {}).get(f, ())]
+        right = [(t.term, h) for t in ref.right for h in hits.get(t.pid, {}).get(f, ())]
+        if left and right:
+            out.extend(_pairs(left, right, ref.within))
     return out
 
 
-def clause_hits(topic: Topic, clause: Clause, lookup: TermHits) -> list[TermHit]:
-    """The hits of one clause within the topic's fields."""
-    if isinstance(clause, Near):
-        return _near_hits(topic, clause, lookup)
-    return _term_hits(topic, clause, lookup)
+def _pairs(left: list[TermHit], right: list[TermHit], within: int) -> list[TermHit]:
+    """Every hit on either side with a partner at most ``within`` characters away."""
+    right.sort(key=lambda th: th[1].nstart)
+    starts = [h.nstart for _, h in right]
+    longest = max(h.nend - h.nstart for _, h in right)
+    paired: dict[tuple[str, int, int], TermHit] = {}
+    for lt, lh in left:
+        lo = bisect_left(starts, lh.nstart - within - longest)
+        hi = bisect_right(starts, lh.nend + within)
+        for rt, rh in right[lo:hi]:
+            if max(lh.nstart, rh.nstart) - min(lh.nend, rh.nend) <= within:
+                paired[(lt.text, lh.start, lh.end)] = (lt, lh)
+                paired[(rt.text, rh.start, rh.end)] = (rt, rh)
+    return list(paired.values())
 
 
-def evaluate_topic(topic: Topic, lookup: TermHits) -> list[TermHit] | None:
-    """The hits that make ``topic`` fire, or None when it does not fire."""
-    if not topic.any and not topic.all:
-        return None
+def _hits(ref: ClauseRef, hits: PatternHits) -> bool:
+    if isinstance(ref, TermRef):
+        found = hits.get(ref.pid)
+        return found is not None and any(f in found for f in ref.fields)
+    return bool(_near_hits(ref, hits))
+
+
+def fires(plan: TopicPlan, hits: PatternHits) -> bool:
+    """Whether the topic fires: any (if given), every all group, and no none."""
+    if plan.any and not any(_hits(c, hits) for c in plan.any):
+        return False
+    if not all(any(_hits(c, hits) for c in group) for group in plan.all):
+        return False
+    return not any(_hits(c, hits) for c in plan.none)
+
+
+def gather(plan: TopicPlan, hits: PatternHits) -> list[TermHit]:
+    """The hits of a topic that fires: those of its any and all clauses."""
     found: list[TermHit] = []
-    if topic.any:
-        for clause in topic.any:
-            found.extend(clause_hits(topic, clause, lookup))
-        if not found:
-            return None
-    for group in topic.all:
-        group_hits = [h for clause in group for h in clause_hits(topic, clause, lookup)]
-        if not group_hits:
-            return None
-        found.extend(group_hits)
-    for clause in topic.none:
-        if clause_hits(topic, clause, lookup):
-            return None
+    for ref in plan.any + tuple(c for group in plan.all for c in group):
+        found.extend(_term_hits(ref, hits) if isinstance(ref, TermRef) else _near_hits(ref, hits))
     return found
 
 

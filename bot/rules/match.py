@@ -19,13 +19,23 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
-from bot.rules.evaluate import RawHit, evaluate_topic, to_hits
+from bot.rules.evaluate import (
+    ClauseRef,
+    NearRef,
+    PatternHits,
+    RawHit,
+    TermHit,
+    TermRef,
+    TopicPlan,
+    fires,
+    gather,
+    narrow,
+    to_hits,
+)
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
 from bot.rules.patterns import Pattern, PatternIndex, Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_with_map, source_span
-
-FieldHits = dict[Field, list[RawHit]]
 
 
 class PreparedField:
@@ -50,10 +60,6 @@ class PreparedField:
 Prepared = dict[Field, PreparedField]
 
 
-def _terms_of(clause: Term | Near) -> tuple[Term, ...]:
-    return clause.left + clause.right if isinstance(clause, Near) else (clause,)
-
-
 def _in_scope(topic: Topic, feed_id: str, tags: frozenset[str]) -> bool:
     if not topic.feeds:
         return True
@@ -65,33 +71,41 @@ class Matcher:
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
-        patterns: dict[Pattern, int] = {}
-        # (topic index, term) -> pattern id: fuzzy settings differ between topics
-        self._pattern_of: dict[tuple[int, Term], int] = {}
+        self._patterns: dict[Pattern, int] = {}
+        self._plans = [self._plan(topic) for topic in rules.topics]
         # pattern id -> topics that a hit of it may make fire (any/all, not none)
         self._triggers: dict[int, set[int]] = {}
-        for index, topic in enumerate(rules.topics):
-            positive = topic.any + tuple(c for g in topic.all for c in g)
-            for clause in topic.clauses():
-                for term in _terms_of(clause):
-                    pid = self._compile_term(index, topic, term, patterns)
-                    if clause in positive:
-                        self._triggers.setdefault(pid, set()).add(index)
-        self._index = PatternIndex(list(patterns))
+        for index, plan in enumerate(self._plans):
+            for ref in plan.any + tuple(c for group in plan.all for c in group):
+                for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
+                    self._triggers.setdefault(term_ref.pid, set()).add(index)
+        self._index = PatternIndex(list(self._patterns))
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
 
-    def _compile_term(
-        self, index: int, topic: Topic, term: Term, patterns: dict[Pattern, int]
-    ) -> int:
+    def _plan(self, topic: Topic) -> TopicPlan:
+        def ref(clause: Term | Near) -> ClauseRef:
+            if isinstance(clause, Near):
+                left = tuple(self._term_ref(topic, t) for t in clause.left)
+                right = tuple(self._term_ref(topic, t) for t in clause.right)
+                return NearRef(left, right, clause.within, narrow(topic, clause.field))
+            return self._term_ref(topic, clause)
+
+        return TopicPlan(
+            topic,
+            tuple(map(ref, topic.any)),
+            tuple(tuple(map(ref, group)) for group in topic.all),
+            tuple(map(ref, topic.none)),
+        )
+
+    def _term_ref(self, topic: Topic, term: Term) -> TermRef:
         key = Pattern(
             text=normalize(term.stem, casefold=not term.case),
             case=term.case,
             wildcard=term.wildcard,
             edits=allowed_edits(term, topic.fuzzy),
         )
-        pid = patterns.setdefault(key, len(patterns))
-        self._pattern_of[(index, term)] = pid
-        return pid
+        pid = self._patterns.setdefault(key, len(self._patterns))
+        return TermRef(term, pid, narrow(topic, term.field))
 
     @property
     def pattern_count(self) -> int:
@@ -135,33 +149,29 @@ class Matcher:
 
     def _fired(
         self,
-        hits: dict[int, FieldHits],
+        hits: PatternHits,
         feed_id: str,
         feed_tags: frozenset[str],
         wanted: Collection[str] | None,
-    ) -> Iterator[tuple[int, list[tuple[Term, RawHit]]]]:
+    ) -> Iterator[tuple[int, list[TermHit]]]:
         candidates: set[int] = set()
         for pid in hits:
             candidates |= self._triggers.get(pid, set())
         tags = feed_tags | self._feed_tags.get(feed_id, frozenset())
         scoped = feed_id in self._feed_tags or bool(feed_tags)
         for index in sorted(candidates):
-            topic = self.rules.topics[index]
+            plan = self._plans[index]
+            topic = plan.topic
             if wanted is not None and topic.id not in wanted:
                 continue
             if scoped and not _in_scope(topic, feed_id, tags):
                 continue
+            if fires(plan, hits):
+                yield index, gather(plan, hits)
 
-            def lookup(term: Term, index: int = index) -> FieldHits:
-                return hits.get(self._pattern_of[(index, term)], {})
-
-            found = evaluate_topic(topic, lookup)
-            if found is not None:
-                yield index, found
-
-    def _scan(self, prepared: Prepared) -> dict[int, FieldHits]:
+    def _scan(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits per field, with plain-text offsets."""
-        out: dict[int, FieldHits] = {}
+        out: PatternHits = {}
         for name in FIELDS:
             pf = prepared[name]
             found, probed = self._index.scan(pf.folded, case=False)
@@ -173,7 +183,7 @@ class Matcher:
 
     @staticmethod
     def _collect(
-        out: dict[int, FieldHits],
+        out: PatternHits,
         name: Field,
         pf: PreparedField,
         found: dict[int, list[Span]],

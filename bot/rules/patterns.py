@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import ahocorasick
@@ -72,6 +71,19 @@ def fuzzy_keys(text: str, edits: int) -> set[tuple[int, str]]:
     return keys
 
 
+# How a key's hit is checked: exact with no boundary to check (CJK), exact needing word
+# boundaries, a wildcard prefix, or a piece of a fuzzy pattern.
+_PLAIN, _BOUNDED, _WILD, _FUZZY = range(4)
+
+
+def _kind(p: Pattern) -> int:
+    if p.edits:
+        return _FUZZY
+    if p.wildcard:
+        return _WILD
+    return _BOUNDED if p.left_bound or p.right_bound else _PLAIN
+
+
 class PatternIndex:
     """The patterns of a rule set and the automata that find them."""
 
@@ -79,47 +91,60 @@ class PatternIndex:
         self.patterns = patterns
         self._automata: dict[bool, ahocorasick.Automaton | None] = {}
         for case in (False, True):
-            keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            keyed: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
             for pid, p in enumerate(patterns):
                 if p.case == case:
                     for offset, key in fuzzy_keys(p.text, p.edits):
-                        keyed[key].append((pid, offset))
+                        keyed[key].append((pid, offset, _kind(p)))
                 elif not case:
                     # A probe: the case-sensitive text is only worth making when the
                     # casefolded text holds the term in some case.
-                    keyed[normalize(p.text)].append((PROBE, 0))
+                    keyed[normalize(p.text)].append((PROBE, 0, _PLAIN))
             self._automata[case] = _build(keyed)
 
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
         automaton = self._automata[case]
-        found: dict[int, set[Span]] = defaultdict(set)
         if automaton is None or not text:
             return {}, False
+        found: dict[int, list[Span]] = {}
         tried: set[tuple[int, int]] = set()
-        probed = False
+        patterns = self.patterns
+        size = len(text)
         for end, (length, entries) in automaton.iter(text):
             start = end + 1 - length
-            for pid, offset in entries:
-                if pid == PROBE:
-                    probed = True
-                    continue
-                p = self.patterns[pid]
-                if p.edits:
+            for pid, offset, kind in entries:
+                if kind == _PLAIN:
+                    span = (start, end + 1, 0)
+                elif kind == _BOUNDED:
+                    p = patterns[pid]
+                    if (p.left_bound and start and text[start - 1] in WORD_CHARS) or (
+                        p.right_bound and end + 1 < size and text[end + 1] in WORD_CHARS
+                    ):
+                        continue
+                    span = (start, end + 1, 0)
+                elif kind == _WILD:
+                    p = patterns[pid]
+                    if p.left_bound and start and text[start - 1] in WORD_CHARS:
+                        continue
+                    span = (start, _word_end(text, end + 1), 0)
+                else:
                     origin = start - offset
-                    if (pid, origin) not in tried:
-                        tried.add((pid, origin))
-                        found[pid].update(_verify_fuzzy(text, p, origin))
-                elif p.wildcard:
-                    if _left_ok(text, start, p):
-                        found[pid].add((start, _word_end(text, end + 1), 0))
-                elif _left_ok(text, start, p) and _right_ok(text, end + 1, p):
-                    found[pid].add((start, end + 1, 0))
+                    if (pid, origin) in tried:
+                        continue
+                    tried.add((pid, origin))
+                    fuzzy = _verify_fuzzy(text, patterns[pid], origin)
+                    if fuzzy is None:
+                        continue
+                    span = fuzzy
+                found.setdefault(pid, []).append(span)
+        probed = PROBE in found
+        found.pop(PROBE, None)
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
 
-def _build(keyed: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | None:
+def _build(keyed: dict[str, list[tuple[int, int, int]]]) -> ahocorasick.Automaton | None:
     if not keyed:
         return None
     automaton = ahocorasick.Automaton()
@@ -129,54 +154,55 @@ def _build(keyed: dict[str, list[tuple[int, int]]]) -> ahocorasick.Automaton | N
     return automaton
 
 
-def _left_ok(text: str, start: int, p: Pattern) -> bool:
-    return not p.left_bound or start == 0 or text[start - 1] not in WORD_CHARS
-
-
-def _right_ok(text: str, end: int, p: Pattern) -> bool:
-    return not p.right_bound or end == len(text) or text[end] not in WORD_CHARS
-
-
 def _word_end(text: str, pos: int) -> int:
     while pos < len(text) and text[pos] in WORD_CHARS:
         pos += 1
     return pos
 
 
-def _starts(text: str, origin: int, p: Pattern) -> Iterator[int]:
-    for a in range(max(origin - p.edits, 0), min(origin + p.edits, len(text) - 1) + 1):
-        c = text[a]
-        if c == " " or (p.left_bound and (c not in WORD_CHARS or not _left_ok(text, a, p))):
-            continue
-        yield a
+def _verify_fuzzy(text: str, p: Pattern, origin: int) -> Span | None:
+    """The best alignment of ``p`` starting near ``origin``, if within ``p.edits``.
 
-
-def _ends(text: str, a: int, p: Pattern) -> Iterator[int]:
-    n = len(p.text)
-    for b in range(max(a + n - p.edits, a + 1), min(a + n + p.edits, len(text)) + 1):
-        c = text[b - 1]
-        if c == " " or (p.right_bound and (c not in WORD_CHARS or not _right_ok(text, b, p))):
-            continue
-        yield b
-
-
-def _verify_fuzzy(text: str, p: Pattern, origin: int) -> list[Span]:
-    """The best alignment of ``p`` starting near ``origin``, if within ``p.edits``."""
+    The match must start and end on a word character where the pattern does (no partial
+    words), never on a space, and prefers fewer edits, then a length closer to the
+    pattern's, then a start closer to where the piece put it.
+    """
+    k, n, size = p.edits, len(p.text), len(text)
     best: tuple[int, int, int, int, int] | None = None
-    for a in _starts(text, origin, p):
-        for b in _ends(text, a, p):
-            d = OSA.distance(p.text, text[a:b], score_cutoff=p.edits)
-            if d <= p.edits:
-                rank = (d, abs(b - a - len(p.text)), abs(a - origin), a, b)
+    for a in range(max(origin - k, 0), min(origin + k, size - 1) + 1):
+        c = text[a]
+        if c == " " or (
+            p.left_bound and (c not in WORD_CHARS or (a and text[a - 1] in WORD_CHARS))
+        ):
+            continue
+        for b in range(max(a + n - k, a + 1), min(a + n + k, size) + 1):
+            c = text[b - 1]
+            if c == " " or (
+                p.right_bound and (c not in WORD_CHARS or (b < size and text[b] in WORD_CHARS))
+            ):
+                continue
+            d = OSA.distance(p.text, text[a:b], score_cutoff=k)
+            if d <= k:
+                rank = (d, abs(b - a - n), abs(a - origin), a, b)
                 if best is None or rank < best:
                     best = rank
-    return [] if best is None else [(best[3], best[4], best[0])]
+    return None if best is None else (best[3], best[4], best[0])
 
 
-def _resolve(spans: set[Span]) -> list[Span]:
+def _resolve(spans: list[Span]) -> list[Span]:
     """Non-overlapping spans, fewest edits first, then leftmost; returned in text order."""
+    if len(spans) == 1:
+        return spans
+    if all(s[2] == 0 for s in spans):
+        # Exact spans arrive in text order; keep each that starts after the last kept.
+        spans = sorted(set(spans))
+        kept = [spans[0]]
+        for span in spans[1:]:
+            if span[0] >= kept[-1][1]:
+                kept.append(span)
+        return kept
     chosen: list[Span] = []  # kept in text order; they never overlap, so ends are sorted too
-    for span in sorted(spans, key=lambda s: (s[2], s[0], -s[1])):
+    for span in sorted(set(spans), key=lambda s: (s[2], s[0], -s[1])):
         i = bisect_left(chosen, span)
         if (i == 0 or chosen[i - 1][1] <= span[0]) and (
             i == len(chosen) or span[1] <= chosen[i][0]

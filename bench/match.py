@@ -1,0 +1,214 @@
+"""Benchmark: the matcher against a bare automaton scan and a naive fuzzy baseline.
+
+Builds 1,000 topics (over 5,000 terms, Chinese and Latin, a third of them fuzzy) from the
+vocabulary of the real archive in ../shared/data, then runs them over the archive's items
+repeated to at least 10,000, and prints, in one run:
+
+- matcher, end to end: ``Matcher.match`` on items (HTML to text, normalize, match);
+- matcher, core: ``Matcher.match_prepared`` on items already normalized;
+- floor: a bare pyahocorasick scan of the same terms (exact) over the same normalized texts;
+- naive: ``rapidfuzz.fuzz.partial_ratio`` of every term against every text (sampled);
+- compile time and peak memory (max RSS).
+
+Throughputs are medians over passes of the archive. Usage: ``python bench/match.py [ITEMS]``
+(ITEMS defaults to 10,000; a smaller number gives a quick look).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import ahocorasick
+from rapidfuzz import fuzz
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.models import Item
+from bot.rules.match import Matcher, Prepared, compile_matcher
+from bot.rules.model import RuleSet, Term, Topic, allowed_edits
+from bot.text.normalize import normalize
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TOPICS = 1_000
+MIN_ITEMS = 10_000
+NAIVE_SAMPLE = 4  # items for the naive baseline, extrapolated
+
+_CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
+_WORD = re.compile(r"\b[A-Z][a-z]{3,11}\b")
+
+
+def load_items() -> list[Item]:
+    path = DATA / "archive" / "items.jsonl"
+    if not path.exists():
+        sys.exit(f"needs the shared archive at {path}")
+    items = []
+    with path.open(encoding="utf-8") as lines:  # not splitlines(): bodies hold U+2028
+        records = [json.loads(line) for line in lines]
+    for d in records:
+        items.append(Item("bench", d["file"], d["title"] or "", d["link"] or "", d["html"] or ""))
+    return items
+
+
+def vocabulary(items: Sequence[Item], rng: random.Random) -> tuple[list[str], list[str]]:
+    """Chinese words (2-4 characters from titles) and capitalised Latin words from bodies."""
+    cjk: set[str] = set()
+    latin: set[str] = set()
+    for item in items:
+        for run in _CJK.findall(item.title):
+            size = rng.choice((2, 2, 3, 4))
+            if len(run) >= size:
+                at = rng.randrange(len(run) - size + 1)
+                cjk.add(run[at : at + size])
+        latin.update(_WORD.findall(item.content[:5000]))
+    return sorted(cjk), sorted(latin)
+
+
+def build_rules(items: Sequence[Item]) -> RuleSet:
+    rng = random.Random(20240628)
+    cjk, latin = vocabulary(items, rng)
+    long_latin = [w for w in latin if len(w) >= 6]
+
+    def term(kind: int) -> Term:
+        if kind == 0:  # fuzzy: a Latin word or two-word name of 6+ letters
+            if rng.random() < 0.5:
+                return Term(rng.choice(long_latin))
+            return Term(f"{rng.choice(latin)} {rng.choice(latin)}")
+        if kind == 1:
+            return Term(rng.choice(cjk))
+        word = rng.choice(latin)
+        return Term(word + "*") if rng.random() < 0.1 else Term(word, fuzzy=0)
+
+    topics = []
+    for i in range(TOPICS):
+        terms = [term(k % 3) for k in range(rng.randrange(4, 8))]
+        rng.shuffle(terms)
+        split = max(1, len(terms) - 2)
+        all_ = (tuple(terms[split:]),) if rng.random() < 0.4 else ()
+        any_ = tuple(terms[:split]) if all_ else tuple(terms)
+        none = (term(1),) if rng.random() < 0.2 else ()
+        topics.append(Topic(id=f"t{i}", name=f"t{i}", any=any_, all=all_, none=none))
+    return RuleSet(topics=tuple(topics))
+
+
+def terms_of(rules: RuleSet) -> list[tuple[Term, Topic]]:
+    return [
+        (t, topic)
+        for topic in rules.topics
+        for c in topic.clauses()
+        for t in [c]
+        if isinstance(t, Term)
+    ]
+
+
+def per_pass(items: Sequence[object], passes: int, run: Callable[[object], object]) -> float:
+    """Median items/s over ``passes`` passes of ``items``."""
+    rates = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        for item in items:
+            run(item)
+        rates.append(len(items) / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def floor_automaton(rules: RuleSet) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for term, _ in terms_of(rules):
+        key = normalize(term.stem)
+        automaton.add_word(key, key)
+    automaton.make_automaton()
+    return automaton
+
+
+def naive_rate(items: Sequence[Item], matcher: Matcher, terms: list[str]) -> float:
+    texts = [(p["title"].plain, p["content"].plain) for p in map(matcher.prepare, items)]
+    start = time.perf_counter()
+    for title, content in texts:
+        for term in terms:
+            fuzz.partial_ratio(term, title, score_cutoff=85)
+            fuzz.partial_ratio(term, content, score_cutoff=85)
+    return len(texts) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    items = load_items()
+    wanted = int(sys.argv[1]) if len(sys.argv) > 1 else MIN_ITEMS  # fewer for a quick look
+    passes = -(-wanted // len(items))
+    rules = build_rules(items)
+    terms = terms_of(rules)
+    fuzzy = sum(1 for t, topic in terms if allowed_edits(t, topic.fuzzy))
+    cjk = sum(1 for t, _ in terms if _CJK.search(t.text))
+
+    compile_times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        matcher = compile_matcher(rules)
+        compile_times.append(time.perf_counter() - start)
+    compile_s = statistics.median(compile_times)
+
+    prepared: list[Prepared] = [matcher.prepare(item) for item in items]
+    automaton = floor_automaton(rules)
+
+    def scan_floor(p: object) -> None:
+        assert isinstance(p, dict)
+        for field in p.values():
+            for _ in automaton.iter(field.folded):
+                pass
+
+    def match_core(p: object) -> None:
+        assert isinstance(p, dict)
+        matcher.match_prepared(p, "bench")
+
+    def match_full(item: object) -> None:
+        assert isinstance(item, Item)
+        matcher.match(item)
+
+    fired = sum(len(matcher.match_prepared(p, "bench").topics) for p in prepared)
+    core = per_pass(prepared, passes, match_core)
+    floor = per_pass(prepared, passes, scan_floor)
+    full = per_pass(items, passes, match_full)
+    naive = naive_rate(items[:NAIVE_SAMPLE], matcher, [t.stem for t, _ in terms])
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    print(
+        f"topics {len(rules.topics)}  terms {len(terms)} (fuzzy {fuzzy}, CJK {cjk})  "
+        f"patterns {matcher.pattern_count}"
+    )
+    print(
+        f"items {len(items) * passes} ({len(items)} real items x {passes} passes)  "
+        f"topic matches per archive pass {fired}"
+    )
+    rows = [
+        ("matcher, core (normalized items)", core),
+        ("matcher, end to end (HTML items)", full),
+        ("floor: bare automaton scan", floor),
+        (f"naive: partial_ratio (sample of {NAIVE_SAMPLE})", naive),
+    ]
+    for name, rate in rows:
+        print(f"{name:<44} {rate:>12,.1f} items/s")
+    print(f"{'compile time':<44} {compile_s:>12.3f} s")
+    print(f"{'peak memory (max RSS)':<44} {peak_mb:>12.1f} MB")
+    print(f"core vs floor: {floor / core:.2f}x slower (target <= 3)")
+    print(f"end to end vs naive: {full / naive:,.0f}x faster (target >= 20)")
+    checks = {
+        "core >= 1000 items/s": core >= 1000,
+        "end to end >= 1000 items/s": full >= 1000,
+        "core within 3x of floor": floor / core <= 3,
+        ">= 20x naive": full / naive >= 20,
+        "compile <= 2 s": compile_s <= 2,
+        "peak <= 300 MB": peak_mb <= 300,
+    }
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'MISS'}] {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.errors import FeedError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
+from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, Destination, FeedState, Item
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
@@ -73,7 +74,9 @@ class Pipeline:
         options: AlertOptions | None = None,
         on_alerts: Callable[[int], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        metrics: Recorder | None = None,
     ) -> None:
+        self.metrics: Recorder = metrics or NullMetrics()
         self.store = store
         self.fetcher = fetcher
         self.book = book
@@ -88,6 +91,17 @@ class Pipeline:
         return list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))
 
     async def poll_feed(self, feed: FeedRule) -> PollReport:
+        report = await self._poll_feed(feed)
+        self.metrics.feed_polled(
+            report.feed_id,
+            ok=report.ok,
+            error_kind=report.error_kind,
+            new_items=report.new_items,
+            not_modified=report.not_modified,
+        )
+        return report
+
+    async def _poll_feed(self, feed: FeedRule) -> PollReport:
         state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id)
         now = self._clock()
         state.last_poll = now
@@ -153,6 +167,7 @@ class Pipeline:
             topic = book.rules.topic(topic_match.topic_id)
             if topic is None:
                 continue
+            self.metrics.topic_matched(topic.id)
             message = render_alert(
                 item=item,
                 topic_id=topic.id,

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.deliver import Sender, Sink
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
+from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
 from bot.rules.load import load_rules
@@ -31,6 +33,10 @@ from bot.telegram.send import TelegramSink
 log = logging.getLogger(__name__)
 
 RULES_POLL_SECONDS = 2.0
+HEARTBEAT_SECONDS = 15.0
+# /healthz reports a loop as stuck when it has not beaten for this long.
+SCHEDULER_STUCK_AFTER = 60.0
+SENDER_STUCK_AFTER = 180.0
 
 
 def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
@@ -48,6 +54,7 @@ class App:
     def __init__(self, settings: Settings, *, stdout: TextIO | None = None) -> None:
         self.settings = settings
         self.stdout = stdout or sys.stdout
+        self.metrics: Recorder = Metrics() if settings.metrics_addr else NullMetrics()
         # Rules first: a bad rules directory fails before anything is opened.
         self.book = RuleBook.build(load_rules(settings.rules_dir))
         self.store = Store(settings.database_url)
@@ -56,6 +63,7 @@ class App:
         except BaseException:
             self.store.close()
             raise
+        self.metrics.set_outbox_depth_source(self.store.outbox_depth)
         self.fetcher = Fetcher(
             timeout=settings.fetch_timeout,
             connect_timeout=settings.connect_timeout,
@@ -75,6 +83,7 @@ class App:
                 tz=settings.tz, backfill=settings.backfill, max_summary=settings.summary_max_chars
             ),
             on_alerts=lambda _n: self.sender.wake(),
+            metrics=self.metrics,
         )
 
     def _make_sink(self) -> Sink:
@@ -108,8 +117,16 @@ class App:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         _install_signal_handlers(stop)
+        # The metrics server first: a port in use stops start-up before anything is polled.
+        server = await self._start_metrics()
         scheduler = make_scheduler()
         self._sync_jobs(scheduler)
+        scheduler.add_job(
+            self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="heartbeat"
+        )
+        self.metrics.watch_loop("scheduler", within=SCHEDULER_STUCK_AFTER)
+        self.metrics.watch_loop("sender", within=SENDER_STUCK_AFTER)
+        self.metrics.heartbeat("scheduler")
         scheduler.start()
         tasks = [
             asyncio.create_task(self.sender.run(stop), name="sender"),
@@ -127,6 +144,20 @@ class App:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if server is not None:
+                await server.aclose()
+
+    async def _start_metrics(self) -> MetricsServer | None:
+        addr = self.settings.metrics_addr
+        if addr is None or not isinstance(self.metrics, Metrics):
+            return None
+        server = await self.metrics.start_server(addr)
+        log.info("metrics_serving", extra={"addr": addr, "port": server.port})
+        return server
+
+    async def _heartbeat(self) -> None:
+        # A coroutine job runs on the event loop: if the loop is blocked, no beat.
+        self.metrics.heartbeat("scheduler")
 
     def _sync_jobs(self, scheduler: AsyncIOScheduler) -> None:
         s = self.settings
@@ -160,11 +191,13 @@ class App:
                 "rules_reload_failed",
                 extra={"problems": len(exc.problems), "error": str(exc), "kept": self.book.version},
             )
+            self.metrics.rules_reloaded(False)
             await self.notify_admins(
                 "Rules reload failed; the last good rules stay in use.\n" + str(exc)
             )
             return exc
         self.book = self.pipeline.book = book
+        self.metrics.rules_reloaded(True)
         if scheduler is not None:
             self._sync_jobs(scheduler)
         log.info(

@@ -84,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("chat", metavar="CHAT")
     send.add_argument("--thread", type=int, help="forum topic (message thread) id")
 
+    db = sub.add_parser(
+        "db",
+        help="database maintenance",
+        description="Database maintenance: schema migrations.",
+    )
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser(
+        "upgrade",
+        help="bring the database schema to this version",
+        description="Bring the database schema to this version (migrations also run at the "
+        "start of run and once); refuses while a service holds the SQLite database.",
+    )
+
     feeds = sub.add_parser(
         "feeds",
         help="list the feeds of the rule files",
@@ -139,6 +152,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             return commands.config(settings, out)
         case "send-test":
             return asyncio.run(commands.send_test(settings, args.chat, args.thread, out))
+        case "db":
+            return commands.db_upgrade(settings, out)
         case "feeds":
             return commands.feeds_list(settings, out)
     raise AssertionError(args.command)  # argparse only lets known commands through

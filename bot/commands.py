@@ -11,31 +11,43 @@ from bot.app import App
 from bot.errors import SendError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.inputs import load_inputs
+from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
 from bot.rules.load import load_rules
 from bot.rules.match import compile_matcher
 from bot.settings import Settings
+from bot.store import Store
 from bot.telegram.send import TelegramSink
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 async def run(settings: Settings) -> int:
-    app = App(settings)
-    try:
-        await app.run()
-    finally:
-        await app.aclose()
+    # The lock comes before App(): building the app migrates the database.
+    with acquire_instance_lock(settings.database_url):
+        app = App(settings)
+        try:
+            await app.run()
+        finally:
+            await app.aclose()
     return EXIT_OK
 
 
 async def once(settings: Settings, out: TextIO) -> int:
-    app = App(settings, stdout=out)
-    try:
-        reports = await app.once()
-    finally:
-        await app.aclose()
+    with acquire_instance_lock(settings.database_url):
+        app = App(settings, stdout=out)
+        try:
+            reports = await app.once()
+        finally:
+            await app.aclose()
     return EXIT_FAIL if any(not r.ok for r in reports) else EXIT_OK
+
+
+def db_upgrade(settings: Settings, out: TextIO) -> int:
+    with acquire_instance_lock(settings.database_url), Store(settings.database_url) as store:
+        store.migrate()
+    print("database schema is up to date", file=out)
+    return EXIT_OK
 
 
 def rules_check(settings: Settings, out: TextIO) -> int:

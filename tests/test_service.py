@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,20 @@ from tests.test_e2e import SEED_TITLE, base_env, telegram_env, write_feeds
 ADMIN = 4242
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 @pytest.fixture
 def service(
     cli: Cli, feed_server: FeedServer, seed_path: Path, shipped_rules: Path, telegram: FakeTelegram
@@ -30,7 +47,10 @@ def service(
         **base_env(shipped_rules),
         **telegram_env(telegram),
         "MEDIABOT_ADMIN_IDS": str(ADMIN),
+        "MEDIABOT_METRICS_ADDR": f"127.0.0.1:{free_port()}",
+        "MEDIABOT_LOG_FORMAT": "json",
     }
+    cli.env.update(env)  # later cli() calls in the test share the database and settings
     log = cli.cwd / "service.log"
     with log.open("w") as sink:
         proc = subprocess.Popen(
@@ -69,9 +89,28 @@ def test_run_delivers_reloads_and_stops(
     log = cli.cwd / "service.log"
     assert wait_until(lambda: "rules_reloaded" in log.read_text(), timeout=30), log.read_text()
 
+    # Observability: metrics and health over HTTP.
+    metrics_url = "http://" + cli.env["MEDIABOT_METRICS_ADDR"]
+    status, body = get(metrics_url + "/metrics")
+    assert status == 200
+    assert 'mediabot_feed_polls_total{feed="voa-zh",result="ok"}' in body
+    assert 'mediabot_topic_matches_total{topic="russia-dprk"} 1.0' in body
+    assert 'mediabot_rules_reloads_total{result="error"} 1.0' in body
+    status, body = get(metrics_url + "/healthz")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+
+    # Only one process may own the database.
+    second = cli("once")
+    assert second.returncode == 1
+    assert "in use by another mediabot" in second.stderr
+
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
-    assert telegram.token not in log.read_text()
+    text = log.read_text()
+    assert telegram.token not in text
+    records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert {"ts", "level", "logger", "event"} <= set(records[0])
+    assert any(r["event"] == "feed_polled" and r.get("feed_id") == "voa-zh" for r in records)
 
 
 def test_rules_check_names_file_and_line(cli: Cli, tmp_path: Path) -> None:
@@ -120,3 +159,10 @@ def test_python_dash_m_bot_matches_entry_point() -> None:
         [str(exe), "--version"], capture_output=True, text=True, check=True, env=os.environ
     )
     assert out.stdout.startswith("mediabot ")
+
+
+def test_db_upgrade(cli: Cli) -> None:
+    first = cli("db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "up to date" in first.stdout
+    assert cli("db", "upgrade").returncode == 0  # idempotent

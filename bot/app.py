@@ -18,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.deliver import Sender, Sink
-from bot.errors import RulesError
+from bot.errors import RulesError, SendError
 from bot.feeds.fetch import Fetcher
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
@@ -117,6 +117,7 @@ class App:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
         _install_signal_handlers(stop)
+        await self._check_telegram()
         # The metrics server first: a port in use stops start-up before anything is polled.
         server = await self._start_metrics()
         scheduler = make_scheduler()
@@ -146,6 +147,17 @@ class App:
             await asyncio.gather(*tasks, return_exceptions=True)
             if server is not None:
                 await server.aclose()
+
+    async def _check_telegram(self) -> None:
+        """Fail fast on a token Telegram rejects; a network failure only warns."""
+        if not isinstance(self.sink, TelegramSink):
+            return
+        try:
+            username = await self.sink.check()
+        except SendError as exc:
+            log.warning("telegram_unreachable", extra={"error": str(exc)})
+            return
+        log.info("telegram_ready", extra={"bot": username})
 
     async def _start_metrics(self) -> MetricsServer | None:
         addr = self.settings.metrics_addr

@@ -166,3 +166,18 @@ def test_db_upgrade(cli: Cli) -> None:
     assert first.returncode == 0, first.stderr
     assert "up to date" in first.stdout
     assert cli("db", "upgrade").returncode == 0  # idempotent
+
+
+def test_run_refuses_a_token_telegram_rejects(
+    cli: Cli, telegram: FakeTelegram, shipped_rules: Path
+) -> None:
+    result = cli(
+        "run",
+        MEDIABOT_RULES_DIR=str(shipped_rules),
+        MEDIABOT_TELEGRAM_TOKEN="999:wrong",
+        MEDIABOT_TELEGRAM_API_URL=telegram.url,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "rejected MEDIABOT_TELEGRAM_TOKEN" in result.stderr
+    assert "999:wrong" not in result.stderr

@@ -46,6 +46,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.errors import (
     ChatGone,
     ChatMoved,
+    ConfigError,
     ParseModeRefused,
     PermanentSendError,
     RetryLater,
@@ -190,6 +191,21 @@ class TelegramSink:
             raise classify(exc) from exc
         except TelegramError as exc:
             raise classify(exc) from exc
+
+    async def check(self) -> str:
+        """Ask Telegram who we are (getMe): the bot's @username, or ``ConfigError`` when the
+        token is rejected. A network failure is not a verdict on the token: it raises
+        ``RetryLater`` and the caller goes on."""
+        try:
+            me = await self._bot.get_me()
+        except InvalidToken as exc:
+            raise ConfigError(
+                "Telegram rejected MEDIABOT_TELEGRAM_TOKEN (401 Unauthorized): "
+                "check the token from @BotFather"
+            ) from exc
+        except TelegramError as exc:
+            raise classify(exc) from exc
+        return f"@{me.username}"
 
     async def aclose(self) -> None:
         await self._request.shutdown()

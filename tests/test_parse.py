@@ -271,3 +271,9 @@ def test_cjk_dates_never_shift_the_calendar_day(when: datetime) -> None:
     assert read is not None
     local = read.astimezone(CJK_DEFAULT_ZONE)
     assert (local.date(), local.hour, local.minute) == (when.date(), when.hour, when.minute)
+
+
+def test_control_characters_are_dropped_from_titles() -> None:
+    body = rss_document([{"title": "ab\x08cd\x1f", "link": "https://example.com/a"}])
+    [item] = parse_feed(body, feed_id="x").items
+    assert item.title == "abcd"

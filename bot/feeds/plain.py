@@ -7,6 +7,8 @@ import re
 
 _TAG = re.compile(r"<(?:[A-Za-z][^<>]*|/[A-Za-z][^<>]*|!--.*?--)>", re.DOTALL)
 _SPACE = re.compile(r"[ \t\r\n\f\v]+")  # not U+3000: CJK titles use it on purpose
+# Control characters XML 1.0 forbids; lenient parsing lets them through (a stray \x08).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def html_to_plain(value: str, *, unescape: bool = True, collapse: bool = True) -> str:
@@ -15,6 +17,7 @@ def html_to_plain(value: str, *, unescape: bool = True, collapse: bool = True) -
     text = _TAG.sub("", value)
     if unescape:
         text = html.unescape(text)
+    text = _CONTROL.sub("", text)
     if collapse:
         text = _SPACE.sub(" ", text)
     return text.strip()

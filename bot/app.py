@@ -17,6 +17,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.control import Control, Deps
 from bot.deliver import Sender, Sink
 from bot.errors import RulesError, SendError
 from bot.feeds.fetch import Fetcher
@@ -29,6 +30,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.console import ConsoleSink
 from bot.telegram.send import TelegramSink
+from bot.telegram.updates import run_updates
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,19 @@ class App:
             on_alerts=lambda _n: self.sender.wake(),
             metrics=self.metrics,
         )
+        # Set in run(), so that /reload re-syncs the feed jobs as the watcher does.
+        self._scheduler: AsyncIOScheduler | None = None
+        self.control = Control(
+            Deps(
+                store=self.store,
+                admin_ids=frozenset(settings.admin_ids),
+                get_book=lambda: self.book,
+                reload=lambda: self.reload_rules(self._scheduler),
+                rules_dir=settings.rules_dir,
+                fetcher=self.fetcher,
+                tz=settings.tz,
+            )
+        )
 
     def _make_sink(self) -> Sink:
         token = self.settings.telegram_token
@@ -120,7 +135,7 @@ class App:
         await self._check_telegram()
         # The metrics server first: a port in use stops start-up before anything is polled.
         server = await self._start_metrics()
-        scheduler = make_scheduler()
+        scheduler = self._scheduler = make_scheduler()
         self._sync_jobs(scheduler)
         scheduler.add_job(
             self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="heartbeat"
@@ -133,6 +148,12 @@ class App:
             asyncio.create_task(self.sender.run(stop), name="sender"),
             asyncio.create_task(self._watch_rules(stop, scheduler), name="rules-watcher"),
         ]
+        token = self.settings.telegram_token
+        if token is not None:
+            updates = run_updates(
+                token.get_secret_value(), self.settings.telegram_api_url, self.control, stop
+            )
+            tasks.append(asyncio.create_task(updates, name="telegram-updates"))
         log.info(
             "service_started",
             extra={"feeds": len(self.book.rules.feeds), "topics": len(self.book.rules.topics)},
@@ -204,12 +225,14 @@ class App:
                 extra={"problems": len(exc.problems), "error": str(exc), "kept": self.book.version},
             )
             self.metrics.rules_reloaded(False)
+            self.control.reload_done(exc)
             await self.notify_admins(
                 "Rules reload failed; the last good rules stay in use.\n" + str(exc)
             )
             return exc
         self.book = self.pipeline.book = book
         self.metrics.rules_reloaded(True)
+        self.control.reload_done(None)
         if scheduler is not None:
             self._sync_jobs(scheduler)
         log.info(

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot.audience import alert_destinations
 from bot.errors import FeedError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, Destination, FeedState, Item
+from bot.models import Alert, FeedState, Item
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
@@ -178,17 +179,9 @@ class Pipeline:
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
             )
-            for dest in self._destinations(topic.id, topic.channels, now):
+            for dest in alert_destinations(self.store, topic.id, topic.channels, now):
                 alerts.append(Alert(feed.id, item.key, topic.id, dest, message, now))
         return alerts
-
-    def _destinations(
-        self, topic_id: str, channels: Sequence[Destination], now: datetime
-    ) -> list[Destination]:
-        """The topic's configured channels plus the chats subscribed to it, less muted ones."""
-        muted = self.store.muted(topic_id, now)
-        wanted = dict.fromkeys([*channels, *self.store.subscribers(topic_id)])
-        return [d for d in wanted if d not in muted]
 
     @staticmethod
     def _record_success(state: FeedState, now: datetime) -> None:

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "bot.deliver": ORCHESTRATION,
     "bot.digest": ORCHESTRATION,
     "bot.control": ORCHESTRATION,
+    "bot.audience": ORCHESTRATION,
     "bot.feeds": ADAPTER,
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,

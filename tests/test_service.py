@@ -181,3 +181,56 @@ def test_run_refuses_a_token_telegram_rejects(
     assert result.returncode == 1
     assert "rejected MEDIABOT_TELEGRAM_TOKEN" in result.stderr
     assert "999:wrong" not in result.stderr
+
+
+def test_subscriber_gets_next_alert_through_the_running_service(
+    cli: Cli, feed_server: FeedServer, shipped_rules: Path
+) -> None:
+    from tests.fakes.feedserver import rss_document
+    from tests.fakes.telegram_updates import UpdatesTelegram, message_update
+
+    reader = 777
+    old = {"title": "天气预报", "link": "https://example.com/w", "description": "晴"}
+    route = feed_server.route("/f.xml", rss_document([old]))
+    write_feeds(shipped_rules, {"f": feed_server.url("/f.xml")})
+    with UpdatesTelegram() as tg:
+        env = {
+            **cli.env,
+            **base_env(shipped_rules),
+            **telegram_env(tg),
+            "MEDIABOT_ADMIN_IDS": str(ADMIN),
+            "MEDIABOT_DEFAULT_INTERVAL": "1s",
+            "MEDIABOT_MIN_INTERVAL": "0.5s",
+        }
+        log = cli.cwd / "service.log"
+        with log.open("w") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                cwd=cli.cwd,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        try:
+            tg.push_update(message_update("/subscribe russia-dprk", user=reader, lang="zh"))
+            assert tg.wait_for(1, reader, timeout=30), log.read_text()
+            assert (
+                "russia-dprk" in tg.messages(reader)[0].text
+                or "俄朝" in tg.messages(reader)[0].text
+            )
+
+            tg.push_update(message_update("/status", user=ADMIN))
+            assert tg.wait_for(1, ADMIN, timeout=30), log.read_text()
+
+            news = {
+                "title": "普京与金正恩在平壤签署条约",
+                "link": "https://example.com/treaty",
+                "description": "<p>俄罗斯总统普京和朝鲜领导人金正恩签署条约。</p>",
+            }
+            route.body = rss_document([news, old])
+            assert tg.wait_for(2, reader, timeout=30), log.read_text()
+            assert "普京与金正恩在平壤签署条约" in tg.messages(reader)[1].text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0

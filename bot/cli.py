@@ -99,10 +99,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     feeds = sub.add_parser(
         "feeds",
-        help="list the feeds of the rule files",
+        help="list, add or remove feeds in the rule files",
         description="Manage the feeds listed in the rule files.",
     )
     feeds_sub = feeds.add_subparsers(dest="feeds_command", metavar="ACTION", required=True)
+    fa = feeds_sub.add_parser(
+        "add",
+        help="add a feed to the rule files",
+        description="Fetch URL once to check it is a feed, then add it to the rule files "
+        "(comments kept, validated, written atomically). A running service picks it up.",
+    )
+    fa.add_argument("url", metavar="URL")
+    fa.add_argument("--id", dest="feed_id", help="feed id (default: from the URL's host)")
+    fa.add_argument("--interval", help="poll interval, e.g. 10m (30s..1d)")
+    fa.add_argument("--name", help="display name (default: the feed's own title)")
+    fa.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    fa.add_argument("--no-check", action="store_true", help="add without fetching it first")
+    fa.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
+    fr = feeds_sub.add_parser(
+        "remove",
+        help="remove a feed from the rule files",
+        description="Remove the feed ID from the rule file that holds it (comments kept).",
+    )
+    fr.add_argument("feed_id", metavar="ID")
+    fr.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
     fl = feeds_sub.add_parser(
         "list", help="list feeds", description="List the configured feeds: id, URL, interval, tags."
     )
@@ -154,6 +174,21 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             return asyncio.run(commands.send_test(settings, args.chat, args.thread, out))
         case "db":
             return commands.db_upgrade(settings, out)
+        case "feeds" if args.feeds_command == "add":
+            return asyncio.run(
+                commands.feeds_add(
+                    settings,
+                    args.url,
+                    args.feed_id,
+                    args.interval,
+                    args.name,
+                    args.tag,
+                    not args.no_check,
+                    out,
+                )
+            )
+        case "feeds" if args.feeds_command == "remove":
+            return commands.feeds_remove(settings, args.feed_id, out)
         case "feeds":
             return commands.feeds_list(settings, out)
     raise AssertionError(args.command)  # argparse only lets known commands through

@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from bot.app import App
-from bot.errors import SendError
+from bot.errors import FeedError, SendError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.inputs import load_inputs
 from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
+from bot.pipeline import probe_feed
+from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
 from bot.rules.match import compile_matcher
 from bot.settings import Settings
@@ -76,6 +78,40 @@ def feeds_list(settings: Settings, out: TextIO) -> int:
         tags = ",".join(feed.tags)
         interval = f"{int(feed.interval)}s" if feed.interval else "default"
         print(f"{feed.id}\t{feed.url}\t{interval}\t{tags}{state}", file=out)
+    return EXIT_OK
+
+
+async def feeds_add(
+    settings: Settings,
+    url: str,
+    ident: str | None,
+    interval: str | None,
+    name: str | None,
+    tags: Sequence[str],
+    check: bool,
+    out: TextIO,
+) -> int:
+    rules = load_rules(settings.rules_dir).rules
+    ident = ident or suggest_feed_id(url, {f.id for f in rules.feeds})
+    title = None
+    if check:
+        async with _fetcher(settings) as fetcher:
+            try:
+                parsed = await probe_feed(fetcher, url, ident)
+            except FeedError as exc:
+                print(f"mediabot feeds add: not added: {url}: {exc}", file=sys.stderr)
+                return EXIT_FAIL
+        title = parsed.title
+        print(f"{url}: {parsed.title or 'untitled'}, {len(parsed.items)} items", file=out)
+    feed = NewFeed(ident, url, name=name or title, interval=interval, tags=tuple(tags))
+    path = add_feed(settings.rules_dir, feed)  # RulesError: reported by the caller
+    print(f"added feed {ident} to {path}", file=out)
+    return EXIT_OK
+
+
+def feeds_remove(settings: Settings, ident: str, out: TextIO) -> int:
+    path = remove_feed(settings.rules_dir, ident)
+    print(f"removed feed {ident} from {path}", file=out)
     return EXIT_OK
 
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.audience import alert_destinations
-from bot.errors import FeedError
+from bot.errors import FeedError, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, Item
+from bot.models import Alert, FeedState, Item, ParsedFeed
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
@@ -204,6 +204,20 @@ class Pipeline:
             },
         )
         return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind)
+
+
+async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
+    """Fetch and parse ``url`` once, to vet it before it is added to the rules.
+
+    Raises ``FeedError`` saying why it is not a usable feed (a page that is not a feed, an
+    unsafe address, an HTTP error, an empty answer).
+    """
+    fetched = await fetcher.fetch(url)
+    if fetched.not_modified:
+        raise ParseError("the server sent no content")
+    return await asyncio.to_thread(
+        parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
+    )
 
 
 def _unique_by_key(items: Sequence[Item]) -> list[Item]:

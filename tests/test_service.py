@@ -234,3 +234,38 @@ def test_subscriber_gets_next_alert_through_the_running_service(
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
+
+
+def test_feeds_add_and_remove_keep_comments(
+    cli: Cli, feed_server: FeedServer, seed_path: Path, shipped_rules: Path
+) -> None:
+    feed_server.route("/voa.xml", archive_item_rss(seed_path, title="VOA relay"))
+    feed_server.route(
+        "/page",
+        b"<html><head><title>x</title></head><body>hi</body></html>",
+        content_type="text/html",
+    )
+    feeds = shipped_rules / "feeds.yaml"
+    feeds.write_text(
+        "# my feeds, hand-written\nfeeds:\n  # the first one\n"
+        "  - id: keep\n    url: https://example.org/a.xml\n",
+        encoding="utf-8",
+    )
+    env = {"MEDIABOT_RULES_DIR": str(shipped_rules), "MEDIABOT_ALLOW_PRIVATE_NETWORKS": "1"}
+
+    refused = cli("feeds", "add", feed_server.url("/page"), **env)
+    assert refused.returncode == 1 and "not a feed" in refused.stderr
+
+    added = cli("feeds", "add", feed_server.url("/voa.xml"), "--interval", "15m", **env)
+    assert added.returncode == 0, added.stderr
+    text = feeds.read_text(encoding="utf-8")
+    assert "# my feeds, hand-written" in text and "# the first one" in text
+    assert "127-0-0-1" in text and "interval: 15m" in text and "VOA relay" in text
+    listed = cli("feeds", "list", **env)
+    assert "127-0-0-1" in listed.stdout and "keep" in listed.stdout
+
+    removed = cli("feeds", "remove", "127-0-0-1", **env)
+    assert removed.returncode == 0, removed.stderr
+    text = feeds.read_text(encoding="utf-8")
+    assert "127-0-0-1" not in text and "# the first one" in text
+    assert cli("rules", "check", **env).returncode == 0

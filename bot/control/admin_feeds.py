@@ -11,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from urllib.parse import urlsplit
 
 from rapidfuzz import process
 
-from bot.control.args import ID, MAX_ID, BadArgs, feed_url, looks_like_duration, topic_id
+from bot.control.args import BadArgs, feed_url, looks_like_duration, topic_id
 from bot.control.context import Call
 from bot.errors import FeedError, RulesError
-from bot.feeds.parse import parse_feed
-from bot.rules.edit import NewFeed, add_feed, remove_feed, set_feed_enabled
+from bot.pipeline import probe_feed
+from bot.rules.edit import NewFeed, add_feed, remove_feed, set_feed_enabled, suggest_feed_id
 from bot.telegram.protocol import Reply
 from bot.telegram.replies import Doc, plain
 
@@ -52,19 +51,6 @@ def _split_add_args(args: str) -> tuple[str, str | None, str | None]:
     return url, ident, interval
 
 
-def _slug(url: str, taken: set[str]) -> str:
-    """An id from the URL's host: ``https://www.rfi.fr/cn/rss`` -> ``rfi-fr``."""
-    host = (urlsplit(url).hostname or "feed").lower()
-    host = re.sub(r"^(www|feeds?|rss)\.", "", host)
-    base = re.sub(r"[^a-z0-9]+", "-", host).strip("-")[:MAX_ID] or "feed"
-    if not ID.match(base):
-        base = f"feed-{base}"
-    ident, n = base, 2
-    while ident in taken:
-        ident, n = f"{base}-{n}", n + 1
-    return ident
-
-
 async def addfeed(call: Call, args: str) -> Reply:
     try:
         raw_url, ident, interval = _split_add_args(args)
@@ -76,14 +62,9 @@ async def addfeed(call: Call, args: str) -> Reply:
     if url is None:
         return Reply(message=plain(f"Not a feed URL: {raw_url[:200]}\n{ADD_USAGE}"))
     book = call.deps.get_book()
-    ident = ident or _slug(url, {f.id for f in book.rules.feeds})
+    ident = ident or suggest_feed_id(url, {f.id for f in book.rules.feeds})
     try:
-        fetched = await call.deps.fetcher.fetch(url)
-        if fetched.not_modified:
-            return Reply(message=plain(f"Not added: {url} sent no content."))
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.body, feed_id=ident, url=fetched.url, headers=fetched.headers
-        )
+        parsed = await probe_feed(call.deps.fetcher, url, ident)
     except FeedError as exc:
         log.info("addfeed_refused", extra={"feed_id": ident, "error": str(exc)})
         return Reply(message=plain(f"Not added: {url} is not a usable feed: {exc}"))

@@ -26,9 +26,11 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -36,6 +38,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.errors import Problem, RulesError
 from bot.rules.load import load_rules, rule_files
+from bot.rules.schema import ID
 
 __all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled"]
 
@@ -45,6 +48,7 @@ DEFAULT_FILE = "feeds.yaml"
 _DASH = re.compile(r"^( *)- ", re.M)
 # One edit at a time in this process: two admins adding feeds at once must not lose one.
 _LOCK = threading.Lock()
+MAX_SUGGESTED_ID = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,3 +292,16 @@ def _pop_key(node: CommentedMap, key: str) -> None:
     del node[key]
     if comment and position == len(keys) - 1 and position > 0:
         node.ca.items[keys[position - 1]] = comment
+
+
+def suggest_feed_id(url: str, taken: Collection[str]) -> str:
+    """A free feed id from the URL's host: ``https://www.rfi.fr/cn/rss`` -> ``rfi-fr``."""
+    host = (urlsplit(url).hostname or "feed").lower()
+    host = re.sub(r"^(www|feeds?|rss)\.", "", host)
+    base = re.sub(r"[^a-z0-9]+", "-", host).strip("-")[:MAX_SUGGESTED_ID].strip("-") or "feed"
+    if not ID.match(base):
+        base = f"feed-{base}"
+    ident, n = base, 2
+    while ident in taken:
+        ident, n = f"{base}-{n}", n + 1
+    return ident

@@ -32,6 +32,7 @@ _ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5"
 )
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DRAIN_LIMIT = 64_000  # a redirect's body beyond this is not worth keeping the connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +136,10 @@ class Fetcher:
             location = response.headers.get("location")
             if not location:
                 raise FetchError(f"HTTP {status} redirect without a Location", status=status)
+            await self._drain(response)
             return _Redirect(location)
         if status == 304:
+            await self._drain(response)
             return self._result(url, response, b"", etag, last_modified)
         if not 200 <= status < 300:
             raise FetchError(
@@ -148,6 +151,17 @@ class Fetcher:
             )
         body = await self._read_capped(response)
         return self._result(url, response, body, etag, last_modified)
+
+    async def _drain(self, response: httpx.Response) -> None:
+        """Read the (empty or tiny) rest of a 304 or redirect, so the connection goes back
+        to the pool: a response closed before its end closes its connection, and every
+        poll of a 304 feed would pay a new TCP (and TLS) handshake. A body of unknown or
+        large size is not worth it: that connection is simply closed."""
+        declared = response.headers.get(
+            "content-length", "0" if response.status_code == 304 else ""
+        )
+        if declared.isdigit() and int(declared) <= _DRAIN_LIMIT:
+            await response.aread()
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         limit = describe_size(self._max_bytes)

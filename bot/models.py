@@ -97,9 +97,22 @@ class Message:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
+AlertKind = Literal["alert", "also", "digest_item", "digest"]
+
+
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One item x one topic x one destination, rendered and ready for the outbox."""
+    """One item x one topic x one destination, rendered and ready for the outbox.
+
+    ``kind`` says what the outbox does with it:
+
+    - ``alert``: sent as a message of its own;
+    - ``also``: a near-duplicate of the alert ``ref_key`` (an item key of ``ref_feed``) in
+      the same topic and chat; ``message`` is that alert's message with the "also:" lines,
+      sent as an edit of it;
+    - ``digest_item``: held until ``deliver_at``, then listed in one digest message;
+    - ``digest``: one digest message (or one part of a long one).
+    """
 
     feed_id: str
     item_key: str
@@ -107,6 +120,16 @@ class Alert:
     destination: Destination
     message: Message
     first_seen: datetime
+    kind: AlertKind = "alert"
+    fingerprint: str | None = None  # bot.cluster.encode(...) of the item
+    source: str | None = None  # the feed's display name
+    title: str | None = None  # the item's title and link, for "also:" lines and digests
+    link: str | None = None
+    ref_feed: str | None = None
+    ref_key: str | None = None
+    deliver_at: datetime | None = None
+    # Plain title and body for a machine-written summary at send time (None: not wanted).
+    summary_input: str | None = None
 
 
 @dataclass(slots=True)
@@ -115,7 +138,7 @@ class OutboxEntry:
 
     id: int
     alert: Alert
-    status: Literal["queued", "sent", "failed"]
+    status: Literal["queued", "sent", "failed", "held"]  # held: a digest item waiting
     attempts: int = 0
     message_id: int | None = None
     error: str | None = None

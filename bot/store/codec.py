@@ -13,7 +13,8 @@ from bot.models import Alert, Button, Destination, FeedState, Message, OutboxEnt
 _INTEGER = re.compile(r"^-?\d+$")
 NO_THREAD = 0  # see bot.store.tables: 0 stands for "no forum thread"
 
-Status = Literal["queued", "sent", "failed"]
+Status = Literal["queued", "sent", "failed", "held"]
+Kind = Literal["alert", "also", "digest_item", "digest"]
 
 
 def chat_to_text(chat: int | str) -> str:
@@ -73,6 +74,13 @@ def alert_values(alert: Alert) -> dict[str, Any]:
         "plain": alert.message.plain,
         "buttons": buttons_to_json(alert.message.buttons),
         "first_seen": alert.first_seen,
+        "kind": alert.kind,
+        "fingerprint": alert.fingerprint,
+        "source": alert.source,
+        "ref_feed": alert.ref_feed,
+        "ref_key": alert.ref_key,
+        "deliver_at": alert.deliver_at,
+        "summary_input": alert.summary_input,
     }
 
 
@@ -80,7 +88,19 @@ def entry_from_row(row: RowMapping) -> OutboxEntry:
     dest = Destination(chat_from_text(row["chat"]), thread_from_column(row["thread"]))
     message = Message(row["text"], row["plain"], buttons_from_json(row["buttons"]))
     alert = Alert(
-        row["feed_id"], row["item_key"], row["topic_id"], dest, message, row["first_seen"]
+        row["feed_id"],
+        row["item_key"],
+        row["topic_id"],
+        dest,
+        message,
+        row["first_seen"],
+        kind=cast(Kind, row["kind"]),
+        fingerprint=row["fingerprint"],
+        source=row["source"],
+        ref_feed=row["ref_feed"],
+        ref_key=row["ref_key"],
+        deliver_at=row["deliver_at"],
+        summary_input=row["summary_input"],
     )
     return OutboxEntry(
         id=row["id"],

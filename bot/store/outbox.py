@@ -20,6 +20,7 @@ from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
 
 QUEUED = "queued"
+HELD = "held"  # a digest item until its digest is built
 
 
 def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
@@ -27,13 +28,16 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
     added = 0
     for alert in alerts:
         values = alert_values(alert) | _item_columns(conn, alert)
-        values |= {"created": now, "status": QUEUED, "attempts": 0}
+        status = HELD if alert.kind == "digest_item" else QUEUED
+        values |= {"created": now, "status": status, "attempts": 0}
         added += insert_ignore(conn, outbox, values)
     return added
 
 
 def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
     # Copied from the seen item, if recorded, so a later edit can say what was sent.
+    if alert.title is not None and alert.link is not None:
+        return {"item_title": alert.title, "item_link": alert.link}
     query = select(seen_items.c.title, seen_items.c.link).where(
         seen_items.c.feed_id == alert.feed_id, seen_items.c.key == alert.item_key
     )

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, func, select
 from bot.store.tables import outbox, seen_items
 
 SENT = "sent"
+# Rows that stand for an item's alert; "also:" edits and digest messages are not counted.
+COUNTED = ("alert", "digest_item")
 
 
 def items_seen_since(conn: Connection, since: datetime) -> int:
@@ -24,7 +26,7 @@ def alerts_sent_since(conn: Connection, since: datetime) -> int:
     query = (
         select(func.count())
         .select_from(outbox)
-        .where(outbox.c.status == SENT, outbox.c.sent_at >= since)
+        .where(outbox.c.status == SENT, outbox.c.sent_at >= since, outbox.c.kind.in_(COUNTED))
     )
     return int(conn.execute(query).scalar_one())
 
@@ -32,7 +34,7 @@ def alerts_sent_since(conn: Connection, since: datetime) -> int:
 def alert_times(conn: Connection, since: datetime) -> list[tuple[str, datetime]]:
     """(topic id, sent time) of every alert sent since ``since``."""
     query = select(outbox.c.topic_id, outbox.c.sent_at).where(
-        outbox.c.status == SENT, outbox.c.sent_at >= since
+        outbox.c.status == SENT, outbox.c.sent_at >= since, outbox.c.kind.in_(COUNTED)
     )
     return [(row.topic_id, row.sent_at) for row in conn.execute(query)]
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
-from bot.store import mutes, outbox, seen, stats, subscriptions
+from bot.store import alerts, mutes, outbox, seen, stats, subscriptions
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
 
@@ -155,6 +155,7 @@ class Store:
                 message_id=message_id,
                 sent_at=sent_at,
                 error=None,
+                summary_input=None,  # only needed until the message is out
             )
 
     def mark_failed(self, entry_id: int, error: str) -> None:
@@ -182,6 +183,7 @@ class Store:
         """Fail every queued alert for a chat we may no longer post to; how many."""
         with self._write() as conn:
             dropped = outbox.drop_chat(conn, chat, reason)
+            dropped += alerts.drop_held(conn, chat, reason)
         log.info("chat_dropped", extra={"chat": chat, "alerts": dropped, "reason": reason})
         return dropped
 
@@ -200,6 +202,43 @@ class Store:
         """Sent entries, by sent time: all, or one topic's, or those sent since a time."""
         with self._read() as conn:
             return outbox.sent(conn, topic_id, since)
+
+    # near-duplicates and digests
+
+    def recent_alerts(self, topic_id: str, dest: Destination, since: datetime) -> list[OutboxEntry]:
+        """A topic's alerts and digest items in one chat first seen since ``since``."""
+        with self._read() as conn:
+            return alerts.recent(conn, topic_id, dest, since)
+
+    def duplicates_of(
+        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
+    ) -> list[OutboxEntry]:
+        """The near-duplicates recorded against one alert, oldest first."""
+        with self._read() as conn:
+            return alerts.duplicates_of(conn, topic_id, dest, ref_feed, ref_key)
+
+    def original_alert(
+        self, topic_id: str, dest: Destination, feed_id: str, item_key: str
+    ) -> OutboxEntry | None:
+        """The alert an "also:" edit belongs to."""
+        with self._read() as conn:
+            return alerts.original(conn, topic_id, dest, feed_id, item_key)
+
+    def held_digest_items(self, now: datetime) -> list[OutboxEntry]:
+        """Digest items whose time has come, grouped by chat and slot."""
+        with self._read() as conn:
+            return alerts.held_due(conn, now)
+
+    def next_digest_time(self) -> datetime | None:
+        with self._read() as conn:
+            return alerts.next_digest_time(conn)
+
+    def release_digests(
+        self, digests: Sequence[Alert], item_ids: Sequence[int], now: datetime
+    ) -> int:
+        """Queue digest messages and mark their items sent, in one transaction."""
+        with self._write() as conn:
+            return alerts.release(conn, digests, item_ids, now)
 
     # subscriptions
 

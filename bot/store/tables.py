@@ -130,10 +130,20 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("item_title", Text),
     Column("item_link", Text),
+    # What the row is (bot.models.Alert.kind) and what near-duplicates and digests need.
+    Column("kind", String(16), nullable=False, default="alert", server_default="alert"),
+    Column("fingerprint", Text),
+    Column("source", Text),
+    Column("ref_feed", String(200)),
+    Column("ref_key", Text),
+    Column("deliver_at", UTCDateTime),
+    Column("summary_input", Text),
     UniqueConstraint("feed_id", "item_key", "topic_id", "chat", "thread", name="uq_outbox_alert"),
     Index("ix_outbox_status_not_before", "status", "not_before"),
     Index("ix_outbox_chat_status", "chat", "status"),
     Index("ix_outbox_topic_sent_at", "topic_id", "sent_at"),
+    Index("ix_outbox_topic_chat_first_seen", "topic_id", "chat", "first_seen"),
+    Index("ix_outbox_kind_status_deliver_at", "kind", "status", "deliver_at"),
 )
 
 subscriptions = Table(

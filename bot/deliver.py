@@ -11,6 +11,15 @@ again (at least once) but never loses it. Per failure (see ``bot.errors``):
 - ``ChatGone``: the chat's queue is dropped and ``on_chat_gone`` is told;
 - ``PermanentSendError``: failed with Telegram's reason, never retried.
 
+Two kinds of entry are more than a send (``bot.models.Alert.kind``):
+
+- ``also`` (a near-duplicate, ``bot.dedupe``): the earlier alert's message is edited to
+  list every source recorded against it so far ("also: <source link>"), so a repeated edit
+  after a crash says the same thing again;
+- an alert with ``summary_input``, when a ``summarizer`` is given: a machine-written summary
+  replaces the extractive one, labelled as such; on any error or after ``summary_timeout``
+  the extractive alert goes out unchanged. One summary per item serves all its chats.
+
 Chats interleave: each step sends to the chat that may receive soonest, so a paused or
 rate-limited chat never holds up the others.
 """
@@ -30,8 +39,9 @@ from typing import Protocol
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
 from bot.models import Destination, Message, OutboxEntry
 from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
+from bot.telegram.render import render_also, with_machine_summary
 
-__all__ = ["Limits", "Sender", "Sink", "StoreLike", "utc_now"]
+__all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +79,22 @@ class StoreLike(Protocol):
 
     def next_due_time(self) -> datetime | None: ...
 
+    def set_message(self, entry_id: int, message: Message) -> None: ...
+
+    def original_alert(
+        self, topic_id: str, dest: Destination, feed_id: str, item_key: str
+    ) -> OutboxEntry | None: ...
+
+    def duplicates_of(
+        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
+    ) -> list[OutboxEntry]: ...
+
 
 _MAX_BATCH = 50_000
+_SUMMARY_CACHE = 1_000
 ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
+# Item text in, summary text out; may raise anything (it is a remote model).
+Summarizer = Callable[[str], Awaitable[str]]
 
 
 class _Outcome(enum.Enum):
@@ -95,7 +118,12 @@ class Sender:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        summarizer: Summarizer | None = None,
+        summary_timeout: float = 20.0,
     ) -> None:
+        self._summarizer = summarizer
+        self._summary_timeout = summary_timeout
+        self._summaries: dict[tuple[str, str], str | None] = {}
         self._store = store
         self._sink = sink
         self._limits = limits or Limits()
@@ -189,6 +217,10 @@ class Sender:
         return await self._sink.send(dest, entry.alert.message, as_plain=as_plain)
 
     async def _deliver(self, entry: OutboxEntry) -> _Outcome:
+        if entry.alert.kind == "also":
+            return await self._deliver_also(entry)
+        if self._summarizer is not None and entry.alert.summary_input:
+            entry = await self._with_summary(entry, self._summarizer)
         dest = entry.alert.destination
         moved = False
         try:
@@ -214,6 +246,79 @@ class Sender:
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
         # After a move the rest of the chat's queue carries the old id: reread it from the store.
         return _Outcome.SENT if not moved else _Outcome.MOVED
+
+    async def _deliver_also(self, entry: OutboxEntry) -> _Outcome:
+        """Edit the story's first message to list every source seen since."""
+        alert = entry.alert
+        dest = alert.destination
+        first = self._store.original_alert(
+            alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or ""
+        )
+        if first is None or first.status == "failed" or first.alert.kind != "alert":
+            return await self._fail(entry, dest, "no sent alert to add this source to")
+        if first.status != "sent" or first.message_id is None:
+            # The first alert is still queued (a retry): try again once it may have gone.
+            wait = RetryLater(
+                "the first alert is not sent yet", after=self._limits.per_chat_interval
+            )
+            return await self._defer(entry, dest, wait)
+        sources = [
+            (d.alert.source or d.alert.feed_id, d.item_link)
+            for d in self._store.duplicates_of(
+                alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or ""
+            )
+            if d.alert.kind == "also" and d.id <= entry.id
+        ]
+        message = render_also(first.alert.message, sources)
+        self._limiter.record(dest.chat, self._now())
+        try:
+            await self._sink.edit(dest, first.message_id, message)
+        except RetryLater as exc:
+            return await self._defer(entry, dest, exc)
+        except ChatGone as exc:
+            return await self._drop(entry, dest, str(exc))
+        except SendError as exc:  # the message was deleted, or is too old to edit
+            return await self._fail(entry, dest, str(exc) or type(exc).__name__)
+        except Exception as exc:
+            log.exception("edit_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
+            return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
+        self._store.mark_sent(entry.id, first.message_id, self._clock())
+        log.info(
+            "alert_also_added",
+            extra={"entry_id": entry.id, "chat": str(dest), "id": first.message_id},
+        )
+        return _Outcome.SENT
+
+    async def _with_summary(self, entry: OutboxEntry, summarizer: Summarizer) -> OutboxEntry:
+        """The entry with a machine-written summary, or as it was if none can be had."""
+        alert = entry.alert
+        key = (alert.feed_id, alert.item_key)
+        if key not in self._summaries:
+            if len(self._summaries) >= _SUMMARY_CACHE:
+                self._summaries.clear()
+            self._summaries[key] = await self._summarize(entry, summarizer)
+        text = self._summaries[key]
+        message = with_machine_summary(alert.message, text) if text else alert.message
+        # Stored, so a restart sends the same text and "also:" edits keep the summary.
+        self._store.set_message(entry.id, message)
+        return replace(entry, alert=replace(alert, message=message, summary_input=None))
+
+    async def _summarize(self, entry: OutboxEntry, summarizer: Summarizer) -> str | None:
+        started = self._now()
+        try:
+            async with asyncio.timeout(self._summary_timeout):
+                text = await summarizer(entry.alert.summary_input or "")
+        except Exception as exc:  # any failure: the extractive summary stands
+            log.warning(
+                "llm_summary_failed",
+                extra={"entry_id": entry.id, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            return None
+        log.info(
+            "llm_summary_made",
+            extra={"entry_id": entry.id, "seconds": round(self._now() - started, 3)},
+        )
+        return text.strip() or None
 
     async def _wait_for_chat(self, chat: int | str) -> None:
         now = self._now()

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from bot import cluster
 from bot.audience import alert_destinations
+from bot.dedupe import collapse_near_duplicates
+from bot.digest import next_slot
 from bot.errors import FeedError, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
@@ -25,6 +28,7 @@ from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.store import Store
+from bot.summarize import machine_input
 from bot.telegram.render import render_alert
 
 log = logging.getLogger(__name__)
@@ -136,6 +140,7 @@ class Pipeline:
             keep = self.options.backfill
             to_alert = new_items[len(new_items) - keep :] if keep else []
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        alerts = collapse_near_duplicates(self.store, alerts, now)
         self._record_success(state, now)
         queued = self.store.record_poll(state, new_items, now, alerts)
         log.info(
@@ -164,6 +169,8 @@ class Pipeline:
             return []
         alerts: list[Alert] = []
         feed_name = feed.name or state.title or feed.id
+        content = match.plain.get("content", "")
+        fp = cluster.encode(cluster.fingerprint(item.title, content)) if match.topics else None
         for topic_match in match.topics:
             topic = book.rules.topic(topic_match.topic_id)
             if topic is None:
@@ -179,8 +186,25 @@ class Pipeline:
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
             )
+            deliver_at = next_slot(topic.delivery, now, self.options.tz)
             for dest in alert_destinations(self.store, topic.id, topic.channels, now):
-                alerts.append(Alert(feed.id, item.key, topic.id, dest, message, now))
+                alerts.append(
+                    Alert(
+                        feed.id,
+                        item.key,
+                        topic.id,
+                        dest,
+                        message,
+                        now,
+                        kind="digest_item" if deliver_at else "alert",
+                        fingerprint=fp,
+                        source=feed_name,
+                        title=item.title,
+                        link=item.link,
+                        deliver_at=deliver_at,
+                        summary_input=None if deliver_at else machine_input(match.plain),
+                    )
+                )
         return alerts
 
     @staticmethod

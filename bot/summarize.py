@@ -289,3 +289,12 @@ def _focus(content: str, main: _Piece, hits: Sequence[Hit]) -> tuple[int, int]:
         if hit.field == "content" and main.start <= hit.start and hit.end <= main.end:
             return (hit.start - main.start, hit.end - main.start)
     return (0, 0)
+
+
+MACHINE_INPUT_MAX = 4000
+
+
+def machine_input(plain: Mapping[Field, str], *, max_chars: int = MACHINE_INPUT_MAX) -> str:
+    """What a machine summarizer is given: the title, a blank line, the body (capped)."""
+    text = f"{plain.get('title', '').strip()}\n\n{plain.get('content', '').strip()}".strip()
+    return text[:max_chars]

@@ -30,6 +30,8 @@ LAYERS: dict[str, int] = {
     "bot.scheduler": ORCHESTRATION,
     "bot.deliver": ORCHESTRATION,
     "bot.digest": ORCHESTRATION,
+    "bot.dedupe": ORCHESTRATION,
+    "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
     "bot.audience": ORCHESTRATION,
     "bot.feeds": ADAPTER,

@@ -17,8 +17,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import StoreError
-from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
+from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
 from bot.store import alerts, mutes, outbox, seen, stats, subscriptions
+from bot.store.codec import buttons_to_json
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
 
@@ -156,6 +157,18 @@ class Store:
                 sent_at=sent_at,
                 error=None,
                 summary_input=None,  # only needed until the message is out
+            )
+
+    def set_message(self, entry_id: int, message: Message) -> None:
+        """Replace a queued entry's message (a machine-written summary was added)."""
+        with self._write() as conn:
+            outbox.change_entry(
+                conn,
+                entry_id,
+                text=message.text,
+                plain=message.plain,
+                buttons=buttons_to_json(message.buttons),
+                summary_input=None,
             )
 
     def mark_failed(self, entry_id: int, error: str) -> None:

@@ -31,7 +31,16 @@ from zoneinfo import ZoneInfo
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
 from bot.summarize import Summary, summarize
 
-__all__ = ["MAX_MESSAGE_UNITS", "hashtag", "render_alert", "utf16_len"]
+__all__ = [
+    "MAX_MESSAGE_UNITS",
+    "DigestLine",
+    "hashtag",
+    "render_alert",
+    "render_also",
+    "render_digest",
+    "utf16_len",
+    "with_machine_summary",
+]
 
 MAX_MESSAGE_UNITS = 4096
 MAX_CALLBACK_BYTES = 64
@@ -249,3 +258,173 @@ def _shorter_title(parts: _Parts, excess: int) -> _Parts:
         why=parts.why,
         tag=parts.tag,
     )
+
+
+# --- near-duplicates: "also: <source>" under the first alert ---------------------------------
+
+MAX_ALSO_SHOWN = 5
+ALSO_LABEL = "also:"
+
+
+def _source_link(doc: _Doc, source: str, link: str | None) -> None:
+    name = _one_line(source, _NAME_MAX) or "source"
+    url = _safe_url(link or "")
+    if url:
+        doc.tag("a", name, href=url)
+    else:
+        doc.add(name)
+
+
+def render_also(message: Message, sources: Sequence[tuple[str, str | None]]) -> Message:
+    """``message`` with an "also: <source>, <source>" line: where else the story appeared.
+
+    ``sources`` are (feed name, item link) pairs, oldest first; a few are shown at most, and
+    fewer if the message would pass Telegram's limit. The buttons stay as they were.
+    """
+    shown = list(sources[:MAX_ALSO_SHOWN])
+    while shown:
+        doc = _Doc(html=[message.text], plain=[message.plain])
+        doc.add("\n\n")
+        doc.tag("i", ALSO_LABEL)
+        for n, (source, link) in enumerate(shown):
+            doc.add(", " if n else " ")
+            _source_link(doc, source, link)
+        if len(sources) > len(shown):
+            doc.add(f" +{len(sources) - len(shown)}")
+        edited = doc.message(message.buttons)
+        if utf16_len(edited.plain) <= MAX_MESSAGE_UNITS:
+            return edited
+        shown.pop()
+    return message
+
+
+def also_note(source: str, link: str | None) -> Message:
+    """What an "also" row records: the one source it adds (shown only in logs and the store)."""
+    doc = _Doc()
+    doc.tag("i", ALSO_LABEL)
+    doc.add(" ")
+    _source_link(doc, source, link)
+    return doc.message(())
+
+
+# --- machine-written summaries -----------------------------------------------------------------
+
+MACHINE_LABEL = "🤖 Machine-written summary:"
+_MACHINE_MAX = 800
+
+
+def with_machine_summary(message: Message, summary: str) -> Message:
+    """An alert from :func:`render_alert` with its summary replaced by a labelled one.
+
+    The alert's layout puts the summary between the first blank line (after the title) and
+    the last one (before "Why:"); every other part is a single line, so both are found by
+    position. An alert without a summary gets one in that place; ``message`` comes back
+    unchanged when the summary is empty or its layout is not an alert's.
+    """
+    text = _one_line(summary, _MACHINE_MAX)
+    head, tail = message.text.find("\n\n"), message.text.rfind("\n\n")
+    phead, ptail = message.plain.find("\n\n"), message.plain.rfind("\n\n")
+    if not text or head < 0 or phead < 0:
+        return message
+    while True:
+        doc = _Doc(html=[message.text[:head]], plain=[message.plain[:phead]])
+        doc.add("\n\n")
+        doc.tag("i", MACHINE_LABEL)
+        doc.add(" " + text)
+        doc.raw(message.text[tail:], message.plain[ptail:])
+        out = doc.message(message.buttons)
+        excess = utf16_len(out.plain) - MAX_MESSAGE_UNITS
+        if excess <= 0:
+            return out
+        if len(text) <= excess + 1:
+            return message
+        text = text[: len(text) - excess - 1].rstrip() + "…"
+
+
+# --- digests ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLine:
+    """One item in a digest: its topic, title, link, source, and near-duplicate sources."""
+
+    topic_id: str
+    topic_name: str
+    title: str
+    link: str | None
+    source: str
+    also: tuple[tuple[str, str | None], ...] = ()
+
+
+_DIGEST_TITLE_MAX = 300
+_HEADER_RESERVE = 120  # units kept free in every part for its header line
+
+
+def _digest_line(doc: _Doc, line: DigestLine) -> None:
+    doc.add("• ")
+    title = _one_line(line.title, _DIGEST_TITLE_MAX) or "(untitled)"
+    url = _safe_url(line.link or "")
+    if url:
+        doc.tag("a", title, href=url)
+    else:
+        doc.add(title)
+    doc.add(" — " + (_one_line(line.source, _NAME_MAX) or "?"))
+    if line.also:
+        doc.add(f" ({ALSO_LABEL} ")
+        for n, (source, link) in enumerate(line.also[:MAX_ALSO_SHOWN]):
+            doc.add(", " if n else "")
+            _source_link(doc, source, link)
+        doc.add(")")
+    doc.add("\n")
+
+
+def _topic_heading(doc: _Doc, line: DigestLine, more: bool) -> None:
+    doc.add("\n")
+    doc.tag("b", _one_line(line.topic_name, _NAME_MAX) or line.topic_id)
+    doc.add(" " + hashtag(line.topic_id) + (" (continued)" if more else "") + "\n")
+
+
+def _block(line: DigestLine, heading: bool, more: bool) -> _Doc:
+    doc = _Doc()
+    if heading:
+        _topic_heading(doc, line, more)
+    _digest_line(doc, line)
+    return doc
+
+
+def render_digest(lines: Sequence[DigestLine], *, when: datetime, tz: ZoneInfo) -> list[Message]:
+    """A digest: items grouped by topic (in the order given), one line each, with links.
+
+    Split into as many messages as Telegram's limit needs, only between lines; a topic that
+    runs over into the next message repeats its heading there. Every part is numbered.
+    """
+    budget = MAX_MESSAGE_UNITS - _HEADER_RESERVE
+    parts: list[_Doc] = []
+    current, used, topic = _Doc(), 0, None
+    for line in lines:
+        block = _block(line, heading=line.topic_id != topic, more=False)
+        size = utf16_len("".join(block.plain))
+        if used and used + size > budget:
+            parts.append(current)
+            current, used = _Doc(), 0
+            block = _block(line, heading=True, more=line.topic_id == topic)
+            size = utf16_len("".join(block.plain))
+        current.html += block.html
+        current.plain += block.plain
+        used += size
+        topic = line.topic_id
+    if used:
+        parts.append(current)
+    stamp = _published(when, tz) or ""
+    messages = []
+    for n, body in enumerate(parts, start=1):
+        doc = _Doc()
+        doc.raw("🗞 ", "🗞 ")
+        doc.tag("b", "Digest")
+        count = f" ({n}/{len(parts)})" if len(parts) > 1 else ""
+        doc.add(f" · {stamp}{count}\n")
+        doc.html += body.html
+        doc.plain += body.plain
+        message = doc.message(())
+        messages.append(Message(message.text.rstrip("\n"), message.plain.rstrip("\n")))
+    return messages

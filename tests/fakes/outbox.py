@@ -107,3 +107,31 @@ class MemoryOutbox:
     def next_due_time(self) -> datetime | None:
         times = [e.not_before for e in self.by_status("queued") if e.not_before is not None]
         return min(times) if times else None
+
+    def set_message(self, entry_id: int, message: Message) -> None:
+        entry = self._queued(entry_id)
+        entry.alert = replace(entry.alert, message=message, summary_input=None)
+
+    def original_alert(
+        self, topic_id: str, dest: Destination, feed_id: str, item_key: str
+    ) -> OutboxEntry | None:
+        for entry in self.entries.values():
+            alert = entry.alert
+            if (alert.topic_id, alert.destination, alert.feed_id, alert.item_key) == (
+                topic_id,
+                dest,
+                feed_id,
+                item_key,
+            ):
+                return entry
+        return None
+
+    def duplicates_of(
+        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
+    ) -> list[OutboxEntry]:
+        return [
+            e
+            for e in self.entries.values()
+            if (e.alert.topic_id, e.alert.destination, e.alert.ref_feed, e.alert.ref_key)
+            == (topic_id, dest, ref_feed, ref_key)
+        ]

@@ -19,8 +19,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.control import Control, Deps
 from bot.deliver import Sender, Sink
+from bot.digest import DigestCollector
 from bot.errors import RulesError, SendError
 from bot.feeds.fetch import Fetcher
+from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
@@ -76,7 +78,15 @@ class App:
             per_host_concurrency=settings.per_host_concurrency,
         )
         self.sink = self._make_sink()
-        self.sender = Sender(self.store, self.sink, on_chat_gone=self._chat_gone)
+        self.summarizer = _make_summarizer(settings)
+        self.sender = Sender(
+            self.store,
+            self.sink,
+            on_chat_gone=self._chat_gone,
+            summarizer=self.summarizer,
+            summary_timeout=settings.llm_timeout,
+        )
+        self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self._topic_name)
         self.pipeline = Pipeline(
             store=self.store,
             fetcher=self.fetcher,
@@ -108,14 +118,21 @@ class App:
             return ConsoleSink(stream=self.stdout)
         return TelegramSink(token.get_secret_value(), api_url=self.settings.telegram_api_url)
 
+    def _topic_name(self, topic_id: str) -> str | None:
+        topic = self.book.rules.topic(topic_id)
+        return topic.name if topic is not None else None
+
     async def aclose(self) -> None:
         await self.fetcher.aclose()
         await self.sink.aclose()
+        if self.summarizer is not None:
+            await self.summarizer.aclose()
         self.store.close()
 
     # --- one pass -------------------------------------------------------------------------
     async def once(self) -> list[PollReport]:
         reports = await self.pipeline.poll_all()
+        self.digests.collect()
         sent = await self.sender.drain()
         log.info(
             "once_done",
@@ -146,6 +163,7 @@ class App:
         scheduler.start()
         tasks = [
             asyncio.create_task(self.sender.run(stop), name="sender"),
+            asyncio.create_task(self.digests.run(stop, self.sender.wake), name="digests"),
             asyncio.create_task(self._watch_rules(stop, scheduler), name="rules-watcher"),
         ]
         token = self.settings.telegram_token
@@ -253,6 +271,16 @@ class App:
 
     async def _chat_gone(self, dest: Destination, reason: str) -> None:
         await self.notify_admins(f"Stopped sending to {dest}: {reason}")
+
+
+def _make_summarizer(settings: Settings) -> LlmSummarizer | None:
+    if settings.llm_url is None:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    log.info("llm_summaries_on", extra={"model": settings.llm_model})
+    return LlmSummarizer(
+        settings.llm_url, model=settings.llm_model, api_key=key, timeout=settings.llm_timeout
+    )
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 
     # Alerts
     summary_max_chars: int = Field(default=600, ge=80, le=3000)
+    # Machine-written summaries (optional): an OpenAI-compatible chat-completions endpoint.
+    llm_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: Duration = 20.0
 
     # Operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -101,6 +106,7 @@ class Settings(BaseSettings):
         "max_interval",
         "fetch_timeout",
         "connect_timeout",
+        "llm_timeout",
         mode="before",
     )
     @classmethod
@@ -127,6 +133,16 @@ class Settings(BaseSettings):
         _host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+    @field_validator("llm_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value
 
     @field_validator("telegram_api_url")

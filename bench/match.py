@@ -43,6 +43,7 @@ NAIVE_SAMPLE = 4  # items for the naive baseline, extrapolated
 
 _CJK = re.compile(r"[\u4e00-\u9fff]{2,}")
 _WORD = re.compile(r"\b[A-Z][a-z]{3,11}\b")
+_NAME = re.compile(r"\b[A-Z][a-z]{2,10} [A-Z][a-z]{2,10}\b")
 
 
 def load_items() -> list[Item]:
@@ -57,34 +58,103 @@ def load_items() -> list[Item]:
     return items
 
 
-def vocabulary(items: Sequence[Item], rng: random.Random) -> tuple[list[str], list[str]]:
-    """Chinese words (2-4 characters from titles) and capitalised Latin words from bodies."""
+# Capitalised pairs that are sentence starts or headline words, not names a rule would use.
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "There",
+        "Then",
+        "When",
+        "Where",
+        "What",
+        "While",
+        "With",
+        "Without",
+        "For",
+        "From",
+        "But",
+        "And",
+        "And",
+        "Also",
+        "After",
+        "Before",
+        "Since",
+        "Under",
+        "Over",
+        "Into",
+        "About",
+        "Among",
+        "Some",
+        "Many",
+        "Most",
+        "More",
+        "Such",
+        "His",
+        "Her",
+        "Their",
+        "Its",
+        "Our",
+        "Your",
+        "China",
+        "Chinese",
+        "American",
+        "British",
+        "Communist",
+        "Party",
+    ]
+)
+
+
+def _plausible(name: str) -> bool:
+    return not _NOT_NAMES.intersection(name.split())
+
+
+def vocabulary(items: Sequence[Item], rng: random.Random) -> dict[str, list[str]]:
+    """Words of the archive a monitoring rule would use, by kind.
+
+    Chinese words are 2-4 characters from titles; Latin ones are capitalised words and
+    two-word names from bodies. Like real topic terms, most are specific: nine in ten
+    appear in at most 2% of items, the rest in at most 15%.
+    """
     cjk: set[str] = set()
-    latin: set[str] = set()
+    words: set[str] = set()
+    names: set[str] = set()
     for item in items:
         for run in _CJK.findall(item.title):
-            size = rng.choice((2, 2, 3, 4))
+            size = rng.choice((2, 3, 3, 4))
             if len(run) >= size:
                 at = rng.randrange(len(run) - size + 1)
                 cjk.add(run[at : at + size])
-        latin.update(_WORD.findall(item.content[:5000]))
-    return sorted(cjk), sorted(latin)
+        words.update(_WORD.findall(item.content[:20000]))
+        names.update(n for n in _NAME.findall(item.content[:20000]) if _plausible(n))
+    texts = [normalize(item.title + " " + item.content[:20000]) for item in items]
+    rare, common = len(items) * 0.02, len(items) * 0.15
+
+    def pick(found: set[str]) -> list[str]:
+        df = {w: sum(1 for t in texts if normalize(w) in t) for w in sorted(found)}
+        specific = [w for w, n in df.items() if 0 < n <= rare]
+        broad = [w for w, n in df.items() if rare < n <= common]
+        return specific * 9 + broad  # weights: nine specific draws to one broad
+
+    return {"cjk": pick(cjk), "word": pick(words), "name": pick(names)}
 
 
 def build_rules(items: Sequence[Item]) -> RuleSet:
     rng = random.Random(20240628)
-    cjk, latin = vocabulary(items, rng)
-    long_latin = [w for w in latin if len(w) >= 6]
+    vocab = vocabulary(items, rng)
+    long_words = [w for w in vocab["word"] if len(w) >= 6]
 
     def term(kind: int) -> Term:
-        if kind == 0:  # fuzzy: a Latin word or two-word name of 6+ letters
-            if rng.random() < 0.5:
-                return Term(rng.choice(long_latin))
-            return Term(f"{rng.choice(latin)} {rng.choice(latin)}")
+        if kind == 0:  # fuzzy: a Latin word or a two-word name of 6+ letters
+            return Term(rng.choice(long_words if rng.random() < 0.4 else vocab["name"]))
         if kind == 1:
-            return Term(rng.choice(cjk))
-        word = rng.choice(latin)
-        return Term(word + "*") if rng.random() < 0.1 else Term(word, fuzzy=0)
+            return Term(rng.choice(vocab["cjk"]))
+        word = rng.choice(vocab["word"])
+        return Term(word[:-2] + "*") if rng.random() < 0.1 else Term(word, fuzzy=0)
 
     topics = []
     for i in range(TOPICS):

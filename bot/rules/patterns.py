@@ -14,19 +14,24 @@ Aho-Corasick automaton holds, per pattern, the keys that lead to it:
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import combinations, pairwise
 
 import ahocorasick
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, LCSseq
 
+from bot.text.normalize import char_class as _char_class
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
 
 # (start, end, edits) in normalized text
 Span = tuple[int, int, int]
 PROBE = -1
+_WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
+_NON_WORD = re.compile("[^" + _char_class(sorted(WORD_CHARS))[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +40,100 @@ class Pattern:
     case: bool
     wildcard: bool
     edits: int
+    left_bound: bool = field(init=False, compare=False)  # needs a word boundary before
+    right_bound: bool = field(init=False, compare=False)  # ... and after
 
-    @property
-    def left_bound(self) -> bool:
-        return self.text[0] in WORD_CHARS
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "left_bound", self.text[0] in WORD_CHARS)
+        object.__setattr__(self, "right_bound", self.text[-1] in WORD_CHARS)
 
-    @property
-    def right_bound(self) -> bool:
-        return self.text[-1] in WORD_CHARS
+
+# Rough share of each character in English running text (space included), to prefer
+# rare pieces: every hit of a piece costs an alignment check.
+_SHARE = dict(
+    zip(
+        " etaoinshrdlcumwfgypbvkjxqz",
+        (
+            18,
+            10.2,
+            7.5,
+            6.6,
+            6.1,
+            5.7,
+            5.5,
+            5.1,
+            5.0,
+            4.9,
+            3.5,
+            3.3,
+            2.3,
+            2.3,
+            2.0,
+            2.0,
+            1.8,
+            1.6,
+            1.6,
+            1.5,
+            1.2,
+            0.8,
+            0.6,
+            0.1,
+            0.1,
+            0.1,
+            0.06,
+        ),
+        strict=True,
+    )
+)
+# Pieces that are, or end in, very common words and suffixes turn up far more often than
+# their letters suggest.
+_COMMON = (
+    " the ",
+    " and ",
+    " of ",
+    " to ",
+    " in ",
+    " for ",
+    " on ",
+    " is ",
+    " that ",
+    "ing ",
+    "tion",
+    "ment ",
+    "ers ",
+    "ent ",
+    "ion ",
+    "ies ",
+    "ate ",
+    "ed ",
+    "es ",
+)
+_COMMON_WORDS = frozenset(w.strip() for w in _COMMON[:9])
+
+
+def _cost(piece: str) -> float:
+    """Estimated frequency of ``piece`` in text, in arbitrary units."""
+    estimate = 1.0
+    for c in piece:
+        estimate *= _SHARE.get(c, 0.5) / 100
+    if not piece.strip():
+        return 1.0
+    if piece.strip() in _COMMON_WORDS or any(w in piece for w in _COMMON):
+        estimate *= 100
+    return estimate
 
 
 def _split(text: str, parts: int) -> list[tuple[int, str]]:
-    """``parts`` adjacent pieces of ``text`` of near-equal length, with their offsets."""
-    size, extra = divmod(len(text), parts)
-    pieces: list[tuple[int, str]] = []
-    pos = 0
-    for i in range(parts):
-        width = size + (1 if i < extra else 0)
-        pieces.append((pos, text[pos : pos + width]))
-        pos += width
-    return pieces
+    """``parts`` adjacent pieces of ``text`` with their offsets, cut where the pieces are
+    least likely to occur by chance (long, of rare letters, not common words)."""
+    best: tuple[float, tuple[int, ...]] | None = None
+    for cuts in combinations(range(1, len(text)), parts - 1):
+        bounds = (0, *cuts, len(text))
+        cost = sum(_cost(text[a:b]) for a, b in pairwise(bounds))
+        if best is None or cost < best[0]:
+            best = (cost, bounds)
+    assert best is not None
+    return [(a, text[a:b]) for a, b in pairwise(best[1])]
 
 
 def fuzzy_keys(text: str, edits: int) -> set[tuple[int, str]]:
@@ -62,26 +141,37 @@ def fuzzy_keys(text: str, edits: int) -> set[tuple[int, str]]:
     if edits == 0 or len(text) <= edits:
         return {(0, text)}
     pieces = _split(text, edits + 1)
-    keys = {p for p in pieces if p[1].strip()}
+    keys = set(pieces)
     for offset, _ in pieces[1:]:
         swapped = text[: offset - 1] + text[offset] + text[offset - 1] + text[offset + 1 :]
         keys |= fuzzy_keys(swapped, edits - 1)
-    if len(keys) < len(pieces):  # a piece was only spaces: fall back to the whole text
-        keys.add((0, text))
     return keys
 
 
 # How a key's hit is checked: exact with no boundary to check (CJK), exact needing word
-# boundaries, a wildcard prefix, or a piece of a fuzzy pattern.
-_PLAIN, _BOUNDED, _WILD, _FUZZY = range(4)
+# boundaries, or a wildcard prefix. Fuzzy pieces live in their own automaton.
+_PLAIN, _BOUNDED, _WILD = range(3)
 
 
 def _kind(p: Pattern) -> int:
-    if p.edits:
-        return _FUZZY
     if p.wildcard:
         return _WILD
     return _BOUNDED if p.left_bound or p.right_bound else _PLAIN
+
+
+def word_shape(text: str) -> str:
+    """``text`` with every character that is not a Latin letter or digit made a space,
+    padded with a space at each end: where the words of a text start and end.
+
+    Fuzzy pieces are looked for in this shape, with the pattern's word boundaries as
+    spaces, so a piece such as ``ing `` only turns up at the end of a word."""
+    return " " + _NON_WORD.sub(" ", text) + " "
+
+
+def _shaped(p: Pattern) -> tuple[str, int]:
+    """The pattern as fuzzy pieces see it, and how many padding spaces lead it."""
+    lead = 1 if p.left_bound else 0
+    return " " * lead + _NON_WORD.sub(" ", p.text) + (" " if p.right_bound else ""), lead
 
 
 class PatternIndex:
@@ -90,31 +180,47 @@ class PatternIndex:
     def __init__(self, patterns: list[Pattern]) -> None:
         self.patterns = patterns
         self._automata: dict[bool, ahocorasick.Automaton | None] = {}
+        self._fuzzy: dict[bool, ahocorasick.Automaton | None] = {}
         for case in (False, True):
             keyed: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+            pieces: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
             for pid, p in enumerate(patterns):
-                if p.case == case:
-                    for offset, key in fuzzy_keys(p.text, p.edits):
-                        keyed[key].append((pid, offset, _kind(p)))
+                if p.case == case and p.edits:
+                    shaped, lead = _shaped(p)
+                    for offset, key in fuzzy_keys(shaped, p.edits):
+                        # Stored: how far the pattern starts before the key, in the text.
+                        pieces[key].append((pid, offset - lead + 1, p.edits))
+                elif p.case == case:
+                    keyed[p.text].append((pid, 0, _kind(p)))
                 elif not case:
                     # A probe: the case-sensitive text is only worth making when the
                     # casefolded text holds the term in some case.
                     keyed[normalize(p.text)].append((PROBE, 0, _PLAIN))
             self._automata[case] = _build(keyed)
+            self._fuzzy[case] = _build(pieces)
 
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
-        automaton = self._automata[case]
-        if automaton is None or not text:
-            return {}, False
         found: dict[int, list[Span]] = {}
-        tried: set[tuple[int, int]] = set()
+        automaton = self._automata[case]
+        if automaton is not None and text:
+            self._scan_exact(automaton, text, found)
+        fuzzy = self._fuzzy[case]
+        if fuzzy is not None and _WORD_RUN.search(text):
+            self._scan_fuzzy(fuzzy, text, found)
+        probed = PROBE in found
+        found.pop(PROBE, None)
+        return {pid: _resolve(spans) for pid, spans in found.items()}, probed
+
+    def _scan_exact(
+        self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
+    ) -> None:
         patterns = self.patterns
         size = len(text)
         for end, (length, entries) in automaton.iter(text):
             start = end + 1 - length
-            for pid, offset, kind in entries:
+            for pid, _, kind in entries:
                 if kind == _PLAIN:
                     span = (start, end + 1, 0)
                 elif kind == _BOUNDED:
@@ -124,24 +230,36 @@ class PatternIndex:
                     ):
                         continue
                     span = (start, end + 1, 0)
-                elif kind == _WILD:
+                else:
                     p = patterns[pid]
                     if p.left_bound and start and text[start - 1] in WORD_CHARS:
                         continue
                     span = (start, _word_end(text, end + 1), 0)
-                else:
-                    origin = start - offset
-                    if (pid, origin) in tried:
-                        continue
-                    tried.add((pid, origin))
-                    fuzzy = _verify_fuzzy(text, patterns[pid], origin)
-                    if fuzzy is None:
-                        continue
-                    span = fuzzy
                 found.setdefault(pid, []).append(span)
-        probed = PROBE in found
-        found.pop(PROBE, None)
-        return {pid: _resolve(spans) for pid, spans in found.items()}, probed
+
+    def _scan_fuzzy(
+        self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
+    ) -> None:
+        tried: set[tuple[int, int]] = set()
+        patterns = self.patterns
+        similarity = LCSseq.similarity
+        for end, (length, entries) in automaton.iter(word_shape(text)):
+            start = end + 1 - length
+            for pid, back, k in entries:
+                origin = start - back  # where the pattern would start in ``text``
+                if (pid, origin) in tried:
+                    continue
+                tried.add((pid, origin))
+                p = patterns[pid]
+                n = len(p.text)
+                # Each edit costs at most one character of the longest common subsequence,
+                # so a window holding every candidate must share n - k characters with the
+                # pattern: one cheap check that rules out nearly every chance hit.
+                window = text[origin - k if origin > k else 0 : origin + n + 2 * k]
+                if similarity(p.text, window, score_cutoff=n - k):
+                    span = _verify_fuzzy(text, p, origin)
+                    if span is not None:
+                        found.setdefault(pid, []).append(span)
 
 
 def _build(keyed: dict[str, list[tuple[int, int, int]]]) -> ahocorasick.Automaton | None:
@@ -168,8 +286,9 @@ def _verify_fuzzy(text: str, p: Pattern, origin: int) -> Span | None:
     pattern's, then a start closer to where the piece put it.
     """
     k, n, size = p.edits, len(p.text), len(text)
+    lo = origin - k if origin > k else 0
     best: tuple[int, int, int, int, int] | None = None
-    for a in range(max(origin - k, 0), min(origin + k, size - 1) + 1):
+    for a in range(lo, min(origin + k, size - 1) + 1):
         c = text[a]
         if c == " " or (
             p.left_bound and (c not in WORD_CHARS or (a and text[a - 1] in WORD_CHARS))

@@ -42,7 +42,7 @@ _MIDDLE_DOTS = "\u00b7\u30fb\uff65\u2022\u2027\u2219\u22c5"
 _SCAN_RANGES = ((0, 0x3400), (0xA000, 0x20000), (0x2F800, 0x2FA20))
 
 
-def _char_class(chars: list[str]) -> str:
+def char_class(chars: list[str]) -> str:
     """A regex character class for ``chars``, as ranges."""
     codes = sorted(ord(c) for c in chars)
     parts: list[str] = []
@@ -79,9 +79,9 @@ def _build_tables() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], 
     # rare ideographs) through the careful path.
     astral = "\U00010000-\U0010ffff]"
     return (
-        re.compile(_char_class(spaces)),
-        re.compile(_char_class([c for c in reshaping if c < "\U00010000"])[:-1] + astral + "+"),
-        re.compile(_char_class([c for c in joining if c < "\U00010000"])[:-1] + astral),
+        re.compile(char_class(spaces)),
+        re.compile(char_class([c for c in reshaping if c < "\U00010000"])[:-1] + astral + "+"),
+        re.compile(char_class([c for c in joining if c < "\U00010000"])[:-1] + astral),
         frozenset(joining),
     )
 

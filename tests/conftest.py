@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,45 @@ class Cli:
             check=False,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class Service:
+    """A ``mediabot`` process started in the background, its output in ``log``."""
+
+    proc: subprocess.Popen[str]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, timeout: float = 10) -> int:
+        """SIGTERM, then the exit status (the process must stop within ``timeout``)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+
+@contextmanager
+def running(cli: Cli, *args: str, **env: str) -> Iterator[Service]:
+    """Run ``python -m bot ARGS`` in the background for the body of a ``with``; killed if
+    still running at the end."""
+    log = cli.cwd / "service.log"
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", *args],
+            cwd=cli.cwd,
+            env={**cli.env, **env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        yield Service(proc, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
 
 
 @pytest.fixture

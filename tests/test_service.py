@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, wait_until
+from tests.conftest import Cli, Service, running, wait_until
 from tests.fakes.feedserver import FeedServer, archive_item_rss
 from tests.fakes.telegram import FakeTelegram
 from tests.test_e2e import SEED_TITLE, base_env, telegram_env, write_feeds
@@ -39,7 +38,7 @@ def get(url: str) -> tuple[int, str]:
 @pytest.fixture
 def service(
     cli: Cli, feed_server: FeedServer, seed_path: Path, shipped_rules: Path, telegram: FakeTelegram
-) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+) -> Iterator[tuple[Service, Path]]:
     feed_server.route("/voa.xml", archive_item_rss(seed_path))
     write_feeds(shipped_rules, {"voa-zh": feed_server.url("/voa.xml")})
     env = {
@@ -51,43 +50,28 @@ def service(
         "MEDIABOT_LOG_FORMAT": "json",
     }
     cli.env.update(env)  # later cli() calls in the test share the database and settings
-    log = cli.cwd / "service.log"
-    with log.open("w") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=cli.cwd,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            yield proc, shipped_rules
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=10)
+    with running(cli, "run") as service:
+        yield service, shipped_rules
 
 
 def test_run_delivers_reloads_and_stops(
-    service: tuple[subprocess.Popen[str], Path], telegram: FakeTelegram, cli: Cli
+    service: tuple[Service, Path], telegram: FakeTelegram, cli: Cli
 ) -> None:
-    proc, rules = service
-    assert telegram.wait_for(1, "@mediabot_demo", timeout=60), (cli.cwd / "service.log").read_text()
+    svc, rules = service
+    assert telegram.wait_for(1, "@mediabot_demo", timeout=60), svc.output()
     assert any(SEED_TITLE in m.text for m in telegram.messages("@mediabot_demo"))
 
     # An invalid edit: the last good rules stay, admins are told with file and line.
     topics = rules / "topics.yaml"
     good = topics.read_text(encoding="utf-8")
     topics.write_text(good + "\n  - id: broken\n    name: x\n    any: ['@no-such-entity']\n")
-    assert telegram.wait_for(1, ADMIN, timeout=30), (cli.cwd / "service.log").read_text()
+    assert telegram.wait_for(1, ADMIN, timeout=30), svc.output()
     notice = telegram.messages(ADMIN)[0].text
     assert "topics.yaml" in notice and "no-such-entity" in notice
 
     # A valid edit is picked up.
     topics.write_text(good, encoding="utf-8")
-    log = cli.cwd / "service.log"
-    assert wait_until(lambda: "rules_reloaded" in log.read_text(), timeout=30), log.read_text()
+    assert wait_until(lambda: "rules_reloaded" in svc.output(), timeout=30), svc.output()
 
     # Observability: metrics and health over HTTP.
     metrics_url = "http://" + cli.env["MEDIABOT_METRICS_ADDR"]
@@ -104,9 +88,8 @@ def test_run_delivers_reloads_and_stops(
     assert second.returncode == 1
     assert "in use by another mediabot" in second.stderr
 
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
-    text = log.read_text()
+    assert svc.stop() == 0
+    text = svc.output()
     assert telegram.token not in text
     records = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert {"ts", "level", "logger", "event"} <= set(records[0])
@@ -202,26 +185,16 @@ def test_subscriber_gets_next_alert_through_the_running_service(
             "MEDIABOT_DEFAULT_INTERVAL": "1s",
             "MEDIABOT_MIN_INTERVAL": "0.5s",
         }
-        log = cli.cwd / "service.log"
-        with log.open("w") as sink:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"],
-                cwd=cli.cwd,
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        try:
+        with running(cli, "run", **env) as svc:
             tg.push_update(message_update("/subscribe russia-dprk", user=reader, lang="zh"))
-            assert tg.wait_for(1, reader, timeout=30), log.read_text()
+            assert tg.wait_for(1, reader, timeout=30), svc.output()
             assert (
                 "russia-dprk" in tg.messages(reader)[0].text
                 or "俄朝" in tg.messages(reader)[0].text
             )
 
             tg.push_update(message_update("/status", user=ADMIN))
-            assert tg.wait_for(1, ADMIN, timeout=30), log.read_text()
+            assert tg.wait_for(1, ADMIN, timeout=30), svc.output()
 
             news = {
                 "title": "普京与金正恩在平壤签署条约",
@@ -229,11 +202,9 @@ def test_subscriber_gets_next_alert_through_the_running_service(
                 "description": "<p>俄罗斯总统普京和朝鲜领导人金正恩签署条约。</p>",
             }
             route.body = rss_document([news, old])
-            assert tg.wait_for(2, reader, timeout=30), log.read_text()
+            assert tg.wait_for(2, reader, timeout=30), svc.output()
             assert "普京与金正恩在平壤签署条约" in tg.messages(reader)[1].text
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=10) == 0
+            assert svc.stop() == 0
 
 
 def test_feeds_add_and_remove_keep_comments(

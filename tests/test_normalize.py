@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.text.normalize import normalize, normalize_with_map, source_span
@@ -69,12 +69,14 @@ _ALPHABET = st.sampled_from(
 _TEXT = st.one_of(st.text(), st.text(alphabet=_ALPHABET))
 
 
+@settings(deadline=None)
 @given(_TEXT)
 def test_normalize_is_idempotent(text: str) -> None:
     once = normalize(text)
     assert normalize(once) == once
 
 
+@settings(deadline=None)
 @given(_TEXT, st.booleans())
 def test_map_agrees_with_normalize(text: str, casefold: bool) -> None:
     norm, index = normalize_with_map(text, casefold=casefold)

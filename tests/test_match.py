@@ -222,3 +222,9 @@ def test_one_fuzzy_setting_per_topic(tmp_path: Path) -> None:
         tmp_path, "topics:\n  - {id: a, any: [Pompeo]}\n  - {id: b, any: [Pompeo], fuzzy: 0}\n"
     )
     assert list(run(m, content="Pompeu said")) == ["a"]
+
+
+def test_case_sensitive_fuzzy_term(tmp_path: Path) -> None:
+    m = build(tmp_path, "topics:\n  - {id: t, any: [{term: Pompeo, case: true, fuzzy: 1}]}\n")
+    assert [h.matched for h in run(m, content="Mr Pompeu said")["t"]] == ["Pompeu"]
+    assert run(m, content="mr pompeu said") == {}

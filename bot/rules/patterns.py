@@ -198,6 +198,8 @@ class PatternIndex:
                     keyed[normalize(p.text)].append((PROBE, 0, _PLAIN))
             self._automata[case] = _build(keyed)
             self._fuzzy[case] = _build(pieces)
+        # A fuzzy case-sensitive term may differ from every probe: always make that text.
+        self._always_case = any(p.case and p.edits for p in patterns)
 
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
@@ -209,7 +211,7 @@ class PatternIndex:
         fuzzy = self._fuzzy[case]
         if fuzzy is not None and _WORD_RUN.search(text):
             self._scan_fuzzy(fuzzy, text, found)
-        probed = PROBE in found
+        probed = self._always_case or PROBE in found
         found.pop(PROBE, None)
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 

@@ -1,15 +1,15 @@
-"""Finding every term of a rule set in normalized text, in one automaton pass.
+"""Finding every term of a rule set in normalized text.
 
-Each distinct (normalized text, case, wildcard, edits) becomes one ``Pattern``. An
-Aho-Corasick automaton holds, per pattern, the keys that lead to it:
+Each distinct (normalized text, case, wildcard, edits) becomes one ``Pattern``. Two
+Aho-Corasick automata find them in one pass each:
 
-- an exact or wildcard pattern is its own key (a wildcard's key is its prefix);
-- a fuzzy pattern allowing ``k`` edits is split into ``k + 1`` pieces: an alignment with
-  at most ``k`` edits leaves one piece verbatim, except that a swap of two neighbours
-  across a piece border damages two pieces with one edit; for each border the pattern
-  with that swap applied contributes its own pieces for ``k - 1`` edits. Each key carries
-  its offset in the pattern, so a hit on it says where the pattern would start (give or
-  take ``k``), and a bounded optimal-string-alignment check of that small window decides.
+- exact and wildcard patterns are keys of the first, run over the normalized text (a
+  wildcard's key is its prefix), with word boundaries checked at each hit;
+- fuzzy patterns are represented by their pieces (``bot.rules.pieces``) in the second,
+  run over the text's word shape (every non-word character a space), with the pattern's
+  boundaries as spaces, so a piece turns up only where a word could start or end. Each
+  piece says where the pattern would start, give or take ``k``; a common-subsequence
+  screen and then a bounded optimal-string-alignment check of that small window decide.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import combinations, pairwise
 
 import ahocorasick
 from rapidfuzz.distance import OSA, LCSseq
 
+from bot.rules.pieces import fuzzy_keys
 from bot.text.normalize import char_class as _char_class
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
@@ -46,106 +46,6 @@ class Pattern:
     def __post_init__(self) -> None:
         object.__setattr__(self, "left_bound", self.text[0] in WORD_CHARS)
         object.__setattr__(self, "right_bound", self.text[-1] in WORD_CHARS)
-
-
-# Rough share of each character in English running text (space included), to prefer
-# rare pieces: every hit of a piece costs an alignment check.
-_SHARE = dict(
-    zip(
-        " etaoinshrdlcumwfgypbvkjxqz",
-        (
-            18,
-            10.2,
-            7.5,
-            6.6,
-            6.1,
-            5.7,
-            5.5,
-            5.1,
-            5.0,
-            4.9,
-            3.5,
-            3.3,
-            2.3,
-            2.3,
-            2.0,
-            2.0,
-            1.8,
-            1.6,
-            1.6,
-            1.5,
-            1.2,
-            0.8,
-            0.6,
-            0.1,
-            0.1,
-            0.1,
-            0.06,
-        ),
-        strict=True,
-    )
-)
-# Pieces that are, or end in, very common words and suffixes turn up far more often than
-# their letters suggest.
-_COMMON = (
-    " the ",
-    " and ",
-    " of ",
-    " to ",
-    " in ",
-    " for ",
-    " on ",
-    " is ",
-    " that ",
-    "ing ",
-    "tion",
-    "ment ",
-    "ers ",
-    "ent ",
-    "ion ",
-    "ies ",
-    "ate ",
-    "ed ",
-    "es ",
-)
-_COMMON_WORDS = frozenset(w.strip() for w in _COMMON[:9])
-
-
-def _cost(piece: str) -> float:
-    """Estimated frequency of ``piece`` in text, in arbitrary units."""
-    estimate = 1.0
-    for c in piece:
-        estimate *= _SHARE.get(c, 0.5) / 100
-    if not piece.strip():
-        return 1.0
-    if piece.strip() in _COMMON_WORDS or any(w in piece for w in _COMMON):
-        estimate *= 100
-    return estimate
-
-
-def _split(text: str, parts: int) -> list[tuple[int, str]]:
-    """``parts`` adjacent pieces of ``text`` with their offsets, cut where the pieces are
-    least likely to occur by chance (long, of rare letters, not common words)."""
-    best: tuple[float, tuple[int, ...]] | None = None
-    for cuts in combinations(range(1, len(text)), parts - 1):
-        bounds = (0, *cuts, len(text))
-        cost = sum(_cost(text[a:b]) for a, b in pairwise(bounds))
-        if best is None or cost < best[0]:
-            best = (cost, bounds)
-    assert best is not None
-    return [(a, text[a:b]) for a, b in pairwise(best[1])]
-
-
-def fuzzy_keys(text: str, edits: int) -> set[tuple[int, str]]:
-    """Keys of which every string within ``edits`` OSA edits of ``text`` holds one verbatim."""
-    if edits == 0 or len(text) <= edits:
-        return {(0, text)}
-    pieces = _split(text, edits + 1)
-    keys = set(pieces)
-    for offset, _ in pieces[1:]:
-        swapped = text[: offset - 1] + text[offset] + text[offset - 1] + text[offset + 1 :]
-        keys |= fuzzy_keys(swapped, edits - 1)
-    return keys
 
 
 # How a key's hit is checked: exact with no boundary to check (CJK), exact needing word

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.normalize import normalize, normalize_with_map, source_span
+from bot.text.normalize import normalize, normalize_both, normalize_with_map, source_span
 
 
 @pytest.mark.parametrize(
@@ -84,3 +84,12 @@ def test_map_agrees_with_normalize(text: str, casefold: bool) -> None:
     assert len(index) == len(norm)
     assert index == sorted(index)
     assert all(0 <= i < len(text) for i in index)
+
+
+@settings(deadline=None)
+@given(_TEXT)
+def test_both_forms_agree_with_normalize(text: str) -> None:
+    (cased, cmap), (folded, fmap) = normalize_both(text)
+    assert (cased, cmap) == normalize_with_map(text, casefold=False)
+    assert folded == normalize(text)
+    assert len(fmap) == len(folded) and fmap == sorted(fmap)

@@ -35,26 +35,17 @@ from bot.rules.evaluate import (
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
 from bot.rules.patterns import Pattern, PatternIndex, Span
 from bot.text.html import html_to_text, tidy_line
-from bot.text.normalize import normalize, normalize_with_map, source_span
+from bot.text.normalize import normalize, normalize_both, source_span
 
 
 class PreparedField:
-    """One field of an item: its plain text and normalized forms with their source maps.
+    """One field of an item: its plain text and normalized forms with their source maps."""
 
-    The case-preserving form is made only when a case-sensitive term may occur.
-    """
-
-    __slots__ = ("_cased", "folded", "folded_map", "plain")
+    __slots__ = ("cased", "folded", "folded_map", "plain")
 
     def __init__(self, plain: str) -> None:
         self.plain = plain
-        self.folded, self.folded_map = normalize_with_map(plain)
-        self._cased: tuple[str, list[int]] | None = None
-
-    def cased(self) -> tuple[str, list[int]]:
-        if self._cased is None:
-            self._cased = normalize_with_map(self.plain, casefold=False)
-        return self._cased
+        self.cased, (self.folded, self.folded_map) = normalize_both(plain)
 
 
 Prepared = dict[Field, PreparedField]
@@ -177,7 +168,7 @@ class Matcher:
             found, probed = self._index.scan(pf.folded, case=False)
             self._collect(out, name, pf, found, pf.folded_map)
             if probed:
-                text, index = pf.cased()
+                text, index = pf.cased
                 self._collect(out, name, pf, self._index.scan(text, case=True)[0], index)
         return out
 

@@ -216,6 +216,18 @@ def normalize_with_map(text: str, *, casefold: bool = True) -> tuple[str, list[i
     return s, (list(range(len(s))) if m is None else m)
 
 
+def normalize_both(text: str) -> tuple[tuple[str, list[int]], tuple[str, list[int]]]:
+    """The case-preserving and the casefolded normalized text, each with its source map.
+
+    Cheaper than two calls: the casefolded form is folded from the case-preserving one
+    (folding touches no Chinese character and makes no space or dash, so the steps
+    commute); it equals ``normalize_with_map(text)``.
+    """
+    cased, cmap = normalize_with_map(text, casefold=False)
+    folded, fmap = _casefold(cased, None, want_map=True)
+    return (cased, cmap), (folded, cmap if fmap is None else [cmap[i] for i in fmap])
+
+
 def source_span(text: str, index: list[int], start: int, end: int) -> tuple[int, int]:
     """The span of ``text`` that normalized ``[start, end)`` came from (``end > start``).
 

@@ -213,8 +213,12 @@ class Sender:
         return attempted, sent
 
     async def _send(self, entry: OutboxEntry, dest: Destination, *, as_plain: bool) -> int:
-        self._limiter.record(dest.chat, self._now())
-        return await self._sink.send(dest, entry.alert.message, as_plain=as_plain)
+        sent = self._now()
+        self._limiter.record(dest.chat, sent)
+        try:
+            return await self._sink.send(dest, entry.alert.message, as_plain=as_plain)
+        finally:
+            self._limiter.settle(dest.chat, sent, self._now())
 
     async def _deliver(self, entry: OutboxEntry) -> _Outcome:
         if entry.alert.kind == "also":
@@ -270,7 +274,8 @@ class Sender:
             if d.alert.kind == "also" and d.id <= entry.id
         ]
         message = render_also(first.alert.message, sources)
-        self._limiter.record(dest.chat, self._now())
+        sent = self._now()
+        self._limiter.record(dest.chat, sent)
         try:
             await self._sink.edit(dest, first.message_id, message)
         except RetryLater as exc:
@@ -282,6 +287,8 @@ class Sender:
         except Exception as exc:
             log.exception("edit_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
+        finally:
+            self._limiter.settle(dest.chat, sent, self._now())
         self._store.mark_sent(entry.id, first.message_id, self._clock())
         log.info(
             "alert_also_added",

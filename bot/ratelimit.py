@@ -25,6 +25,7 @@ class Limits:
     overall_per_second: int = 30
     per_chat_interval: float = 1.0  # seconds between two messages to one chat
     group_per_minute: int = 20
+    group_window: float = 60.0  # seconds of the per-group window (scaled down in tests)
     # A drain waits for a chat that becomes free within this many seconds; a chat blocked
     # for longer (a 429, a full minute window) is left for the next drain.
     horizon: float = 3.0
@@ -67,9 +68,10 @@ class RateLimiter:
             times.append(self._overall[-self._limits.overall_per_second] + 1.0)
         window = self._minute.get(key)
         if window is not None:
-            self._expire(window, now - 60.0)
+            span = self._limits.group_window
+            self._expire(window, now - span)
             if len(window) >= self._limits.group_per_minute:
-                times.append(window[-self._limits.group_per_minute] + 60.0)
+                times.append(window[-self._limits.group_per_minute] + span)
         return max(times)
 
     def record(self, chat: int | str, now: float) -> None:
@@ -79,6 +81,21 @@ class RateLimiter:
         self._last[key] = now
         if is_group(chat):
             self._minute.setdefault(key, deque()).append(now)
+
+    def settle(self, chat: int | str, sent: float, answered: float) -> None:
+        """Move the request recorded at ``sent`` to ``answered``, when Telegram replied.
+
+        Telegram counts a request when it arrives, somewhere between the two; counting from
+        the answer keeps the next request to the chat a full interval after the arrival
+        whatever the network did, at the cost of one round trip per interval.
+        """
+        key = chat_key(chat)
+        if self._last.get(key) == sent:
+            self._last[key] = answered
+        for times in (self._overall, self._minute.get(key)):
+            if times and sent in times:
+                times.remove(sent)
+                times.append(answered)
 
     def pause(self, chat: int | str, until: float) -> None:
         key = chat_key(chat)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,34 @@ CHATS = GROUPS + PEOPLE
 BLOCKS, MISSING, FLOODED, FAILING, SLOW = 503, -1002, -1001, 501, 502
 
 
+class WatchedStore(Store):
+    """The store, plus an event set when the outbox has emptied (awaited, not polled)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.emptied = asyncio.Event()
+
+    def _check(self) -> None:
+        if self.outbox_depth() == 0:
+            self.emptied.set()
+
+    def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None:
+        super().mark_sent(entry_id, message_id, sent_at)
+        self._check()
+
+    def mark_failed(self, entry_id: int, error: str) -> None:
+        super().mark_failed(entry_id, error)
+        self._check()
+
+    def drop_chat(self, chat: int | str, reason: str) -> int:
+        dropped = super().drop_chat(chat, reason)
+        self._check()
+        return dropped
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'burst.db'}") as opened:
+def store(tmp_path: Path) -> Iterator[WatchedStore]:
+    with WatchedStore(f"sqlite:///{tmp_path / 'burst.db'}") as opened:
         opened.migrate()
         yield opened
 
@@ -100,7 +126,7 @@ def _block_midway(tg: FakeTelegram, stop: threading.Event) -> None:
 
 
 async def test_burst_of_300_arrives_complete_in_order_within_limits(
-    store: Store, tg: FakeTelegram, sink: TelegramSink
+    store: WatchedStore, tg: FakeTelegram, sink: TelegramSink
 ) -> None:
     tg.flood(FLOODED, retry_after=1, times=1)
     tg.server_error(FAILING, status=502, times=2)
@@ -117,9 +143,7 @@ async def test_burst_of_300_arrives_complete_in_order_within_limits(
     blocker = asyncio.create_task(asyncio.to_thread(_block_midway, tg, blocker_done))
     loop = asyncio.create_task(sender.run(stop))
     try:
-        async with asyncio.timeout(60):
-            while store.outbox_depth():
-                await asyncio.sleep(0.05)  # another thread's progress: nothing to await
+        await asyncio.wait_for(store.emptied.wait(), timeout=60)
     finally:
         stop.set()
         blocker_done.set()

@@ -18,6 +18,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 from rapidfuzz.distance import OSA, LCSseq
@@ -31,7 +32,8 @@ from bot.text.script import WORD_CHARS
 Span = tuple[int, int, int]
 PROBE = -1
 _WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
-_NON_WORD = re.compile("[^" + _char_class(sorted(WORD_CHARS))[1:])
+# Runs of characters that are neither word characters nor already a space.
+_NON_WORD = re.compile("[^ " + _char_class(sorted(WORD_CHARS))[1:] + "+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,19 +61,23 @@ def _kind(p: Pattern) -> int:
     return _BOUNDED if p.left_bound or p.right_bound else _PLAIN
 
 
+def _blank(run: re.Match[str]) -> str:
+    return " " * (run.end() - run.start())
+
+
 def word_shape(text: str) -> str:
     """``text`` with every character that is not a Latin letter or digit made a space,
     padded with a space at each end: where the words of a text start and end.
 
     Fuzzy pieces are looked for in this shape, with the pattern's word boundaries as
     spaces, so a piece such as ``ing `` only turns up at the end of a word."""
-    return " " + _NON_WORD.sub(" ", text) + " "
+    return " " + _NON_WORD.sub(_blank, text) + " "
 
 
 def _shaped(p: Pattern) -> tuple[str, int]:
     """The pattern as fuzzy pieces see it, and how many padding spaces lead it."""
     lead = 1 if p.left_bound else 0
-    return " " * lead + _NON_WORD.sub(" ", p.text) + (" " if p.right_bound else ""), lead
+    return " " * lead + _NON_WORD.sub(_blank, p.text) + (" " if p.right_bound else ""), lead
 
 
 class PatternIndex:
@@ -83,13 +89,18 @@ class PatternIndex:
         self._fuzzy: dict[bool, ahocorasick.Automaton | None] = {}
         for case in (False, True):
             keyed: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-            pieces: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+            pieces: dict[str, list[tuple[int, int, int, int, str, int]]] = defaultdict(list)
             for pid, p in enumerate(patterns):
                 if p.case == case and p.edits:
                     shaped, lead = _shaped(p)
                     for offset, key in fuzzy_keys(shaped, p.edits):
                         # Stored: how far the pattern starts before the key, in the text.
-                        pieces[key].append((pid, offset - lead + 1, p.edits))
+                        # How far the pattern starts before the key in the text, the
+                        # window to screen (from k before to n + 2k after that start),
+                        # and the common subsequence the screen needs.
+                        k, n = p.edits, len(p.text)
+                        back = offset - lead + 1
+                        pieces[key].append((pid, back, k, n + 2 * k, p.text, n - k))
                 elif p.case == case:
                     keyed[p.text].append((pid, 0, _kind(p)))
                 elif not case:
@@ -104,7 +115,7 @@ class PatternIndex:
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
-        found: dict[int, list[Span]] = {}
+        found: dict[int, list[Span]] = defaultdict(list)
         automaton = self._automata[case]
         if automaton is not None and text:
             self._scan_exact(automaton, text, found)
@@ -137,34 +148,29 @@ class PatternIndex:
                     if p.left_bound and start and text[start - 1] in WORD_CHARS:
                         continue
                     span = (start, _word_end(text, end + 1), 0)
-                found.setdefault(pid, []).append(span)
+                found[pid].append(span)
 
     def _scan_fuzzy(
         self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
     ) -> None:
-        tried: set[tuple[int, int]] = set()
         patterns = self.patterns
         similarity = LCSseq.similarity
         for end, (length, entries) in automaton.iter(word_shape(text)):
             start = end + 1 - length
-            for pid, back, k in entries:
+            for pid, back, k, reach, ptext, need in entries:
                 origin = start - back  # where the pattern would start in ``text``
-                if (pid, origin) in tried:
-                    continue
-                tried.add((pid, origin))
-                p = patterns[pid]
-                n = len(p.text)
                 # Each edit costs at most one character of the longest common subsequence,
                 # so a window holding every candidate must share n - k characters with the
-                # pattern: one cheap check that rules out nearly every chance hit.
-                window = text[origin - k if origin > k else 0 : origin + n + 2 * k]
-                if similarity(p.text, window, score_cutoff=n - k):
-                    span = _verify_fuzzy(text, p, origin)
+                # pattern: one cheap check that rules out nearly every chance hit. (Two
+                # pieces of one true match verify twice; ``_resolve`` drops the repeat.)
+                window = text[origin - k if origin > k else 0 : origin + reach]
+                if similarity(ptext, window, score_cutoff=need):
+                    span = _verify_fuzzy(text, patterns[pid], origin)
                     if span is not None:
-                        found.setdefault(pid, []).append(span)
+                        found[pid].append(span)
 
 
-def _build(keyed: dict[str, list[tuple[int, int, int]]]) -> ahocorasick.Automaton | None:
+def _build(keyed: dict[str, list[Any]]) -> ahocorasick.Automaton | None:
     if not keyed:
         return None
     automaton = ahocorasick.Automaton()

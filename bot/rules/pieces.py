@@ -51,7 +51,7 @@ _SHARE = dict(
         strict=True,
     )
 )
-# Pieces that are, or end in, very common words and suffixes turn up far more often than
+# Pieces that hold, or are part of, very common words and endings turn up far more often than
 # their letters suggest.
 _COMMON = (
     " the ",
@@ -84,7 +84,7 @@ def _cost(piece: str) -> float:
         estimate *= _SHARE.get(c, 0.5) / 100
     if not piece.strip():
         return 1.0
-    if piece.strip() in _COMMON_WORDS or any(w in piece for w in _COMMON):
+    if piece.strip() in _COMMON_WORDS or any(w in piece or piece in w for w in _COMMON):
         estimate *= 100
     return estimate
 

@@ -22,6 +22,7 @@ from bot.deliver import Sender, Sink
 from bot.digest import DigestCollector
 from bot.errors import RulesError, SendError
 from bot.feeds.fetch import Fetcher
+from bot.feeds.policy import Notice
 from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
@@ -92,8 +93,14 @@ class App:
             fetcher=self.fetcher,
             book=self.book,
             options=AlertOptions(
-                tz=settings.tz, backfill=settings.backfill, max_summary=settings.summary_max_chars
+                tz=settings.tz,
+                backfill=settings.backfill,
+                max_summary=settings.summary_max_chars,
+                default_interval=settings.default_interval,
+                min_interval=settings.min_interval,
+                max_interval=settings.max_interval,
             ),
+            on_notice=self._feed_notice,
             on_alerts=lambda _n: self.sender.wake(),
             metrics=self.metrics,
         )
@@ -131,7 +138,7 @@ class App:
 
     # --- one pass -------------------------------------------------------------------------
     async def once(self) -> list[PollReport]:
-        reports = await self.pipeline.poll_all()
+        reports = await self.pipeline.poll_all(on_schedule=False)
         self.digests.collect()
         sent = await self.sender.drain()
         log.info(
@@ -268,6 +275,9 @@ class App:
                 )
             except Exception as exc:  # a failed notice must never stop the service
                 log.warning("admin_notify_failed", extra={"chat_id": admin, "error": str(exc)})
+
+    async def _feed_notice(self, notice: Notice) -> None:
+        await self.notify_admins(notice.text)
 
     async def _chat_gone(self, dest: Destination, reason: str) -> None:
         await self.notify_admins(f"Stopped sending to {dest}: {reason}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -22,11 +22,13 @@ from bot.digest import next_slot
 from bot.errors import FeedError, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
+from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, Item, ParsedFeed
+from bot.models import Alert, FeedState, FetchResult, Item, ParsedFeed
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
+from bot.scheduler import feed_interval
 from bot.store import Store
 from bot.summarize import machine_input
 from bot.telegram.render import render_alert
@@ -60,6 +62,8 @@ class PollReport:
     not_modified: bool = False
     error: str | None = None
     error_kind: str | None = None
+    skipped: bool = False  # not due yet: backing off, or the server asked for a pause
+    notices: tuple[Notice, ...] = ()
 
 
 @dataclass(slots=True)
@@ -67,6 +71,9 @@ class AlertOptions:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     backfill: int = 0
     max_summary: int = 600
+    default_interval: float = 600.0
+    min_interval: float = 30.0
+    max_interval: float = 86400.0
 
 
 class Pipeline:
@@ -78,6 +85,7 @@ class Pipeline:
         book: RuleBook,
         options: AlertOptions | None = None,
         on_alerts: Callable[[int], None] | None = None,
+        on_notice: Callable[[Notice], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utc_now,
         metrics: Recorder | None = None,
     ) -> None:
@@ -87,28 +95,55 @@ class Pipeline:
         self.book = book
         self.options = options or AlertOptions()
         self._on_alerts = on_alerts
+        self._on_notice = on_notice
         self._clock = clock
 
-    async def poll_all(self, feeds: Sequence[FeedRule] | None = None) -> list[PollReport]:
-        """Poll the given feeds (default: every enabled feed) concurrently."""
+    async def poll_all(
+        self, feeds: Sequence[FeedRule] | None = None, *, on_schedule: bool = True
+    ) -> list[PollReport]:
+        """Poll the given feeds (default: every enabled feed) concurrently.
+
+        ``on_schedule=False`` (``mediabot once``) polls healthy feeds even before their next
+        planned time; a feed that is failing, or whose server asked for a pause, still waits.
+        """
         if feeds is None:
             feeds = [f for f in self.book.rules.feeds if f.enabled]
-        return list(await asyncio.gather(*(self.poll_feed(f) for f in feeds)))
+        polls = (self.poll_feed(f, on_schedule=on_schedule) for f in feeds)
+        return list(await asyncio.gather(*polls))
 
-    async def poll_feed(self, feed: FeedRule) -> PollReport:
-        report = await self._poll_feed(feed)
-        self.metrics.feed_polled(
-            report.feed_id,
-            ok=report.ok,
-            error_kind=report.error_kind,
-            new_items=report.new_items,
-            not_modified=report.not_modified,
-        )
+    async def poll_feed(self, feed: FeedRule, *, on_schedule: bool = True) -> PollReport:
+        report = await self._poll_feed(feed, on_schedule)
+        if not report.skipped:
+            self.metrics.feed_polled(
+                report.feed_id,
+                ok=report.ok,
+                error_kind=report.error_kind,
+                new_items=report.new_items,
+                not_modified=report.not_modified,
+            )
+        for notice in report.notices:
+            log.warning("feed_health", extra={"feed_id": notice.feed_id, "kind": notice.kind})
+            if self._on_notice is not None:
+                await self._on_notice(notice)
         return report
 
-    async def _poll_feed(self, feed: FeedRule) -> PollReport:
+    def _interval(self, feed: FeedRule) -> float:
+        o = self.options
+        return feed_interval(feed, o.default_interval, o.min_interval, o.max_interval)
+
+    def _due(self, feed: FeedRule, state: FeedState, now: datetime, on_schedule: bool) -> bool:
+        if not on_schedule and state.consecutive_errors == 0:
+            return True
+        # The scheduler's jitter may fire a run a little early: that still counts as due.
+        tolerance = min(self._interval(feed) * 0.1, 60.0) + 1.0
+        return is_due(state.next_poll_not_before, now, tolerance=tolerance)
+
+    async def _poll_feed(self, feed: FeedRule, on_schedule: bool) -> PollReport:
         state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id)
         now = self._clock()
+        if not self._due(feed, state, now, on_schedule):
+            log.debug("feed_not_due", extra={"feed_id": feed.id})
+            return PollReport(feed.id, ok=True, skipped=True)
         state.last_poll = now
         try:
             result = await self.fetcher.fetch(
@@ -116,22 +151,63 @@ class Pipeline:
             )
             if result.not_modified:
                 self._record_success(state, now)
+                notices = self._plan(feed, state, now, result=result)
                 self.store.save_feed_state(state)
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
-                return PollReport(feed.id, ok=True, not_modified=True)
+                return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
             parsed = await asyncio.to_thread(
                 parse_feed, result.body, feed_id=feed.id, url=result.url, headers=result.headers
             )
         except FeedError as exc:
-            return self._record_failure(state, feed, exc)
+            return self._record_failure(state, feed, exc, now)
         state.etag, state.last_modified = result.etag, result.last_modified
         state.title = parsed.title or state.title
-        return self._ingest(feed, state, parsed.items, now)
+        return self._ingest(feed, state, parsed, result, now)
+
+    def _plan(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        now: datetime,
+        *,
+        result: FetchResult | None = None,
+        parsed: ParsedFeed | None = None,
+        new_items: Sequence[Item] = (),
+        error: FeedError | None = None,
+    ) -> tuple[Notice, ...]:
+        """Set the next poll time (interval, TTL, backoff, Retry-After) and the health
+        state; return the notices for admins."""
+        o = self.options
+        plan = next_poll(
+            now,
+            interval=self._interval(feed),
+            min_interval=o.min_interval,
+            max_interval=o.max_interval,
+            consecutive_errors=state.consecutive_errors,
+            ttl_seconds=parsed.ttl_seconds if parsed else None,
+            headers=result.headers if result else None,
+            retry_after=getattr(error, "retry_after", None),
+        )
+        state.next_poll_not_before = plan.not_before
+        updated, notices = health_events(
+            state,
+            now=now,
+            new_items=len(new_items),
+            published=[i.published for i in new_items],
+            name=feed.name or state.title or feed.id,
+        )
+        _copy_health(updated, state)
+        return tuple(notices)
 
     def _ingest(
-        self, feed: FeedRule, state: FeedState, items: Sequence[Item], now: datetime
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        parsed: ParsedFeed,
+        result: FetchResult,
+        now: datetime,
     ) -> PollReport:
-        items = _unique_by_key(items)
+        items = _unique_by_key(parsed.items)
         unseen = self.store.unseen(feed.id, [i.key for i in items])
         new_items = oldest_first([i for i in items if i.key in unseen])
         first_poll = state.first_success is None
@@ -142,6 +218,7 @@ class Pipeline:
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
         alerts = collapse_near_duplicates(self.store, alerts, now)
         self._record_success(state, now)
+        notices = self._plan(feed, state, now, result=result, parsed=parsed, new_items=new_items)
         queued = self.store.record_poll(state, new_items, now, alerts)
         log.info(
             "feed_polled",
@@ -155,7 +232,9 @@ class Pipeline:
         )
         if queued and self._on_alerts:
             self._on_alerts(queued)
-        return PollReport(feed.id, ok=True, new_items=len(new_items), alerts=queued)
+        return PollReport(
+            feed.id, ok=True, new_items=len(new_items), alerts=queued, notices=notices
+        )
 
     def _alerts_for(
         self, feed: FeedRule, state: FeedState, item: Item, now: datetime
@@ -214,9 +293,12 @@ class Pipeline:
         state.consecutive_errors = 0
         state.last_error = None
 
-    def _record_failure(self, state: FeedState, feed: FeedRule, exc: FeedError) -> PollReport:
+    def _record_failure(
+        self, state: FeedState, feed: FeedRule, exc: FeedError, now: datetime
+    ) -> PollReport:
         state.consecutive_errors += 1
         state.last_error = f"{exc.kind}: {exc}"
+        notices = self._plan(feed, state, now, error=exc)
         self.store.save_feed_state(state)
         log.warning(
             "feed_poll_failed",
@@ -227,7 +309,7 @@ class Pipeline:
                 "consecutive_errors": state.consecutive_errors,
             },
         )
-        return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind)
+        return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind, notices=notices)
 
 
 async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
@@ -242,6 +324,14 @@ async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
     return await asyncio.to_thread(
         parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
     )
+
+
+def _copy_health(source: FeedState, target: FeedState) -> None:
+    """``health_events`` returns an updated copy; the poll keeps working on ``target``."""
+    target.failing_notified = source.failing_notified
+    target.silent_notified = source.silent_notified
+    target.last_new_item = source.last_new_item
+    target.mean_gap_seconds = source.mean_gap_seconds
 
 
 def _unique_by_key(items: Sequence[Item]) -> list[Item]:

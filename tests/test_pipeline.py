@@ -41,6 +41,17 @@ def story(n: int, title: str = "普京访问平壤", minutes: int | None = None)
     }
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @pytest.fixture
 def rules_dir(tmp_path: Path, feed_server: FeedServer) -> Path:
     rules = tmp_path / "rules"
@@ -62,9 +73,13 @@ async def make(rules_dir: Path, tmp_path: Path) -> AsyncIterator[MakePipeline]:
     fetcher = Fetcher(allow_private_networks=True, timeout=5)
     book = RuleBook.build(load_rules(rules_dir))
 
-    def build(backfill: int = 0) -> Pipeline:
+    def build(backfill: int = 0, **kwargs: object) -> Pipeline:
         return Pipeline(
-            store=store, fetcher=fetcher, book=book, options=AlertOptions(backfill=backfill)
+            store=store,
+            fetcher=fetcher,
+            book=book,
+            options=AlertOptions(backfill=backfill),
+            **kwargs,  # type: ignore[arg-type]
         )
 
     yield build
@@ -98,11 +113,13 @@ async def test_second_poll_alerts_only_on_new_items(
 ) -> None:
     route = feed_server.route("/a.xml", rss_document([story(1)]))
     pipeline = make()
-    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 0  # backfill 0
+    assert (
+        await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
+    ).alerts == 0  # backfill 0
     route.body = rss_document([story(2), story(1)])
-    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert (report.new_items, report.alerts) == (1, 2)
-    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert (report.new_items, report.alerts) == (0, 0)
 
 
@@ -112,14 +129,14 @@ async def test_retitled_or_retracked_items_do_not_realert(
     first = story(1)
     route = feed_server.route("/a.xml", rss_document([first]))
     pipeline = make(backfill=5)
-    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 2
+    assert (await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)).alerts == 2
     changed = {
         **first,
         "title": "普京访问平壤（更新）",
         "link": "https://news.example/1?utm_medium=x",
     }
     route.body = rss_document([changed])
-    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 0
+    assert (await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)).alerts == 0
 
 
 async def test_guidless_items_are_identified_by_canonical_link(
@@ -128,10 +145,10 @@ async def test_guidless_items_are_identified_by_canonical_link(
     item = {k: v for k, v in story(1).items() if k != "guid"}
     route = feed_server.route("/a.xml", rss_document([item]))
     pipeline = make(backfill=5)
-    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 2
+    assert (await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)).alerts == 2
     item["link"] = "https://news.example/1?utm_source=other#top"
     route.body = rss_document([item])
-    assert (await pipeline.poll_feed(feed(pipeline, "a"))).new_items == 0
+    assert (await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)).new_items == 0
 
 
 async def test_conditional_get_is_used_and_304_is_quiet(
@@ -139,8 +156,8 @@ async def test_conditional_get_is_used_and_304_is_quiet(
 ) -> None:
     feed_server.route("/a.xml", rss_document([story(1)]), etag='"v1"')
     pipeline = make()
-    await pipeline.poll_feed(feed(pipeline, "a"))
-    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
+    report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert report.ok and report.not_modified
     assert feed_server.requests_to("/a.xml")[-1].headers.get("if-none-match") == '"v1"'
 
@@ -150,12 +167,14 @@ async def test_one_failing_feed_does_not_stop_the_others(
 ) -> None:
     feed_server.route("/a.xml", b"<html><body>not a feed</body></html>", content_type="text/html")
     feed_server.route("/b.xml", rss_document([story(1)]))
-    pipeline = make(backfill=1)
+    clock = Clock()
+    pipeline = make(backfill=1, clock=clock)
     reports = {r.feed_id: r for r in await pipeline.poll_all()}
     assert not reports["a"].ok and reports["a"].error_kind == "parse"
     assert reports["b"].ok and reports["b"].alerts == 2
     state = pipeline.store.feed_state("a")
     assert state is not None and state.consecutive_errors == 1 and state.last_error
+    clock.advance(hours=1)  # past the backoff
     await pipeline.poll_all()
     state = pipeline.store.feed_state("a")
     assert state is not None and state.consecutive_errors == 2
@@ -188,3 +207,64 @@ async def test_subscribers_get_alerts_and_muted_chats_do_not(
     dests = {e.alert.destination for e in pipeline.store.due(datetime.now(UTC))}
     assert report.alerts == 2
     assert dests == {reader, Destination(-1001, 7)}
+
+
+async def test_failing_feed_backs_off_and_admins_hear_once(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", b"down", status=503, content_type="text/plain")
+    clock, notices = Clock(), []
+
+    async def on_notice(notice: object) -> None:
+        notices.append(notice)
+
+    pipeline = make(clock=clock, on_notice=on_notice)
+    polled = 0
+    for _ in range(40):  # ten hours of scheduler ticks every 15 minutes
+        report = await pipeline.poll_feed(feed(pipeline, "a"))
+        polled += not report.skipped
+        clock.advance(minutes=15)
+    assert 5 <= polled < 15, "a failing feed is polled less and less often"
+    assert [n.kind for n in notices] == ["failing"]
+    assert "503" in notices[0].text
+
+    feed_server.route("/a.xml", rss_document([story(1)]))
+    for _ in range(200):
+        report = await pipeline.poll_feed(feed(pipeline, "a"))
+        if not report.skipped:
+            break
+        clock.advance(minutes=15)
+    assert report.ok and [n.kind for n in notices] == ["failing", "recovered"]
+
+
+async def test_retry_after_is_honoured(make: MakePipeline, feed_server: FeedServer) -> None:
+    feed_server.route(
+        "/a.xml",
+        b"slow down",
+        status=429,
+        content_type="text/plain",
+        headers={"Retry-After": "7200"},
+    )
+    clock = Clock()
+    pipeline = make(clock=clock)
+    assert not (await pipeline.poll_feed(feed(pipeline, "a"))).ok
+    clock.advance(minutes=90)
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).skipped
+    # `once` polls healthy feeds off schedule, but not one the server asked to wait.
+    assert (await pipeline.poll_all(on_schedule=False))[0].skipped
+    clock.advance(minutes=31)
+    assert not (await pipeline.poll_feed(feed(pipeline, "a"))).skipped
+
+
+async def test_healthy_feed_waits_for_its_interval(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", rss_document([story(1)]))
+    clock = Clock()
+    pipeline = make(clock=clock)
+    assert not (await pipeline.poll_feed(feed(pipeline, "a"))).skipped
+    clock.advance(minutes=2)
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).skipped  # default interval 10 min
+    assert not (await pipeline.poll_all(on_schedule=False))[0].skipped
+    clock.advance(minutes=10)
+    assert not (await pipeline.poll_feed(feed(pipeline, "a"))).skipped

@@ -184,3 +184,17 @@ def test_invalid_setting_is_a_clear_error(cli: Cli) -> None:
     result = cli("config", MEDIABOT_TIMEZONE="Mars/Olympus", MEDIABOT_BACKFILL="-1")
     assert result.returncode == 2
     assert "MEDIABOT_TIMEZONE" in result.stderr and "MEDIABOT_BACKFILL" in result.stderr
+
+
+def test_unusable_database_is_a_clear_start_up_error(cli: Cli, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    result = cli(
+        "once",
+        MEDIABOT_RULES_DIR=str(rules),
+        MEDIABOT_DATABASE_URL=f"sqlite:///{blocker}/mediabot.db",
+    )
+    assert result.returncode == 1
+    assert "mediabot:" in result.stderr and "not-a-dir" in result.stderr
+    assert "Traceback" not in result.stderr

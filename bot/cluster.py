@@ -16,7 +16,7 @@ docs/alerts.md for the precision and recall they give):
    similarity is at least ``BODY_MIN``, or at least ``BODY_WITH_TITLE`` with titles at least
    ``TITLE_MIN`` alike (an edition with a rewritten lead);
 2. otherwise (a title-only or very short item): a duplicate when the titles are at least
-   ``TITLE_ONLY_MIN`` alike.
+   ``TITLE_ONLY_MIN`` alike and carry the same numbers.
 
 A fingerprint is stored with each alert as compact JSON (:func:`encode` / :func:`decode`).
 """
@@ -52,6 +52,7 @@ TITLE_MIN = 0.7
 TITLE_ONLY_MIN = 0.85
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_DIGITS = re.compile(r"\d+")
 # A syndicator's tag in front of a title: 【转载】, [独家], 〔快讯〕.
 _TITLE_TAG = re.compile(r"^\s*(?:[【\[〔][^】\]〕]{1,8}[】\]〕]\s*)+")
 
@@ -107,7 +108,9 @@ def near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
     body = body_similarity(a, b)
     title = title_similarity(a, b)
     if body is None:
-        return title >= TITLE_ONLY_MIN
+        # Short templated titles ("Update 3", "Update 4") differ only in their numbers.
+        same_numbers = _DIGITS.findall(a.title) == _DIGITS.findall(b.title)
+        return title >= TITLE_ONLY_MIN and same_numbers
     return body >= BODY_MIN or (body >= BODY_WITH_TITLE and title >= TITLE_MIN)
 
 

@@ -2,6 +2,14 @@
 
 Prints, in one run:
 
+- real run: 1,000 queued alerts over 10 channels, sent by the real sender from a SQLite
+  outbox through ``TelegramSink`` over HTTP to the fake Bot API, which enforces the limits
+  and answers 429 to any breach. Telegram's limits are scaled down ``SCALE`` times on both
+  sides (per-chat interval 1 s and group window 60 s divided by it, the overall rate
+  multiplied) so the run takes seconds; the drain time is printed next to the minimum the
+  scaled limits allow (target: within 10 %), with the sender's CPU time per alert (the
+  event-loop thread: sender, store and HTTP client; the fake server's threads excluded);
+
 - schedule: the simulated time the sender needs for a burst (200 chats, 10,000 alerts: a
   few busy channels, many private chats) against the lower bound Telegram's limits allow
   (30/s overall, 1/s per chat, 20/min per group or channel). 1.00 is a perfect schedule;
@@ -22,6 +30,7 @@ import json
 import random
 import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -30,14 +39,20 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.deliver import Sender
-from bot.models import Destination, Hit, Item, Message, TopicMatch
+from bot.models import Alert, Destination, Hit, Item, Message, TopicMatch
 from bot.ratelimit import Limits, is_group
+from bot.store import Store
 from bot.telegram.render import render_alert
-from tests.fakes.outbox import FakeTime, MemoryOutbox
+from bot.telegram.send import TelegramSink
+from tests.fakes.outbox import START, FakeTime, MemoryOutbox
+from tests.fakes.telegram import FakeTelegram, SendLimits
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ALERTS = 10_000
 RENDER_ITEMS = 1_000
+REAL_ALERTS = 1_000
+REAL_CHANNELS = 10
+SCALE = 20.0  # Telegram's limits divided (intervals, windows) or multiplied (rates) by this
 
 
 class NullSink:
@@ -98,6 +113,79 @@ async def bare_loop() -> float:
     return time.process_time() - cpu
 
 
+def scaled_limits() -> tuple[Limits, SendLimits]:
+    sender = Limits(
+        overall_per_second=int(30 * SCALE),
+        per_chat_interval=1.0 / SCALE,
+        group_window=60.0 / SCALE,
+        horizon=60.0 / SCALE,
+        idle=1.0,
+    )
+    fake = SendLimits(
+        overall_per_second=int(30 * SCALE),
+        per_chat_interval=1.0 / SCALE,
+        group_per_minute=20,
+        window=60.0 / SCALE,
+    )
+    return sender, fake
+
+
+def channel_alerts() -> list[Alert]:
+    channels = [-1_002_000_000_000 - n for n in range(REAL_CHANNELS)]
+    return [
+        Alert(
+            feed_id="bench",
+            item_key=f"item-{n // REAL_CHANNELS}",
+            topic_id="bench",
+            destination=Destination(channels[n % REAL_CHANNELS]),
+            message=Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D"),
+            first_seen=START,
+        )
+        for n in range(REAL_ALERTS)
+    ]
+
+
+def real_lower_bound(alerts: list[Alert], limits: Limits) -> float:
+    """The earliest the last alert can go: each channel's k-th message no sooner than one
+    interval after its (k-1)-th and one window after its (k-20)-th, and the overall rate."""
+    per_chat = Counter(a.destination.chat for a in alerts)
+    bounds = [(len(alerts) - 1) / limits.overall_per_second]
+    for n in per_chat.values():
+        times: list[float] = []
+        for k in range(n):
+            at = times[-1] + limits.per_chat_interval if times else 0.0
+            if k >= limits.group_per_minute:
+                at = max(at, times[k - limits.group_per_minute] + limits.group_window)
+            times.append(at)
+        bounds.append(times[-1])
+    return max(bounds)
+
+
+async def real_run() -> tuple[float, float, float, int]:
+    """(drain seconds, lower bound, sender CPU seconds, 429s) against the fake over HTTP."""
+    limits, fake_limits = scaled_limits()
+    alerts = channel_alerts()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeTelegram(enforce_limits=True, limits=fake_limits) as tg,
+    ):
+        store = Store(f"sqlite:///{tmp}/bench.db")
+        store.migrate()
+        store.enqueue(alerts)
+        sink = TelegramSink(tg.token, api_url=tg.url)
+        sender, stop = Sender(store, sink, limits=limits), asyncio.Event()
+        start, cpu = time.perf_counter(), time.thread_time()
+        loop = asyncio.create_task(sender.run(stop))
+        done = await asyncio.to_thread(tg.wait_for, REAL_ALERTS, None, 300)
+        elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
+        stop.set()
+        await loop
+        await sink.aclose()
+        store.close()
+        assert done, "the fake did not receive every alert"
+        return elapsed, real_lower_bound(alerts, limits), cpu, tg.limit_violations
+
+
 def archive_items() -> list[tuple[Item, str]]:
     path = DATA / "archive" / "items.jsonl"
     if not path.exists():
@@ -143,6 +231,15 @@ def render_all(items: list[tuple[Item, str]]) -> tuple[float, float]:
 
 
 def main() -> None:
+    real, real_bound, real_cpu, refused = asyncio.run(real_run())
+    print(
+        f"real run: {REAL_ALERTS:,} alerts to {REAL_CHANNELS} channels over HTTP to the fake "
+        f"Bot API, limits scaled down {SCALE:g}x (1 msg/{1 / SCALE:g} s per chat, "
+        f"20 per {60 / SCALE:g} s per channel)"
+    )
+    print(f"  drain {real:.2f} s; minimum the limits allow {real_bound:.2f} s")
+    print(f"  ratio to the minimum: {real / real_bound:.3f} (target <= 1.10); 429s: {refused}")
+    print(f"  sender CPU: {real_cpu / REAL_ALERTS * 1e3:.2f} ms per alert")
     simulated, bound, cpu = asyncio.run(schedule())
     bare = asyncio.run(bare_loop())
     print(

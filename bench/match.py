@@ -264,7 +264,9 @@ def main() -> None:
     ]
     for name, rate in rows:
         print(f"{name:<44} {rate:>12,.1f} items/s")
-    print(f"{'compile time':<44} {compile_s:>12.3f} s")
+    print(
+        f"{'compile time (first / median of 3)':<44} {compile_times[0]:>8.3f} / {compile_s:.3f} s"
+    )
     print(f"{'peak memory (max RSS)':<44} {peak_mb:>12.1f} MB")
     print(f"core vs floor: {floor / core:.2f}x slower (target <= 3)")
     print(f"end to end vs naive: {full / naive:,.0f}x faster (target >= 20)")
@@ -273,7 +275,7 @@ def main() -> None:
         "end to end >= 1000 items/s": full >= 1000,
         "core within 3x of floor": floor / core <= 3,
         ">= 20x naive": full / naive >= 20,
-        "compile <= 2 s": compile_s <= 2,
+        "compile <= 2 s": compile_times[0] <= 2,
         "peak <= 300 MB": peak_mb <= 300,
     }
     for name, ok in checks.items():

@@ -12,6 +12,7 @@ likely to occur by chance: long, of rare letters, not common English words or en
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations, pairwise
 
 # Rough share of each character in English running text (space included), to prefer
@@ -77,6 +78,7 @@ _COMMON = (
 _COMMON_WORDS = frozenset(w.strip() for w in _COMMON[:9])
 
 
+@lru_cache(maxsize=1 << 16)  # pieces repeat across patterns and swap variants
 def _cost(piece: str) -> float:
     """Estimated frequency of ``piece`` in text, in arbitrary units."""
     estimate = 1.0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
+from unicodedata import combining
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
 from bot.rules.evaluate import (
@@ -180,11 +181,14 @@ class Matcher:
         found: dict[int, list[Span]],
         index: list[int],
     ) -> None:
+        plain, folded = pf.plain, index is pf.folded_map
         for pid, spans in found.items():
             raw = []
             for ns, ne, edits in spans:
-                start, end = source_span(pf.plain, index, ns, ne)
-                if index is not pf.folded_map:  # ``within`` is counted in the casefolded text
+                start, end = index[ns], index[ne - 1] + 1
+                if end < len(plain) and combining(plain[end]):
+                    start, end = source_span(plain, index, ns, ne)
+                if not folded:  # ``within`` is counted in the casefolded text
                     ns = bisect_left(pf.folded_map, start)
                     ne = bisect_left(pf.folded_map, end)
                 raw.append(RawHit(name, start, end, edits, ns, ne))

@@ -10,8 +10,8 @@ repeated to at least 10,000, and prints, in one run:
 - naive: ``rapidfuzz.fuzz.partial_ratio`` of every term against every text (sampled);
 - compile time and peak memory (max RSS).
 
-Throughputs are medians over passes of the archive. Usage: ``python bench/match.py [ITEMS]``
-(ITEMS defaults to 10,000; a smaller number gives a quick look).
+Throughputs are medians over passes of the archive; the three are interleaved per pass.
+Usage: ``python bench/match.py [ITEMS]`` (ITEMS defaults to 10,000; fewer for a quick look).
 """
 
 from __future__ import annotations
@@ -178,15 +178,12 @@ def terms_of(rules: RuleSet) -> list[tuple[Term, Topic]]:
     ]
 
 
-def per_pass(items: Sequence[object], passes: int, run: Callable[[object], object]) -> float:
-    """Median items/s over ``passes`` passes of ``items``."""
-    rates = []
-    for _ in range(passes):
-        start = time.perf_counter()
-        for item in items:
-            run(item)
-        rates.append(len(items) / (time.perf_counter() - start))
-    return statistics.median(rates)
+def throughput(items: Sequence[object], run: Callable[[object], object]) -> float:
+    """Items per second for one pass of ``run`` over ``items``."""
+    start = time.perf_counter()
+    for item in items:
+        run(item)
+    return len(items) / (time.perf_counter() - start)
 
 
 def floor_automaton(rules: RuleSet) -> ahocorasick.Automaton:
@@ -242,9 +239,15 @@ def main() -> None:
         matcher.match(item)
 
     fired = sum(len(matcher.match_prepared(p, "bench").topics) for p in prepared)
-    core = per_pass(prepared, passes, match_core)
-    floor = per_pass(prepared, passes, scan_floor)
-    full = per_pass(items, passes, match_full)
+    # Passes interleave the three, so a busy machine slows them alike; ratios are taken
+    # per pass and their median reported.
+    cores, floors, fulls = [], [], []
+    for _ in range(passes):
+        cores.append(throughput(prepared, match_core))
+        floors.append(throughput(prepared, scan_floor))
+        fulls.append(throughput(items, match_full))
+    core, floor, full = map(statistics.median, (cores, floors, fulls))
+    slower = statistics.median(f / c for f, c in zip(floors, cores, strict=True))
     naive = naive_rate(items[:NAIVE_SAMPLE], matcher, [t.stem for t, _ in terms])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -268,12 +271,12 @@ def main() -> None:
         f"{'compile time (first / median of 3)':<44} {compile_times[0]:>8.3f} / {compile_s:.3f} s"
     )
     print(f"{'peak memory (max RSS)':<44} {peak_mb:>12.1f} MB")
-    print(f"core vs floor: {floor / core:.2f}x slower (target <= 3)")
+    print(f"core vs floor: {slower:.2f}x slower (median of per-pass ratios; target <= 3)")
     print(f"end to end vs naive: {full / naive:,.0f}x faster (target >= 20)")
     checks = {
         "core >= 1000 items/s": core >= 1000,
         "end to end >= 1000 items/s": full >= 1000,
-        "core within 3x of floor": floor / core <= 3,
+        "core within 3x of floor": slower <= 3,
         ">= 20x naive": full / naive >= 20,
         "compile <= 2 s": compile_times[0] <= 2,
         "peak <= 300 MB": peak_mb <= 300,

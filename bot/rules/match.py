@@ -2,9 +2,10 @@
 
 ``compile_matcher`` turns a ``RuleSet`` into a ``Matcher`` once per rules version. For
 each item the matcher makes the plain text of each field (the title as is, the content
-through ``html_to_text``), normalizes each field once, finds every term in one automaton
-pass per field (see ``bot.rules.patterns``), and then evaluates only the topics that one
-of those terms can make fire, in rule-file order. Evaluation order is documented in
+through ``html_to_text``), normalizes each field once, finds every term with two automaton
+passes per field, one for exact terms and one for fuzzy pieces (see
+``bot.rules.patterns``), and then evaluates only the topics that one of the terms found
+can make fire, in rule-file order. Evaluation order is documented in
 ``bot.rules.model``.
 
 Feed scope: a topic with ``feeds`` only fires on items of those feeds or of feeds with

@@ -228,3 +228,13 @@ def test_case_sensitive_fuzzy_term(tmp_path: Path) -> None:
     m = build(tmp_path, "topics:\n  - {id: t, any: [{term: Pompeo, case: true, fuzzy: 1}]}\n")
     assert [h.matched for h in run(m, content="Mr Pompeu said")["t"]] == ["Pompeu"]
     assert run(m, content="mr pompeu said") == {}
+
+
+def test_huge_repetitive_body_is_bounded(tmp_path: Path) -> None:
+    m = build(tmp_path, "topics:\n  - {id: t, any: [aaaaaa, 哈哈]}\n")
+    item = Item("f", "k", "", "", "aaaaa " * 20_000 + "哈" * 100_000)
+    result = m.match(item)
+    assert len(result.plain["content"]) == 200_000
+    hits = result.topics[0].hits
+    assert {h.matched for h in hits} == {"哈哈", "aaaaa"}
+    assert max(h.end for h in hits) == 200_000

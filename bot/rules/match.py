@@ -39,6 +39,8 @@ from bot.rules.patterns import Pattern, PatternIndex, Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_both, source_span
 
+MAX_FIELD_CHARS = 200_000
+
 
 class PreparedField:
     """One field of an item: its plain text and normalized forms with their source maps."""
@@ -105,10 +107,14 @@ class Matcher:
         return len(self._index.patterns)
 
     def prepare(self, item: Item) -> Prepared:
-        """The plain and normalized text of each field of ``item``."""
+        """The plain and normalized text of each field of ``item``.
+
+        Fields are matched up to ``MAX_FIELD_CHARS`` characters of plain text: far beyond
+        any real article, and a bound on the work a hostile feed can ask for.
+        """
         texts: dict[Field, str] = {
-            "title": tidy_line(item.title),
-            "content": html_to_text(item.content),
+            "title": tidy_line(item.title)[:MAX_FIELD_CHARS],
+            "content": html_to_text(item.content)[:MAX_FIELD_CHARS],
         }
         return {name: PreparedField(texts[name]) for name in FIELDS}
 

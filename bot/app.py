@@ -86,6 +86,7 @@ class App:
             on_chat_gone=self._chat_gone,
             summarizer=self.summarizer,
             summary_timeout=settings.llm_timeout,
+            metrics=self.metrics,
         )
         self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self._topic_name)
         self.pipeline = Pipeline(

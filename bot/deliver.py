@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
+from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.telegram.render import render_also, with_machine_summary
@@ -120,7 +121,9 @@ class Sender:
         rng: random.Random | None = None,
         summarizer: Summarizer | None = None,
         summary_timeout: float = 20.0,
+        metrics: Recorder | None = None,
     ) -> None:
+        self._metrics: Recorder = metrics or NullMetrics()
         self._summarizer = summarizer
         self._summary_timeout = summary_timeout
         self._summaries: dict[tuple[str, str], str | None] = {}
@@ -206,6 +209,7 @@ class Sender:
                 continue
             entry = queues[key].popleft()
             outcome = await self._deliver(entry)
+            self._metrics.heartbeat("sender")
             attempted += 1
             sent += outcome in (_Outcome.SENT, _Outcome.MOVED)
             if not queues[key] or outcome not in (_Outcome.SENT, _Outcome.FAILED):
@@ -246,7 +250,9 @@ class Sender:
         except Exception as exc:  # a bug in a sink must not stop delivery to everyone
             log.exception("send_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
-        self._store.mark_sent(entry.id, message_id, self._clock())
+        sent_at = self._clock()
+        self._store.mark_sent(entry.id, message_id, sent_at)
+        self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
         # After a move the rest of the chat's queue carries the old id: reread it from the store.
         return _Outcome.SENT if not moved else _Outcome.MOVED
@@ -349,9 +355,8 @@ class Sender:
 
     async def _defer(self, entry: OutboxEntry, dest: Destination, exc: RetryLater) -> _Outcome:
         if entry.attempts + 1 >= self._limits.max_attempts:
-            return await self._fail(
-                entry, dest, f"gave up after {entry.attempts + 1} attempts: {exc}"
-            )
+            reason = f"gave up after {entry.attempts + 1} attempts: {exc}"
+            return await self._fail(entry, dest, reason, kind="gave_up")
         delay = max(exc.after, self._backoff(entry.attempts))
         until = self._clock() + timedelta(seconds=delay)
         self._store.defer(entry.id, until, str(exc))
@@ -367,13 +372,17 @@ class Sender:
         )
         return _Outcome.PAUSED
 
-    async def _fail(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
+    async def _fail(
+        self, entry: OutboxEntry, dest: Destination, reason: str, *, kind: str = "refused"
+    ) -> _Outcome:
         self._store.mark_failed(entry.id, reason)
+        self._metrics.alert_failed(kind)
         log.warning("send_failed", extra={"entry_id": entry.id, "chat": str(dest), "error": reason})
         return _Outcome.FAILED
 
     async def _drop(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
         dropped = self._store.drop_chat(dest.chat, reason)
+        self._metrics.alert_failed("chat_gone", max(dropped, 1))
         self._limiter.forget(dest.chat)
         log.warning("chat_gone", extra={"chat": str(dest), "error": reason, "dropped": dropped})
         if self._on_chat_gone is not None:
@@ -413,6 +422,7 @@ class Sender:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
         failures = 0
         while not stop.is_set():
+            self._metrics.heartbeat("sender")
             self._wake.clear()
             try:
                 await self.drain()

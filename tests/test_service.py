@@ -80,6 +80,8 @@ def test_run_delivers_reloads_and_stops(
     assert 'mediabot_feed_polls_total{feed="voa-zh",result="ok"}' in body
     assert 'mediabot_topic_matches_total{topic="russia-dprk"} 1.0' in body
     assert 'mediabot_rules_reloads_total{result="error"} 1.0' in body
+    assert "mediabot_alerts_sent_total 1.0" in body
+    assert "mediabot_alert_latency_seconds_count 1.0" in body
     status, body = get(metrics_url + "/healthz")
     assert status == 200 and json.loads(body)["status"] == "ok"
 

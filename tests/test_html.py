@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.text.html import html_to_text
 
@@ -37,3 +39,46 @@ def test_html_to_text(html: str, expected: str) -> None:
 def test_long_chinese_body_keeps_every_character() -> None:
     body = "俄罗斯总统普京和朝鲜领导人金正恩签署条约。" * 250
     assert html_to_text(f"<div><p>{body}</p></div>") == body
+
+
+_MARKUP = st.lists(
+    st.sampled_from(
+        [
+            "<p>",
+            "</p>",
+            "<br/>",
+            "<b>",
+            "</b>",
+            "<script>",
+            "</script>",
+            "<!--",
+            "-->",
+            "<![CDATA[",
+            "]]>",
+            "&amp;",
+            "&#26222;",
+            "&bogus;",
+            "<",
+            ">",
+            "&",
+            "\n",
+            " ",
+            "\u3000",
+            "普京",
+            "Putin",
+            "获取更多RSS",
+            "<div class='x'>",
+            "</div>",
+            "<a href=",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@given(st.one_of(_MARKUP, st.text()))
+def test_any_input_gives_tidy_text(html: str) -> None:
+    text = html_to_text(html)
+    assert text == text.strip()
+    assert "\n\n" not in text and "  " not in text
+    assert "获取更多RSS" not in text

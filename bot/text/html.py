@@ -82,9 +82,8 @@ _VOID_TAGS = frozenset(
 _FOOTER = re.compile(r"[获獲]取更多RSS")
 _TAG_LIKE = re.compile(r"<[A-Za-z/!?]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_SOURCE_BREAKS = str.maketrans("\r\n", "  ")
-_BLANKS = re.compile(r"[^\S\n]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
+# Blanks worth replacing: runs of two or more, or one that is not a plain space.
+_BLANKS = re.compile(r"[^\S\n]{2,}|[^\S\n ]")
 
 
 class _TextCollector(HTMLParser):
@@ -128,13 +127,15 @@ class _TextCollector(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
             # In HTML a line break in the source is just a space, except inside <pre>.
-            self.parts.append(data if self._pre_depth else data.translate(_SOURCE_BREAKS))
+            if not self._pre_depth and ("\n" in data or "\r" in data):
+                data = data.replace("\r", " ").replace("\n", " ")
+            self.parts.append(data)
 
 
 def tidy(text: str) -> str:
     """Collapse runs of blanks to one space and blank lines to one ``\\n``; strip the ends."""
-    text = _BLANKS.sub(" ", text)
-    return _NEWLINES.sub("\n", text).strip()
+    lines = (line.strip() for line in _BLANKS.sub(" ", text).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def tidy_line(text: str) -> str:

@@ -29,7 +29,7 @@ import opencc
 _Map = list[int] | None
 
 _REMOVE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
-_WHITESPACE = re.compile(r"\s")
+_WHITESPACE = re.compile(r"[^\S ]")  # whitespace other than a plain space
 _SPACE_RUN = re.compile(r"  +")
 _CJK_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
 # Middle dots: Latin/Chinese interpunct, katakana and half-width katakana dots, bullets, and

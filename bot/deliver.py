@@ -37,10 +37,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
+from bot.machine_summary import MachineSummaries, Summarizer
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
-from bot.telegram.render import render_also, with_machine_summary
+from bot.telegram.render import render_also
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
@@ -92,10 +93,7 @@ class StoreLike(Protocol):
 
 
 _MAX_BATCH = 50_000
-_SUMMARY_CACHE = 1_000
 ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
-# Item text in, summary text out; may raise anything (it is a remote model).
-Summarizer = Callable[[str], Awaitable[str]]
 
 
 class _Outcome(enum.Enum):
@@ -124,9 +122,9 @@ class Sender:
         metrics: Recorder | None = None,
     ) -> None:
         self._metrics: Recorder = metrics or NullMetrics()
-        self._summarizer = summarizer
-        self._summary_timeout = summary_timeout
-        self._summaries: dict[tuple[str, str], str | None] = {}
+        self._summaries = (
+            MachineSummaries(summarizer, timeout=summary_timeout) if summarizer else None
+        )
         self._store = store
         self._sink = sink
         self._limits = limits or Limits()
@@ -227,8 +225,8 @@ class Sender:
     async def _deliver(self, entry: OutboxEntry) -> _Outcome:
         if entry.alert.kind == "also":
             return await self._deliver_also(entry)
-        if self._summarizer is not None and entry.alert.summary_input:
-            entry = await self._with_summary(entry, self._summarizer)
+        if self._summaries is not None and entry.alert.summary_input:
+            entry = await self._summaries.apply(entry, self._store)
         dest = entry.alert.destination
         moved = False
         try:
@@ -302,37 +300,6 @@ class Sender:
         )
         return _Outcome.SENT
 
-    async def _with_summary(self, entry: OutboxEntry, summarizer: Summarizer) -> OutboxEntry:
-        """The entry with a machine-written summary, or as it was if none can be had."""
-        alert = entry.alert
-        key = (alert.feed_id, alert.item_key)
-        if key not in self._summaries:
-            if len(self._summaries) >= _SUMMARY_CACHE:
-                self._summaries.clear()
-            self._summaries[key] = await self._summarize(entry, summarizer)
-        text = self._summaries[key]
-        message = with_machine_summary(alert.message, text) if text else alert.message
-        # Stored, so a restart sends the same text and "also:" edits keep the summary.
-        self._store.set_message(entry.id, message)
-        return replace(entry, alert=replace(alert, message=message, summary_input=None))
-
-    async def _summarize(self, entry: OutboxEntry, summarizer: Summarizer) -> str | None:
-        started = self._now()
-        try:
-            async with asyncio.timeout(self._summary_timeout):
-                text = await summarizer(entry.alert.summary_input or "")
-        except Exception as exc:  # any failure: the extractive summary stands
-            log.warning(
-                "llm_summary_failed",
-                extra={"entry_id": entry.id, "error": f"{type(exc).__name__}: {exc}"},
-            )
-            return None
-        log.info(
-            "llm_summary_made",
-            extra={"entry_id": entry.id, "seconds": round(self._now() - started, 3)},
-        )
-        return text.strip() or None
-
     async def _wait_for_chat(self, chat: int | str) -> None:
         now = self._now()
         ready = self._limiter.ready_at(chat, now)
@@ -391,32 +358,6 @@ class Sender:
             except Exception:  # telling admins is best effort; delivery goes on
                 log.exception("chat_gone_hook_failed", extra={"chat": str(dest)})
         return _Outcome.DROPPED
-
-    async def edit(self, dest: Destination, message_id: int, message: Message) -> bool:
-        """Edit a sent message (an "also: <source>" line) within the chat's limits.
-
-        Returns whether Telegram took it; a refusal or a chat that is paused for longer than
-        the horizon is logged and reported as False, never raised: an edit is a courtesy.
-        """
-        now = self._now()
-        ready = self._limiter.ready_at(dest.chat, now)
-        if ready - now > self._limits.horizon:
-            log.info("edit_skipped", extra={"chat": str(dest), "message_id": message_id})
-            return False
-        if ready > now:
-            await self._sleep(ready - now)
-        self._limiter.record(dest.chat, self._now())
-        try:
-            await self._sink.edit(dest, message_id, message)
-        except SendError as exc:
-            if isinstance(exc, RetryLater):
-                self._limiter.pause(dest.chat, self._now() + exc.after)
-            log.warning(
-                "edit_failed",
-                extra={"chat": str(dest), "message_id": message_id, "error": str(exc)},
-            )
-            return False
-        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""

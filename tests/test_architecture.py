@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "bot.pipeline": ORCHESTRATION,
     "bot.scheduler": ORCHESTRATION,
     "bot.deliver": ORCHESTRATION,
+    "bot.machine_summary": ORCHESTRATION,
     "bot.digest": ORCHESTRATION,
     "bot.dedupe": ORCHESTRATION,
     "bot.llm": ADAPTER,

@@ -295,26 +295,6 @@ async def test_run_retries_a_deferred_entry_when_it_is_due(
     assert [c.status for c in tg.calls_to(7)] == [502, 200]
 
 
-async def test_edit_keeps_the_chat_limits_and_reports_refusals(
-    tg: FakeTelegram, sink: TelegramSink, outbox: MemoryOutbox, time: FakeTime
-) -> None:
-    entry = outbox.add(-1001, "story")
-    sender = sender_for(outbox, sink, time)
-    await sender.drain()
-    assert entry.message_id is not None
-    edited = Message(text="<b>story</b>\nalso: BBC", plain="story\nalso: BBC")
-    before = time.now
-    assert await sender.edit(Destination(-1001), entry.message_id, edited)
-    assert (time.now - before).total_seconds() >= 1.0  # waited for the chat's one-a-second limit
-    assert tg.texts(-1001) == ["story\nalso: BBC"]
-    assert not await sender.edit(Destination(-1001), 999, edited)  # message to edit not found
-    tg.flood(-1001, retry_after=120, method="editMessageText")
-    time.advance(2)
-    assert not await sender.edit(Destination(-1001), entry.message_id, edited)
-    assert not await sender.edit(Destination(-1001), entry.message_id, edited)  # paused: not tried
-    assert [c.status for c in tg.calls_to(-1001, "editMessageText")] == [200, 400, 429]
-
-
 async def test_a_backlog_larger_than_a_batch_does_not_starve_other_chats(
     outbox: MemoryOutbox, time: FakeTime
 ) -> None:

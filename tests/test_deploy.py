@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from bot.metrics import Metrics, MetricsServer
+from bot.metrics import Metrics
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +129,7 @@ async def test_the_health_check_command_follows_healthz() -> None:
     metrics = Metrics(clock=lambda: now[0], process_metrics=False)
     metrics.watch_loop("sender", within=60)
     code = health_check_code()
-    async with MetricsServer(metrics, "127.0.0.1:0") as server:
+    async with metrics.server("127.0.0.1:0") as server:
         port = server.port
         assert await run_check(code, port) == 0
         now[0] = 61.0  # the sender stopped beating

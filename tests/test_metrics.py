@@ -68,7 +68,7 @@ def metrics(clock: FakeClock) -> Metrics:
 
 @pytest.fixture
 async def server(metrics: Metrics) -> AsyncIterator[MetricsServer]:
-    async with MetricsServer(metrics, "127.0.0.1:0") as srv:
+    async with metrics.server("127.0.0.1:0") as srv:
         yield srv
 
 
@@ -155,7 +155,7 @@ async def test_outbox_depth_from_a_real_store(metrics: Metrics, tmp_path: Path) 
     with Store(f"sqlite:///{tmp_path / 'm.db'}") as store:
         store.migrate()
         metrics.set_outbox_depth_source(store.outbox_depth)
-        async with MetricsServer(metrics, "127.0.0.1:0") as srv:
+        async with metrics.server("127.0.0.1:0") as srv:
             response = await http(srv.port, "/metrics")
     assert samples(response.body.decode())[("mediabot_outbox_depth", ())] == 0
 
@@ -230,7 +230,7 @@ async def test_other_paths_and_methods(server: MetricsServer) -> None:
 
 
 async def test_a_silent_client_does_not_hold_up_shutdown(metrics: Metrics) -> None:
-    srv = MetricsServer(metrics, "127.0.0.1:0")
+    srv = metrics.server("127.0.0.1:0")
     await srv.start()
     reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
     writer.write(b"GET /metr")  # never finishes its request

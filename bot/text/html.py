@@ -8,8 +8,8 @@ matching happens later, in ``bot.text.normalize``.
 
 from __future__ import annotations
 
-import html
 import re
+from html import unescape
 from html.parser import HTMLParser
 
 # Tags that start a new line: the reader sees them as separate blocks of text.
@@ -149,13 +149,13 @@ def cut_footer(text: str) -> str:
     return text[: m.start()] if m else text
 
 
-def html_to_text(html_text: str) -> str:
+def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment (or of plain text, which only gets tidied)."""
-    if not _TAG_LIKE.search(html_text):
+    if not _TAG_LIKE.search(html):
         # Plain text: decode well-formed entities only, so "AT&T" and "R&D" stay as they are.
-        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), html_text)
+        text = _ENTITY.sub(lambda m: unescape(m.group(0)), html)
         return tidy(cut_footer(text))
     parser = _TextCollector()
-    parser.feed(html_text)
+    parser.feed(html)
     parser.close()
     return tidy(cut_footer("".join(parser.parts)))

@@ -133,7 +133,9 @@ async def match(
         print(f"mediabot match: {failure.source}: {failure.reason}", file=sys.stderr)
     wanted = set(topics) or None
     fired = 0
+    progress = _Progress(len(items), sys.stderr)
     for item in items:
+        progress.step()
         feed = rules.feed(item.feed_id)
         result = matcher.match(item, feed_tags=feed.tags if feed else (), topics=wanted)
         for tm in result.topics:
@@ -142,9 +144,31 @@ async def match(
                 print(json.dumps(_jsonl_row(item, tm), ensure_ascii=False), file=out)
             else:
                 _print_table_row(item, tm, rules.topic(tm.topic_id), out)
+    progress.done()
     if fmt == "table":
         print(f"{len(items)} items, {fired} matches, {len(failures)} unreadable", file=out)
     return EXIT_OK if items or not failures else EXIT_FAIL
+
+
+class _Progress:
+    """``matched N/M`` on one refreshed stderr line, for long runs on a terminal only."""
+
+    EVERY = 100
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream, self.count = total, stream, 0
+        self.on = total >= 2 * self.EVERY and stream.isatty()
+
+    def step(self) -> None:
+        self.count += 1
+        if self.on and self.count % self.EVERY == 0:
+            self.stream.write(f"\rmatched {self.count}/{self.total} items")
+            self.stream.flush()
+
+    def done(self) -> None:
+        if self.on:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def _fetcher(settings: Settings) -> Fetcher:

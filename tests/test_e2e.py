@@ -198,3 +198,15 @@ def test_unusable_database_is_a_clear_start_up_error(cli: Cli, tmp_path: Path) -
     assert result.returncode == 1
     assert "mediabot:" in result.stderr and "not-a-dir" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_match_reads_every_archive_item(cli: Cli, archive_dir: Path) -> None:
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    result = cli("match", str(archive_dir / "items"), "--format", "jsonl", "--rules", str(rules))
+    assert result.returncode == 0
+    unreadable = [line for line in result.stderr.splitlines() if line.startswith("mediabot match:")]
+    assert unreadable == []
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) > 100  # the shipped topics fire on real news
+    assert {r["topic"] for r in rows} >= {"russia-dprk", "us-china", "hong-kong-nsl"}

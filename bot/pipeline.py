@@ -21,6 +21,7 @@ from bot.dedupe import collapse_near_duplicates
 from bot.digest import next_slot
 from bot.errors import FeedError, ParseError
 from bot.feeds.fetch import Fetcher
+from bot.feeds.identity import canonical_link
 from bot.feeds.parse import parse_feed
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.metrics import NullMetrics, Recorder
@@ -162,7 +163,12 @@ class Pipeline:
             return self._record_failure(state, feed, exc, now)
         state.etag, state.last_modified = result.etag, result.last_modified
         state.title = parsed.title or state.title
-        return self._ingest(feed, state, parsed, result, now)
+        # Matching, rendering and the store's writes are CPU and blocking I/O: off the loop,
+        # so sends, commands and heartbeats go on while a big feed is digested.
+        report = await asyncio.to_thread(self._ingest, feed, state, parsed, result, now)
+        if report.alerts and self._on_alerts:
+            self._on_alerts(report.alerts)
+        return report
 
     def _plan(
         self,
@@ -208,13 +214,12 @@ class Pipeline:
         now: datetime,
     ) -> PollReport:
         items = _unique_by_key(parsed.items)
-        unseen = self.store.unseen(feed.id, [i.key for i in items])
-        new_items = oldest_first([i for i in items if i.key in unseen])
+        new_items = oldest_first(self._new_items(feed.id, items))
         first_poll = state.first_success is None
         to_alert = new_items
         if first_poll:
             keep = self.options.backfill
-            to_alert = new_items[len(new_items) - keep :] if keep else []
+            to_alert = new_items[-keep:] if keep else []
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
         alerts = collapse_near_duplicates(self.store, alerts, now)
         self._record_success(state, now)
@@ -230,11 +235,34 @@ class Pipeline:
                 "first_poll": first_poll,
             },
         )
-        if queued and self._on_alerts:
-            self._on_alerts(queued)
         return PollReport(
             feed.id, ok=True, new_items=len(new_items), alerts=queued, notices=notices
         )
+
+    def _new_items(self, feed_id: str, items: Sequence[Item]) -> list[Item]:
+        """The items seen for the first time, under any form of their identity.
+
+        An item's key is its guid, or its canonical link when the guid is missing or
+        repeated in the document. A guid can become repeated (or unique) between polls, so
+        the key of one item can change: it counts as seen when its key, its link key, or
+        its guid key recorded with the same link was seen before.
+        """
+        by_link = {i.key: _link_key(i) for i in items}
+        by_guid = {i.key: f"g:{(i.guid or '').strip()}" for i in items if _guid_fell_back(i)}
+        wanted = {i.key for i in items} | {k for k in by_link.values() if k}
+        unseen = self.store.unseen(feed_id, sorted(wanted))
+        guid_links = self.store.seen_links(feed_id, sorted(set(by_guid.values())))
+        fresh = []
+        for item in items:
+            link_key = by_link[item.key]
+            recorded = guid_links.get(by_guid.get(item.key, ""))
+            if (
+                item.key in unseen
+                and (link_key is None or link_key in unseen)
+                and not (recorded is not None and _same_link(recorded, item.link))
+            ):
+                fresh.append(item)
+        return fresh
 
     def _alerts_for(
         self, feed: FeedRule, state: FeedState, item: Item, now: datetime
@@ -324,6 +352,18 @@ async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
     return await asyncio.to_thread(
         parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
     )
+
+
+def _link_key(item: Item) -> str | None:
+    return "l:" + canonical_link(item.link) if item.link.strip() else None
+
+
+def _guid_fell_back(item: Item) -> bool:
+    return bool(item.guid and item.guid.strip()) and not item.key.startswith("g:")
+
+
+def _same_link(a: str, b: str) -> bool:
+    return bool(a.strip() and b.strip()) and canonical_link(a) == canonical_link(b)
 
 
 def _copy_health(source: FeedState, target: FeedState) -> None:

@@ -268,3 +268,31 @@ async def test_healthy_feed_waits_for_its_interval(
     assert not (await pipeline.poll_all(on_schedule=False))[0].skipped
     clock.advance(minutes=10)
     assert not (await pipeline.poll_feed(feed(pipeline, "a"))).skipped
+
+
+async def test_backfill_larger_than_the_new_items_alerts_on_all(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", rss_document([story(3), story(2), story(1)]))
+    pipeline = make(backfill=5)
+    report = await pipeline.poll_feed(feed(pipeline, "a"))
+    assert (report.new_items, report.alerts) == (3, 6)  # every item, two destinations each
+
+
+async def test_a_guid_that_becomes_repeated_does_not_realert(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    old = {**story(1), "guid": "same"}
+    route = feed_server.route("/a.xml", rss_document([old]))
+    pipeline = make(backfill=5)
+    assert (await pipeline.poll_feed(feed(pipeline, "a"))).alerts == 2
+    new = {**story(2), "guid": "same"}  # a broken feed reuses the guid
+    route.body = rss_document([new, old])
+    report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
+    assert (report.new_items, report.alerts) == (1, 2)
+    texts = [e.alert.message.plain for e in pipeline.store.due(datetime.now(UTC))]
+    assert sum("普京访问平壤 2" in t for t in texts) == 2
+    # And back: the guid is unique again; neither item is new.
+    route.body = rss_document([old])
+    report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
+    assert report.new_items == 0

@@ -39,6 +39,16 @@ def unseen(conn: Connection, feed_id: str, keys: Sequence[str]) -> set[str]:
     return set(wanted) - known
 
 
+def seen_links(conn: Connection, feed_id: str, keys: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in chunks(list(dict.fromkeys(keys))):
+        query = select(seen_items.c.key, seen_items.c.link).where(
+            seen_items.c.feed_id == feed_id, seen_items.c.key.in_(part)
+        )
+        found.update((row.key, row.link) for row in conn.execute(query))
+    return found
+
+
 def record_seen(conn: Connection, items: Sequence[Item], first_seen: datetime) -> None:
     rows = [
         {

@@ -97,6 +97,11 @@ class Store:
         with self._read() as conn:
             return seen.unseen(conn, feed_id, keys)
 
+    def seen_links(self, feed_id: str, keys: Sequence[str]) -> dict[str, str]:
+        """The link recorded with each of ``keys`` that was seen for this feed."""
+        with self._read() as conn:
+            return seen.seen_links(conn, feed_id, keys)
+
     def record_poll(
         self,
         state: FeedState,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -124,6 +125,36 @@ async def test_slow_server_times_out(server: FeedServer) -> None:
             await f.fetch(server.url("/slow"))
 
 
+async def test_timeout_bounds_the_whole_body_not_each_read(server: FeedServer) -> None:
+    # A byte every 0.1 s: no single read waits long, the whole body takes 5 s.
+    server.route("/dribble", b"x" * 50, dribble=0.1)
+    started = time.monotonic()
+    async with Fetcher(allow_private_networks=True, timeout=1) as f:
+        with pytest.raises(FetchError, match=r"^timed out after 1s$"):
+            await f.fetch(server.url("/dribble"))
+    assert time.monotonic() - started < 3
+
+
+async def test_timeout_bounds_all_redirect_hops_together(server: FeedServer) -> None:
+    # Each hop alone is within the timeout; the request as a whole is not.
+    server.route("/old", status=302, redirect_to="/new", delay=0.6)
+    server.route("/new", FEED, delay=0.6)
+    async with Fetcher(allow_private_networks=True, timeout=1) as f:
+        with pytest.raises(FetchError, match=r"^timed out after 1s$"):
+            await f.fetch(server.url("/old"))
+    assert [r.path for r in server.requests] == ["/old", "/new"]
+
+
+async def test_waiting_for_a_slot_does_not_count_against_the_timeout(
+    server: FeedServer,
+) -> None:
+    # One slot: the second fetch queues for 0.5 s, then works for 0.5 s; timeout 0.8 s.
+    server.route("/feed.xml", FEED, delay=0.5)
+    async with Fetcher(allow_private_networks=True, timeout=0.8, per_host_concurrency=1) as f:
+        results = await asyncio.gather(*(f.fetch(server.url("/feed.xml")) for _ in range(2)))
+    assert [r.body for r in results] == [FEED, FEED]
+
+
 async def test_http_error_is_named(server: FeedServer, fetcher: Fetcher) -> None:
     with pytest.raises(FetchError, match=r"^HTTP 404 Not Found$") as info:
         await fetcher.fetch(server.url("/missing"))
@@ -161,6 +192,7 @@ async def test_loopback_is_refused_by_default(server: FeedServer) -> None:
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/feed",
         "http://[::ffff:192.168.0.1]/feed",
+        "http://[2002:7f00:1::1]/feed",
     ],
 )
 async def test_private_addresses_are_refused(url: str) -> None:
@@ -209,3 +241,31 @@ async def test_per_host_concurrency_is_limited() -> None:
         gate.set()
         results = await asyncio.gather(*tasks)
     assert peak == 2 and all(r.body == FEED for r in results)
+
+
+async def test_a_busy_host_does_not_hold_the_slots_other_hosts_need() -> None:
+    busy_host, other_host = "93.184.216.34", "1.1.1.1"
+    gate = asyncio.Event()
+    busy_requests: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == busy_host:
+            busy_requests.append(request.url.path)
+            await gate.wait()
+        return httpx.Response(200, content=FEED)
+
+    transport = httpx.MockTransport(handler)
+    async with Fetcher(transport=transport, max_concurrency=2, per_host_concurrency=1) as f:
+        busy = [asyncio.create_task(f.fetch(f"http://{busy_host}/{n}")) for n in range(4)]
+        for _ in range(20):  # let every busy task queue up
+            await asyncio.sleep(0)
+        other = asyncio.create_task(f.fetch(f"http://{other_host}/feed.xml"))
+        done, _pending = await asyncio.wait({other}, timeout=5)
+        try:
+            assert other in done, "the other host waited for the busy host's queue"
+            assert other.result().body == FEED
+            assert busy_requests == ["/0"] and not any(task.done() for task in busy)
+        finally:
+            gate.set()
+            results = await asyncio.gather(*busy, other)
+    assert all(r.body == FEED for r in results)

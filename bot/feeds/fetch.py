@@ -3,8 +3,10 @@
 One shared ``httpx.AsyncClient``; conditional GET; redirects followed here, one hop at a
 time, so every hop passes the private-network guard; the body is streamed and capped
 after decompression (a 10 KB gzip can inflate to gigabytes); a global and a per-host
-semaphore keep us from hammering anyone. Every failure is a ``FetchError`` with a message
-an admin can act on.
+semaphore keep us from hammering anyone. ``timeout`` bounds the whole request (lookups,
+connects, every redirect hop, headers and body), not each read: a server that sends a
+byte a second would otherwise hold a slot for ever. Time spent queued for a slot does not
+count. Every failure is a ``FetchError`` with a message an admin can act on.
 """
 
 from __future__ import annotations
@@ -38,6 +40,29 @@ _DRAIN_LIMIT = 64_000  # a redirect's body beyond this is not worth keeping the 
 @dataclass(frozen=True, slots=True)
 class _Redirect:
     location: str
+
+
+class _Budget:
+    """The time one fetch may still spend working; waiting for a slot is not work."""
+
+    def __init__(self, seconds: float) -> None:
+        self._total = seconds
+        self._left = seconds
+
+    @asynccontextmanager
+    async def spend(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = asyncio.timeout(max(self._left, 0.0))
+        try:
+            async with deadline:
+                yield
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise FetchError(f"timed out after {self._total:g}s") from None
+        finally:
+            self._left -= loop.time() - started
 
 
 class Fetcher:
@@ -95,10 +120,12 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        budget = _Budget(self._timeout)
         current = url
         for _hop in range(self._max_redirects + 1):
-            await check_url(current, allow_private=self._allow_private)
-            async with self._slot(urlsplit(current).hostname or ""):
+            async with budget.spend():
+                await check_url(current, allow_private=self._allow_private)
+            async with self._slot(urlsplit(current).hostname or ""), budget.spend():
                 outcome = await self._get(current, headers, etag, last_modified)
             if isinstance(outcome, FetchResult):
                 return outcome
@@ -109,7 +136,9 @@ class Fetcher:
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
-        async with self._global, per_host:
+        # Host first: a task holding a global slot while it queues for a busy host would
+        # starve every other host (ten feeds on one site would take all the slots).
+        async with per_host, self._global:
             yield
 
     async def _get(

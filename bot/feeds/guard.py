@@ -23,14 +23,32 @@ _ALLOWED_SCHEMES = ("http", "https")
 
 
 def is_public_address(address: str) -> bool:
-    """True only for globally routable unicast addresses."""
+    """True only for globally routable unicast addresses.
+
+    An IPv6 address that carries an IPv4 one (IPv4-mapped ``::ffff:a.b.c.d``, 6to4
+    ``2002:AABB:CCDD::``, Teredo's server and client) is public only if every IPv4 address
+    it carries is: ``2002:7f00:1::1`` carries 127.0.0.1.
+    """
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    return all(_is_public(each) for each in (ip, *_embedded_ipv4(ip)))
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback)
+
+
+def _embedded_ipv4(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> tuple[ipaddress.IPv4Address, ...]:
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ()
+    embedded = (ip.sixtofour,) if ip.sixtofour is not None else ()
+    return embedded + (ip.teredo or ())
 
 
 async def check_url(url: str, *, allow_private: bool) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gzip
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -42,6 +42,8 @@ class Route:
     repeat: int = 1  # body sent this many times, streamed: huge bodies without the memory
     gzip: bool = False  # send the body gzip-compressed with Content-Encoding: gzip
     omit_length: bool = False  # no Content-Length header (close-delimited body)
+    dribble: float = 0.0  # seconds between body pieces of dribble_size bytes (slow body)
+    dribble_size: int = 1
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,16 @@ class FeedServer:
         else:
             chunks = (route.body for _ in range(route.repeat))
             length = len(route.body) * route.repeat
+        if route.dribble:
+            chunks = self._dribbled(b"".join(chunks), route)
         self._send(handler, route.status, headers, chunks, None if route.omit_length else length)
+
+    def _dribbled(self, data: bytes, route: Route) -> Iterator[bytes]:
+        """``data`` in pieces with a pause before each but the first; stops on shutdown."""
+        for start in range(0, len(data), route.dribble_size):
+            if start and self._stopping.wait(route.dribble):
+                return
+            yield data[start : start + route.dribble_size]
 
     @staticmethod
     def _send(

@@ -321,8 +321,10 @@ class Sender:
         return ceiling * self._rng.uniform(0.5, 1.0)
 
     async def _defer(self, entry: OutboxEntry, dest: Destination, exc: RetryLater) -> _Outcome:
-        if entry.attempts + 1 >= self._limits.max_attempts:
-            reason = f"gave up after {entry.attempts + 1} attempts: {exc}"
+        age = (self._clock() - entry.alert.first_seen).total_seconds()
+        if age >= self._limits.max_age:
+            days = self._limits.max_age / 86400
+            reason = f"gave up after {entry.attempts + 1} attempts over {days:g} days: {exc}"
             return await self._fail(entry, dest, reason, kind="gave_up")
         delay = max(exc.after, self._backoff(entry.attempts))
         until = self._clock() + timedelta(seconds=delay)

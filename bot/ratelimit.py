@@ -31,7 +31,9 @@ class Limits:
     horizon: float = 3.0
     backoff_base: float = 1.0
     backoff_max: float = 300.0
-    max_attempts: int = 12
+    # A transient failure (429, network, 5xx, a rejected token) is retried at the backoff cap
+    # for as long as this; an outage of Telegram or of the network never empties the queue.
+    max_age: float = 7 * 86400.0  # seconds since the item was first seen
     batch: int = 500  # entries read from the outbox per round
     round_seconds: float = 15.0  # reread the outbox at least this often while draining
     idle: float = 60.0  # the loop rechecks the outbox at least this often

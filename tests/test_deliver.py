@@ -216,16 +216,24 @@ async def test_network_errors_back_off_exponentially(outbox: MemoryOutbox, time:
     assert all(2.0 * 2**n * 0.5 <= d <= 2.0 * 2**n for n, d in enumerate(delays))
 
 
-async def test_gives_up_after_max_attempts(outbox: MemoryOutbox, time: FakeTime) -> None:
+async def test_an_outage_never_empties_the_queue(outbox: MemoryOutbox, time: FakeTime) -> None:
     sink = ScriptedSink(time)
-    sink.errors[7] = [RetryLater("bad gateway", after=1.0) for _ in range(10)]
+    sink.errors[7] = [RetryLater("bad gateway", after=1.0) for _ in range(40)]
     entry = outbox.add(7, "x")
-    await drain_until_empty(
-        sender_for(outbox, sink, time, limits=Limits(max_attempts=3)), outbox, time, step=60
-    )
+    await drain_until_empty(sender_for(outbox, sink, time), outbox, time, step=600)
+    assert entry.status == "sent", "40 failures over hours of outage, then delivered"
+    assert len(sink.calls) == 41
+
+
+async def test_gives_up_only_after_max_age(outbox: MemoryOutbox, time: FakeTime) -> None:
+    sink = ScriptedSink(time)
+    sink.errors[7] = [RetryLater("bad gateway", after=1.0) for _ in range(100)]
+    entry = outbox.add(7, "x")
+    limits = Limits(max_age=3600.0)
+    await drain_until_empty(sender_for(outbox, sink, time, limits=limits), outbox, time, step=60)
     assert entry.status == "failed" and entry.error is not None
-    assert entry.error.startswith("gave up after 3 attempts")
-    assert len(sink.calls) == 3
+    assert entry.error.startswith("gave up after") and "bad gateway" in entry.error
+    assert (time.now - entry.alert.first_seen).total_seconds() >= 3600
 
 
 async def test_permanent_refusal_fails_with_the_reason_and_others_go_on(
@@ -285,7 +293,9 @@ async def test_run_retries_a_deferred_entry_when_it_is_due(
     tg: FakeTelegram, sink: TelegramSink, outbox: MemoryOutbox
 ) -> None:
     tg.server_error(7, status=502)
-    sender = Sender(outbox, sink, limits=Limits(per_chat_interval=0.0, backoff_base=0.05))
+    # The fake outbox dates its alerts 2024; a real clock must not count them as expired.
+    limits = Limits(per_chat_interval=0.0, backoff_base=0.05, max_age=1e12)
+    sender = Sender(outbox, sink, limits=limits)
     outbox.add(7, "eventually")
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 RULES_POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
+STOP_GRACE_SECONDS = 6.0  # the sender's last send; the whole stop stays under 10 s
+RESTART_MAX_SECONDS = 60.0
 # /healthz reports a loop as stuck when it has not beaten for this long.
 SCHEDULER_STUCK_AFTER = 60.0
 SENDER_STUCK_AFTER = 180.0
@@ -169,17 +171,19 @@ class App:
         self.metrics.watch_loop("sender", within=SENDER_STUCK_AFTER)
         self.metrics.heartbeat("scheduler")
         scheduler.start()
-        tasks = [
-            asyncio.create_task(self.sender.run(stop), name="sender"),
-            asyncio.create_task(self.digests.run(stop, self.sender.wake), name="digests"),
-            asyncio.create_task(self._watch_rules(stop, scheduler), name="rules-watcher"),
-        ]
+        loops: dict[str, Callable[[], Awaitable[None]]] = {
+            "sender": lambda: self.sender.run(stop),
+            "digests": lambda: self.digests.run(stop, self.sender.wake),
+            "rules-watcher": lambda: self._watch_rules(stop, scheduler),
+        }
         token = self.settings.telegram_token
         if token is not None:
-            updates = run_updates(
-                token.get_secret_value(), self.settings.telegram_api_url, self.control, stop
-            )
-            tasks.append(asyncio.create_task(updates, name="telegram-updates"))
+            secret, api_url = token.get_secret_value(), self.settings.telegram_api_url
+            loops["telegram-updates"] = lambda: run_updates(secret, api_url, self.control, stop)
+        tasks = {
+            name: asyncio.create_task(supervise(name, loop, stop), name=name)
+            for name, loop in loops.items()
+        }
         log.info(
             "service_started",
             extra={"feeds": len(self.book.rules.feeds), "topics": len(self.book.rules.topics)},
@@ -189,9 +193,14 @@ class App:
         finally:
             log.info("service_stopping")
             scheduler.shutdown(wait=False)
-            for task in tasks:
+            stop.set()
+            # The sender finishes the send in flight (so it is marked sent, not sent again
+            # after a restart); everything else stops at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(tasks["sender"]), STOP_GRACE_SECONDS)
+            for task in tasks.values():
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
             if server is not None:
                 await server.aclose()
 
@@ -294,16 +303,34 @@ def _make_summarizer(settings: Settings) -> LlmSummarizer | None:
     )
 
 
+async def supervise(
+    name: str,
+    loop: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+    *,
+    first_delay: float = 1.0,
+) -> None:
+    """Run a background loop until ``stop``; restart it with backoff when it fails or ends
+    early, so a Telegram outage at start or a bug in one loop never silences it for good."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await loop()
+        except Exception:
+            failures += 1
+            log.exception("task_failed", extra={"task": name, "failures": failures})
+        else:
+            if stop.is_set():
+                return
+            failures += 1
+            log.warning("task_ended", extra={"task": name, "failures": failures})
+        with contextlib.suppress(TimeoutError):
+            delay = first_delay * 2.0 ** (failures - 1)
+            await asyncio.wait_for(stop.wait(), min(delay, RESTART_MAX_SECONDS))
+
+
 def _install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-
-
-async def with_app(settings: Settings, body: Callable[[App], Awaitable[None]]) -> None:
-    app = App(settings)
-    try:
-        await body(app)
-    finally:
-        await app.aclose()

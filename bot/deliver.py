@@ -136,6 +136,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._blocked_until: float | None = None
+        self._stop: asyncio.Event | None = None  # set by run(): stop between two sends
 
     def wake(self) -> None:
         """New entries are in the outbox: drain now instead of at the next timer."""
@@ -188,7 +189,7 @@ class Sender:
         """
         attempted = sent = 0
         deadline = self._now() + self._limits.round_seconds
-        while queues:
+        while queues and not (self._stop is not None and self._stop.is_set()):
             now = self._now()
             key, ready = min(
                 (
@@ -363,6 +364,7 @@ class Sender:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
+        self._stop = stop
         failures = 0
         while not stop.is_set():
             self._metrics.heartbeat("sender")

@@ -139,8 +139,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     except ConfigError as exc:
         print(f"mediabot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    configure_logging(settings.log_level, settings.log_format, secrets=[token])
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     try:
         return _dispatch(args, settings, out)
     except RulesError as exc:

@@ -30,27 +30,21 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-class _Redactor(logging.Filter):
-    """Last line of defence: replace any secret that slipped into a record."""
+class _Redacting(logging.Formatter):
+    """Last line of defence: replace any secret in the finished line, tracebacks included
+    (python-telegram-bot puts the token in the text of some of its errors)."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if s]
+        self._inner = inner
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        text = record.getMessage()
-        if any(s in text for s in self._secrets):
-            for s in self._secrets:
-                text = text.replace(s, "**********")
-            record.msg, record.args = text, None
-        for key, value in _extras(record).items():
-            if isinstance(value, str) and any(s in value for s in self._secrets):
-                for s in self._secrets:
-                    value = value.replace(s, "**********")
-                setattr(record, key, value)
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        line = self._inner.format(record)
+        for secret in self._secrets:
+            line = line.replace(secret, "**********")
+        return line
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -92,8 +86,8 @@ def configure_logging(
 ) -> None:
     """Route every log record to ``stream`` (stderr by default) in the chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
-    handler.addFilter(_Redactor(secrets))
+    inner = JsonFormatter() if fmt == "json" else ConsoleFormatter()
+    handler.setFormatter(_Redacting(inner, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

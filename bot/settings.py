@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -167,10 +168,46 @@ class Settings(BaseSettings):
                 text = ""
             elif isinstance(value, tuple):
                 text = ",".join(str(v) for v in value)
+            elif name.endswith("_url"):
+                text = redact_url(str(value))
             else:
                 text = str(value)
             out[f"MEDIABOT_{name.upper()}"] = text
         return out
+
+    def secrets(self) -> list[str]:
+        """Every secret value in these settings, for the log redactor."""
+        found = [
+            v.get_secret_value()
+            for v in (getattr(self, n) for n in type(self).model_fields)
+            if isinstance(v, SecretStr) and v.get_secret_value()
+        ]
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name.endswith("_url") and isinstance(value, str):
+                found += _url_secrets(value)
+        return found
+
+
+def redact_url(url: str) -> str:
+    """``postgresql://u:pw@db/x`` -> ``postgresql://u:***@db/x``; a query string (which may
+    carry a key) becomes ``?***``."""
+    parts = urlsplit(url)
+    if parts.password is None and not parts.query:
+        return url  # nothing to hide (and urlunsplit would drop sqlite:///'s empty host)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    query = "***" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _url_secrets(url: str) -> list[str]:
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [v for _, v in parse_qsl(parts.query) if len(v) >= 8]
+    return found
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -147,6 +147,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_FAIL
+    except ConfigError as exc:
+        # Settings Telegram or the machine refuse (a rejected token, a database another
+        # process holds): exit 2, which service managers are told not to restart on.
+        print(f"mediabot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (StoreError, MediabotError) as exc:
         print(f"mediabot: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -153,6 +153,15 @@ class Settings(BaseSettings):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _bounds(self) -> Settings:
+        if self.min_interval > self.max_interval:
+            raise ValueError(
+                f"MEDIABOT_MIN_INTERVAL ({self.min_interval:g}s) is longer than "
+                f"MEDIABOT_MAX_INTERVAL ({self.max_interval:g}s)"
+            )
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -217,6 +226,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "MEDIABOT_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']}")
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if err["loc"]:
+                name = "MEDIABOT_" + "_".join(str(p) for p in err["loc"]).upper()
+                message = f"{name}: {message}"
+            lines.append(message)
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -53,3 +53,11 @@ def test_config_hides_database_password_and_url_queries() -> None:
 def test_redact_url_leaves_plain_urls_alone() -> None:
     assert redact_url("sqlite:///data/mediabot.db") == "sqlite:///data/mediabot.db"
     assert redact_url("https://api.telegram.org/bot") == "https://api.telegram.org/bot"
+
+
+def test_interval_bounds_must_make_sense() -> None:
+    from bot.errors import ConfigError
+    from bot.settings import load_settings
+
+    with pytest.raises(ConfigError, match="MIN_INTERVAL .* is longer than .*MAX_INTERVAL"):
+        load_settings(min_interval="2h", max_interval="1h")

@@ -87,7 +87,7 @@ def test_run_delivers_reloads_and_stops(
 
     # Only one process may own the database.
     second = cli("once")
-    assert second.returncode == 1
+    assert second.returncode == 2
     assert "in use by another mediabot" in second.stderr
 
     assert svc.stop() == 0
@@ -163,7 +163,7 @@ def test_run_refuses_a_token_telegram_rejects(
         MEDIABOT_TELEGRAM_API_URL=telegram.url,
         timeout=60,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "rejected MEDIABOT_TELEGRAM_TOKEN" in result.stderr
     assert "999:wrong" not in result.stderr
 

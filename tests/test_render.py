@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.models import Field, Hit, Item, Message, TopicMatch
+from bot.telegram import render as render_module
 from bot.telegram.render import hashtag, render_alert, utf16_len
 from tests.fakes.telegram_html import parse_html
 
@@ -197,3 +199,91 @@ def test_non_ascii_links_are_percent_encoded_once() -> None:
     url = message.buttons[0][0].url
     assert url == "https://example.com/%E6%96%B0%E9%97%BB/a%20b?q=%E6%99%AE%E4%BA%AC"
     assert f'<a href="{url}">' in message.text
+
+
+@pytest.fixture
+def finite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail, rather than hang, when rendering keeps recomposing the alert."""
+    calls = 0
+    compose = render_module._compose
+
+    def counted(*args: Any) -> Message:
+        nonlocal calls
+        calls += 1
+        assert calls < 50, "render_alert keeps recomposing the alert"
+        return compose(*args)
+
+    monkeypatch.setattr(render_module, "_compose", counted)
+
+
+@pytest.mark.usefixtures("finite")
+def test_absurdly_long_ids_and_names_still_render_within_the_limit() -> None:
+    long_id = "t" * 4100
+    content = "普京 " + "中" * 5000
+    hits = [content_hit(content, "普京", entity="e" * 4100 + str(n)) for n in range(6)]
+    message = render_alert(
+        item=make_item(title="🚀" * 5000),
+        topic_id=long_id,
+        topic_name="名" * 5000,
+        feed_name="F" * 5000,
+        match=TopicMatch(long_id, tuple(hits)),
+        plain={"title": "", "content": content},
+        tz=SHANGHAI,
+    )
+    assert_telegram_accepts(message)
+    assert "e" * 100 not in message.plain  # entity ids in "Why" are capped too
+    data = message.buttons[-1][0].callback_data
+    assert data is not None and len(data.encode()) <= 64
+
+
+@pytest.mark.usefixtures("finite")
+def test_an_empty_topic_name_falls_back_to_a_capped_id() -> None:
+    message = render_alert(
+        item=make_item(feed_id="f" * 5000),
+        topic_id="t" * 5000,
+        topic_name="",
+        feed_name="",
+        match=TopicMatch("t" * 5000, ()),
+        plain={"title": "", "content": ""},
+        tz=SHANGHAI,
+    )
+    assert_telegram_accepts(message)
+    assert utf16_len(message.plain) < 500
+
+
+@pytest.mark.parametrize(
+    ("parts", "gone"),
+    [
+        ({"why": "w" * 5000}, "Why:"),
+        ({"why": "w" * 5000, "tag": "#" + "t" * 5000}, "#ttt"),
+        ({"why": "🚀" * 3000, "tag": "#" + "t" * 5000, "topic_name": "&<" * 3000}, "<b>"),
+    ],
+    ids=["why-left-out", "hashtag-left-out", "plain-text-cut"],
+)
+def test_a_message_too_long_without_summary_loses_its_extras(
+    parts: dict[str, str], gone: str
+) -> None:
+    # Parts longer than render_alert ever makes them: the later cuts still end in a fit.
+    fields: dict[str, str | None] = {
+        "topic_name": "T",
+        "feed_name": "F",
+        "when": None,
+        "title": "title",
+        "link": None,
+        "why": "",
+        "tag": "#t",
+    }
+    fields.update(parts)
+    too_long = render_module._Parts(**fields)  # type: ignore[arg-type]
+    message = render_module._fit_without_summary(too_long, "t")
+    assert_telegram_accepts(message)
+    assert gone not in message.text
+    assert message.buttons[-1][0].callback_data == "mute:t"
+
+
+@pytest.mark.parametrize("topic_id", ["a" * 59, "a" * 64, "普" * 30])
+def test_mute_data_is_cut_to_64_bytes_between_characters(topic_id: str) -> None:
+    data = render_module._mute_data(topic_id)
+    assert len(data.encode()) <= 64
+    assert topic_id.startswith(data.removeprefix("mute:"))
+    assert data == f"mute:{topic_id}"[: len(data)]

@@ -265,3 +265,32 @@ def test_other_files_ignored(tmp_path: Path) -> None:
     write(tmp_path, "notes.txt", "topics: [oops")
     write(tmp_path, "t.yaml", "topics:\n  - {id: t, any: [x]}\n")
     assert [t.id for t in load_rules(tmp_path).rules.topics] == ["t"]
+
+
+@pytest.mark.parametrize(
+    ("body", "what", "line"),
+    [
+        ("feeds:\n  - id: {id}\n    url: https://x\n", "feed", 2),
+        ("entities:\n  {id}:\n    aliases: [x]\n", "entity", 2),
+        ("topics:\n  - id: {id}\n    any: [x]\n", "topic", 2),
+        ("feeds:\n  - id: f\n    url: https://x\n    tags: [{id}]\n", "tag", 4),
+    ],
+    ids=["feed", "entity", "topic", "tag"],
+)
+def test_ids_longer_than_64_characters_are_refused(
+    tmp_path: Path, body: str, what: str, line: int
+) -> None:
+    write(tmp_path, "ok.yaml", body.replace("{id}", "a" * 64))
+    assert load_rules(tmp_path).files
+    long_id = "a" * 64 + "b"
+    path = write(tmp_path, "ok.yaml", body.replace("{id}", long_id))
+    (problem,) = problems(tmp_path)
+    assert (problem.file, problem.line) == (str(path), line)
+    assert f"{what} id '{long_id}' is too long (65 characters; at most 64)" in problem.message
+
+
+def test_a_very_long_id_is_quoted_short(tmp_path: Path) -> None:
+    write(tmp_path, "t.yaml", f"topics:\n  - id: {'t' * 4100}\n    any: [x]\n")
+    (problem,) = problems(tmp_path)
+    assert "(4100 characters; at most 64)" in problem.message
+    assert len(problem.message) < 200

@@ -190,3 +190,10 @@ async def test_forged_or_stale_callback_data_changes_nothing(bot: CommandBot) ->
         assert answer["text"] == "This button is out of date. Send the command again."
     assert bot.store.subscriptions() == []
     assert bot.store.muted("taiwan", bot.clock()) == set()
+
+
+async def test_ids_are_held_to_the_rules_limit_of_64_characters(bot: CommandBot) -> None:
+    reply = await bot.say("/subscribe " + "a" * 65)
+    assert reply.text.startswith("'" + "a" * 64 + "' is not an id")
+    reply = await bot.say("/subscribe " + "a" * 64)
+    assert "is not an id" not in reply.text

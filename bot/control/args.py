@@ -10,8 +10,8 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-MAX_ID = 100
+from bot.rules.schema import ID, MAX_ID
+
 MAX_IDS = 10
 MAX_URL = 2000
 _DURATION = re.compile(r"^(\d{1,5})\s*(m|min|h|d|w)$", re.I)

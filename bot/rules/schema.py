@@ -17,6 +17,10 @@ from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS, is_latin_term, latin_letter_count
 
 ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Ids end up in hashtags, log lines and Telegram callback data (``mute:<topic id>``, at most
+# 64 bytes, cut to a prefix there when longer); a cap keeps every one of them short.
+MAX_ID = 64
+_SHOWN_ID = 80  # how much of an over-long value an error message quotes
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DELIVERY = re.compile(r"^(instant|hourly|daily@([01]\d|2[0-3]):[0-5]\d)$")
@@ -76,9 +80,21 @@ def check_keys(ctx: Context, node: dict[Any, Any], allowed: set[str], what: str)
 
 def check_id(ctx: Context, value: Any, line: int | None, what: str) -> str | None:
     if not isinstance(value, str) or not ID.match(value):
-        ctx.error(line, f"bad {what} id {value!r}: use lowercase letters, digits, - and _")
+        ctx.error(line, f"bad {what} id {_quoted(value)}: use lowercase letters, digits, - and _")
+        return None
+    if len(value) > MAX_ID:
+        ctx.error(
+            line,
+            f"{what} id {_quoted(value)} is too long ({len(value)} characters; at most {MAX_ID})",
+        )
         return None
     return value
+
+
+def _quoted(value: Any) -> str:
+    """The value as an error message quotes it: its repr, cut when it runs long."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_ID else text[:_SHOWN_ID] + "…"
 
 
 def as_text(ctx: Context, value: Any, line: int | None, what: str) -> str | None:

@@ -4,7 +4,8 @@ Every value goes through ``html.escape`` and the plain-text fallback is built fr
 same pieces, so ``Message.plain`` is exactly the text Telegram shows after parsing
 ``Message.text``. That is also what Telegram measures against its 4,096-unit limit (UTF-16
 code units), so the length check runs on ``plain``; when it is over, the summary is shortened
-first, then the title.
+first, then the title, then the "Why" line and the hashtag are left out; should even that be
+too long, the plain text is cut at the limit. Every step is taken once: rendering always ends.
 
 Layout::
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
@@ -49,6 +50,7 @@ MAX_WHY = 5
 _TITLE_MAX = 500
 _NAME_MAX = 120
 _TERM_MAX = 60
+_ID_MAX = 64  # rule ids are at most 64 characters (bot.rules.schema.MAX_ID)
 _MIN_SUMMARY = 80
 
 # C0/C1 controls (except tab and newline), lone surrogates and non-characters break the
@@ -75,7 +77,7 @@ def _one_line(text: str, limit: int) -> str:
 
 def hashtag(topic_id: str) -> str:
     """``russia-dprk`` -> ``#russia_dprk`` (hashtags allow only letters, digits and _)."""
-    tag = _NOT_HASHTAG.sub("_", topic_id).strip("_")
+    tag = _NOT_HASHTAG.sub("_", topic_id[:_ID_MAX]).strip("_")
     if not any(ch.isalpha() for ch in tag):
         tag = f"topic_{tag}".rstrip("_")  # Telegram does not link an all-digit hashtag
     return f"#{tag}"
@@ -142,7 +144,7 @@ def _why_one(hit: Hit) -> str:
     term = _one_line(hit.term, _TERM_MAX)
     matched = _one_line(hit.matched, _TERM_MAX)
     label = term if matched.casefold() == term.casefold() or not matched else f"{term} → {matched}"
-    details = [f"@{hit.entity}"] if hit.entity else []
+    details = [f"@{_one_line(hit.entity, _ID_MAX)}"] if hit.entity else []
     details.append(hit.field)
     if hit.edits > 0:
         details.append(f"{hit.edits} edit" + ("s" if hit.edits > 1 else ""))
@@ -165,9 +167,11 @@ def why(hits: Sequence[Hit], limit: int = MAX_WHY) -> str:
 
 
 def _mute_data(topic_id: str) -> str:
-    # Topic ids are ASCII, so characters are bytes; a longer id is cut to Telegram's limit
-    # and the command handler matches it as a prefix.
-    return f"mute:{topic_id}"[:MAX_CALLBACK_BYTES]
+    # Rule ids are ASCII and at most 64 characters, so ``mute:`` and an id of 60 or more
+    # run over Telegram's limit: the data is cut there and the command handler matches
+    # it as a prefix. Cut as bytes, dropping a character split in two, to keep any id safe.
+    data = f"mute:{topic_id}".encode()[:MAX_CALLBACK_BYTES]
+    return data.decode(errors="ignore")
 
 
 def _buttons(link: str | None, topic_id: str) -> tuple[tuple[Button, ...], ...]:
@@ -224,8 +228,8 @@ def render_alert(
 ) -> Message:
     """One alert as a Telegram HTML message with its plain-text fallback and buttons."""
     parts = _Parts(
-        topic_name=_one_line(topic_name, _NAME_MAX) or topic_id,
-        feed_name=_one_line(feed_name, _NAME_MAX) or item.feed_id,
+        topic_name=_one_line(topic_name, _NAME_MAX) or _one_line(topic_id, _ID_MAX),
+        feed_name=_one_line(feed_name, _NAME_MAX) or _one_line(item.feed_id, _ID_MAX),
         when=_published(item.published, tz),
         title=_one_line(item.title, _TITLE_MAX) or "(untitled)",
         link=_safe_url(item.link),
@@ -233,31 +237,61 @@ def render_alert(
         tag=hashtag(topic_id),
     )
     budget = max_summary
-    while True:
-        summary = summarize(plain, match.hits, max_chars=budget) if budget > 0 else Summary("")
+    while budget > 0:
+        summary = summarize(plain, match.hits, max_chars=budget)
         message = _compose(parts, summary, topic_id)
         excess = utf16_len(message.plain) - MAX_MESSAGE_UNITS
         if excess <= 0:
             return message
-        if budget > 0:
-            # UTF-16 units can be twice the characters (emoji); shrink by at least that much.
-            budget = budget - excess if budget - excess >= _MIN_SUMMARY else 0
-            continue
-        # Nothing left to shorten but the title; every other part is capped well below.
-        parts = _shorter_title(parts, excess)
+        # UTF-16 units can be twice the characters (emoji); shrink by at least that much.
+        budget = budget - excess if budget - excess >= _MIN_SUMMARY else 0
+    return _fit_without_summary(parts, topic_id)
+
+
+def _fit_without_summary(parts: _Parts, topic_id: str) -> Message:
+    """The alert without a summary, made to fit by a fixed series of cuts.
+
+    Topic and feed names are capped at a few hundred units, so the title alone usually
+    settles it; the later steps keep even absurd input (ids from outside the rules) finite.
+    """
+    message = _compose(parts, Summary(""), topic_id)
+    for cut in (_shorter_title, _without_why, _without_tag):
+        excess = utf16_len(message.plain) - MAX_MESSAGE_UNITS
+        if excess <= 0:
+            return message
+        parts = cut(parts, excess)
+        message = _compose(parts, Summary(""), topic_id)
+    if utf16_len(message.plain) <= MAX_MESSAGE_UNITS:
+        return message
+    return _hard_cut(message)
 
 
 def _shorter_title(parts: _Parts, excess: int) -> _Parts:
+    # Every character is at least one unit: cutting ``excess`` characters (and one for the
+    # ellipsis) removes at least ``excess`` units, unless the title runs out first.
     keep = max(1, len(parts.title) - excess - 1)
-    return _Parts(
-        topic_name=parts.topic_name,
-        feed_name=parts.feed_name,
-        when=parts.when,
-        title=parts.title[:keep] + "…",
-        link=parts.link,
-        why=parts.why,
-        tag=parts.tag,
-    )
+    return replace(parts, title=parts.title[:keep] + "…")
+
+
+def _without_why(parts: _Parts, excess: int) -> _Parts:
+    return replace(parts, why="")
+
+
+def _without_tag(parts: _Parts, excess: int) -> _Parts:
+    return replace(parts, tag="")
+
+
+def _hard_cut(message: Message) -> Message:
+    """The plain text cut to the limit (between code points, so never inside a surrogate
+    pair), sent as escaped text without markup: a last resort that cannot fail to fit."""
+    text, units = [], 0
+    for char in message.plain:
+        units += utf16_len(char)
+        if units > MAX_MESSAGE_UNITS - 1:
+            break
+        text.append(char)
+    plain = "".join(text).rstrip() + "…"
+    return Message(text=html.escape(plain, quote=True), plain=plain, buttons=message.buttons)
 
 
 # --- near-duplicates: "also: <source>" under the first alert ---------------------------------
@@ -380,7 +414,7 @@ def _digest_line(doc: _Doc, line: DigestLine) -> None:
 
 def _topic_heading(doc: _Doc, line: DigestLine, more: bool) -> None:
     doc.add("\n")
-    doc.tag("b", _one_line(line.topic_name, _NAME_MAX) or line.topic_id)
+    doc.tag("b", _one_line(line.topic_name, _NAME_MAX) or _one_line(line.topic_id, _ID_MAX))
     doc.add(" " + hashtag(line.topic_id) + (" (continued)" if more else "") + "\n")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, PermanentSendError, RetryLater
 from bot.models import Button, Destination, Message
+from bot.telegram import send, updates
 from bot.telegram.send import TelegramSink
 from tests.fakes.telegram import FakeTelegram
 
@@ -151,3 +152,18 @@ async def test_unreachable_server_is_retry_later() -> None:
             await sink.send(Destination(7), MESSAGE)
     finally:
         await sink.aclose()
+
+
+def test_command_replies_share_the_senders_keyboard_and_not_modified_check() -> None:
+    # One definition of each, so alerts and command replies cannot drift apart.
+    assert updates.markup is send.markup
+    assert updates.NOT_MODIFIED is send.NOT_MODIFIED
+    assert not hasattr(updates, "_markup") and not hasattr(updates, "_NOT_MODIFIED")
+    keyboard = send.markup(MESSAGE)
+    assert keyboard is not None
+    assert [[b.text for b in row] for row in keyboard.inline_keyboard] == [
+        ["🔗 Open"],
+        ["🔕 Mute topic"],
+    ]
+    assert keyboard.inline_keyboard[1][0].callback_data == "mute:russia-dprk"
+    assert send.markup(Message(text="x", plain="x")) is None

@@ -54,7 +54,7 @@ from bot.errors import (
 )
 from bot.models import Destination, Message
 
-__all__ = ["TelegramSink", "classify"]
+__all__ = ["NOT_MODIFIED", "TelegramSink", "classify", "markup"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,8 @@ _CHAT_GONE = (
     "chat_write_forbidden",
     "group chat was deactivated",
 )
-_NOT_MODIFIED = "message is not modified"
+# What Telegram says to an edit that changes nothing: not an error for us.
+NOT_MODIFIED = "message is not modified"
 
 
 @contextmanager
@@ -130,7 +131,8 @@ def classify(exc: TelegramError) -> SendError:
     return PermanentSendError(exc.message)
 
 
-def _markup(message: Message) -> InlineKeyboardMarkup | None:
+def markup(message: Message) -> InlineKeyboardMarkup | None:
+    """The message's buttons as Telegram's inline keyboard (None when it has none)."""
     if not message.buttons:
         return None
     rows = [
@@ -167,7 +169,7 @@ class TelegramSink:
                     parse_mode=None if as_plain else ParseMode.HTML,
                     link_preview_options=self._no_preview,
                     message_thread_id=dest.thread,
-                    reply_markup=_markup(message),
+                    reply_markup=markup(message),
                 )
         except TelegramError as exc:
             raise classify(exc) from exc
@@ -183,10 +185,10 @@ class TelegramSink:
                     text=message.text,
                     parse_mode=ParseMode.HTML,
                     link_preview_options=self._no_preview,
-                    reply_markup=_markup(message),
+                    reply_markup=markup(message),
                 )
         except BadRequest as exc:
-            if _NOT_MODIFIED in exc.message.lower():
+            if NOT_MODIFIED in exc.message.lower():
                 return
             raise classify(exc) from exc
         except TelegramError as exc:

@@ -23,8 +23,6 @@ from telegram import (
     BotCommandScopeChat,
     CallbackQuery,
     Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
     Update,
     User,
@@ -36,6 +34,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot.models import Destination, Message
 from bot.telegram.protocol import Caller, CommandHandler, Reply
+from bot.telegram.send import NOT_MODIFIED, markup
 
 __all__ = ["CommandHandler", "build_application", "parse_command", "run_updates"]
 
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds a getUpdates call may wait for news
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
-_NOT_MODIFIED = "message is not modified"
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
@@ -90,23 +88,12 @@ def _caller(bot: Bot, chat: Chat, user: User, message: TgMessage | None) -> Call
     )
 
 
-def _markup(message: Message) -> InlineKeyboardMarkup | None:
-    if not message.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(b.text, url=b.url, callback_data=b.callback_data) for b in row]
-            for row in message.buttons
-        ]
-    )
-
-
 async def _send(bot: Bot, dest: Destination, message: Message) -> None:
     kwargs: dict[str, Any] = {
         "chat_id": dest.chat,
         "message_thread_id": dest.thread,
         "link_preview_options": _NO_PREVIEW,
-        "reply_markup": _markup(message),
+        "reply_markup": markup(message),
     }
     try:
         await bot.send_message(text=message.text, parse_mode=ParseMode.HTML, **kwargs)
@@ -135,11 +122,11 @@ async def _edit(query: CallbackQuery, message: Message) -> None:
         await query.edit_message_text(
             text=message.text,
             parse_mode=ParseMode.HTML,
-            reply_markup=_markup(message),
+            reply_markup=markup(message),
             link_preview_options=_NO_PREVIEW,
         )
     except BadRequest as exc:
-        if _NOT_MODIFIED not in exc.message.lower():
+        if NOT_MODIFIED not in exc.message.lower():
             raise
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 from bot.app import App
 from bot.errors import FeedError, SendError
 from bot.feeds.fetch import Fetcher
-from bot.feeds.inputs import load_inputs
+from bot.feeds.inputs import InputFailure, load_inputs
 from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
 from bot.pipeline import probe_feed
@@ -127,8 +128,17 @@ async def match(
         print(f"mediabot match: unknown topic id(s): {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
     matcher = compile_matcher(rules)
+    # A URL that is a feed of the rules is read as that feed, so its topic scopes apply.
+    feed_of_url = {f.url: f.id for f in rules.feeds}
+    items: list[Item] = []
+    failures: list[InputFailure] = []
     async with _fetcher(settings) as fetcher:
-        items, failures = await load_inputs(specs, fetcher)
+        for spec in specs:
+            got, bad = await load_inputs([spec], fetcher)
+            if spec in feed_of_url:
+                got = [replace(i, feed_id=feed_of_url[spec]) for i in got]
+            items += got
+            failures += bad
     for failure in failures:
         print(f"mediabot match: {failure.source}: {failure.reason}", file=sys.stderr)
     wanted = set(topics) or None
@@ -181,10 +191,10 @@ def _fetcher(settings: Settings) -> Fetcher:
     )
 
 
-def display_id(item: Item) -> str:
-    """The input's own ``id`` for JSON Lines (kept as the key), else the link, else the key."""
-    if not item.key.startswith(("g:", "l:", "h:")):
-        return item.key
+def display_id(item: Item) -> str | int:
+    """The input's own ``id`` (JSON Lines), as given; else the link, else the key."""
+    if item.source_id is not None:
+        return item.source_id
     return item.link or item.key
 
 

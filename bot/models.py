@@ -30,6 +30,8 @@ class Item:
     published: datetime | None = None
     guid: str | None = None
     author: str | None = None
+    # The input's own id, as given (a JSON Lines record's ``id``): what a dry run reports.
+    source_id: str | int | None = None
 
 
 @dataclass(frozen=True, slots=True)

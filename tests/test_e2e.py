@@ -154,7 +154,10 @@ def test_match_reports_unreadable_items_and_goes_on(cli: Cli, tmp_path: Path) ->
         "link": "https://x/a1",
         "content": "朝鮮",
     }
-    jsonl.write_text(json.dumps(good, ensure_ascii=False) + "\n{not json\n", encoding="utf-8")
+    # ids are reported as given, whatever they look like
+    records = [good, {**good, "id": "h:1"}, {**good, "id": 42}]
+    lines = [json.dumps(r, ensure_ascii=False) for r in records]
+    jsonl.write_text("\n".join(lines) + "\n{not json\n", encoding="utf-8")
     result = cli(
         "match",
         str(jsonl),
@@ -166,10 +169,9 @@ def test_match_reports_unreadable_items_and_goes_on(cli: Cli, tmp_path: Path) ->
     )
     assert result.returncode == 0
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["id"] for r in rows if r["topic"] == TOPIC] == [
-        "a1"
-    ]  # Traditional text, Simplified rules
-    assert "items.jsonl:2" in result.stderr
+    fired = [r["id"] for r in rows if r["topic"] == TOPIC]  # Traditional text, Simplified rules
+    assert fired == ["a1", "h:1", 42]
+    assert "items.jsonl:4" in result.stderr
     assert "missing.xml" in result.stderr
 
 
@@ -210,3 +212,28 @@ def test_match_reads_every_archive_item(cli: Cli, archive_dir: Path) -> None:
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(rows) > 100  # the shipped topics fire on real news
     assert {r["topic"] for r in rows} >= {"russia-dprk", "us-china", "hong-kong-nsl"}
+
+
+def test_match_reads_a_rules_feed_url_as_that_feed(
+    cli: Cli, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    body = rss_document([{"title": "普京访问平壤", "link": "https://x/1", "description": "朝鲜"}])
+    feed_server.route("/known.xml", body)
+    feed_server.route("/other.xml", body)
+    rules = tmp_path / "scoped"
+    rules.mkdir()
+    (rules / "rules.yaml").write_text(
+        f"feeds:\n  - {{id: known, url: '{feed_server.url('/known.xml')}', tags: [zh]}}\n"
+        "topics:\n"
+        "  - {id: en-only, name: EN, any: [普京], feeds: ['#en']}\n"
+        "  - {id: anywhere, name: Any, any: [普京]}\n",
+        encoding="utf-8",
+    )
+    env = {"MEDIABOT_ALLOW_PRIVATE_NETWORKS": "1"}
+    args = ["--format", "jsonl", "--rules", str(rules)]
+    known = cli("match", feed_server.url("/known.xml"), *args, **env)
+    assert [json.loads(r)["topic"] for r in known.stdout.splitlines()] == ["anywhere"]
+    assert json.loads(known.stdout.splitlines()[0])["feed"] == "known"
+    other = cli("match", feed_server.url("/other.xml"), *args, **env)
+    topics = [json.loads(r)["topic"] for r in other.stdout.splitlines()]
+    assert topics == ["en-only", "anywhere"]  # not a feed of the rules: scopes do not apply

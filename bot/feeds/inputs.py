@@ -166,6 +166,7 @@ def jsonl_item(record: Any, *, default_feed: str) -> Item:
         link=fields["link"],
         content=fields["content"],
         published=parse_date(_string(record, "published")),
+        source_id=ident,
     )
 
 

@@ -107,6 +107,7 @@ class App:
             on_alerts=lambda _n: self.sender.wake(),
             metrics=self.metrics,
         )
+        self._gone_told: set[Destination] = set()  # chats admins already heard are gone
         # Set in run(), so that /reload re-syncs the feed jobs as the watcher does.
         self._scheduler: AsyncIOScheduler | None = None
         self.control = Control(
@@ -290,7 +291,16 @@ class App:
         await self.notify_admins(notice.text)
 
     async def _chat_gone(self, dest: Destination, reason: str) -> None:
-        await self.notify_admins(f"Stopped sending to {dest}: {reason}")
+        """The bot was blocked or removed: end the chat's subscriptions, tell admins once."""
+        topics = self.store.topics_of(dest)
+        for topic_id in topics:
+            self.store.unsubscribe(dest, topic_id)
+        log.warning("chat_unsubscribed", extra={"chat_id": str(dest), "topics": len(topics)})
+        if dest in self._gone_told:
+            return
+        self._gone_told.add(dest)
+        note = f" and ended its {len(topics)} subscription(s)" if topics else ""
+        await self.notify_admins(f"Stopped sending to {dest}{note}: {reason}")
 
 
 def _make_summarizer(settings: Settings) -> LlmSummarizer | None:

@@ -1,0 +1,58 @@
+"""The composed app in-process: what happens around delivery that users notice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import App
+from bot.models import Destination
+from bot.settings import load_settings
+from tests.fakes.feedserver import FeedServer, rss_document
+from tests.fakes.telegram import FakeTelegram
+
+RULES = """
+entities:
+  putin: {name: Putin, aliases: [普京, Putin]}
+topics:
+  - {id: putin, name: Putin watch, any: ["@putin"]}
+"""
+
+
+def story(n: int) -> dict[str, str]:
+    return {"title": f"普京 {n}", "link": f"https://x.example/{n}", "description": "普京"}
+
+
+async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "t.yaml").write_text(
+        RULES + f"feeds:\n  - {{id: f, url: '{feed_server.url('/f.xml')}'}}\n", encoding="utf-8"
+    )
+    route = feed_server.route("/f.xml", rss_document([story(1)]))
+    settings = load_settings(
+        rules_dir=rules,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        telegram_token=telegram.token,
+        telegram_api_url=telegram.url,
+        admin_ids="1",
+        allow_private_networks=True,
+    )
+    app = App(settings)
+    reader, other = Destination(777), Destination(888)
+    try:
+        app.store.subscribe(reader, "putin")
+        app.store.subscribe(other, "putin")
+        await app.once()  # first poll: marks the item seen (backfill 0)
+        telegram.block(777)
+        for n in (2, 3):
+            route.body = rss_document([story(n), story(n - 1)])
+            await app.once()
+    finally:
+        await app.aclose()
+    assert app.store.subscribers("putin") == [other]
+    assert len(telegram.texts(888)) == 2
+    assert telegram.texts(777) == []
+    notices = telegram.texts(1)
+    assert len(notices) == 1 and "777" in notices[0]

@@ -46,6 +46,18 @@ SCHEDULER_STUCK_AFTER = 60.0
 SENDER_STUCK_AFTER = 180.0
 
 
+def make_fetcher(settings: Settings) -> Fetcher:
+    return Fetcher(
+        timeout=settings.fetch_timeout,
+        connect_timeout=settings.connect_timeout,
+        max_bytes=settings.max_body_bytes,
+        user_agent=settings.user_agent,
+        allow_private_networks=settings.allow_private_networks,
+        max_concurrency=settings.max_concurrency,
+        per_host_concurrency=settings.per_host_concurrency,
+    )
+
+
 def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """What changes when a rule file is added, removed or edited."""
     files = sorted(p for p in rules_dir.rglob("*") if p.suffix in (".yaml", ".yml"))
@@ -71,15 +83,7 @@ class App:
             self.store.close()
             raise
         self.metrics.set_outbox_depth_source(self.store.outbox_depth)
-        self.fetcher = Fetcher(
-            timeout=settings.fetch_timeout,
-            connect_timeout=settings.connect_timeout,
-            max_bytes=settings.max_body_bytes,
-            user_agent=settings.user_agent,
-            allow_private_networks=settings.allow_private_networks,
-            max_concurrency=settings.max_concurrency,
-            per_host_concurrency=settings.per_host_concurrency,
-        )
+        self.fetcher = make_fetcher(settings)
         self.sink = self._make_sink()
         self.summarizer = _make_summarizer(settings)
         self.sender = Sender(

@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    # Imported here so that `mediabot --help` and `config` stay fast and light.
+    # Imported here so that `mediabot --help` and argument errors stay fast.
     from bot import commands
 
     match args.command:

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
-from bot.app import App
+from bot.app import App, make_fetcher
 from bot.errors import FeedError, SendError
-from bot.feeds.fetch import Fetcher
 from bot.feeds.inputs import InputFailure, load_inputs
 from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
@@ -96,7 +95,7 @@ async def feeds_add(
     ident = ident or suggest_feed_id(url, {f.id for f in rules.feeds})
     title = None
     if check:
-        async with _fetcher(settings) as fetcher:
+        async with make_fetcher(settings) as fetcher:
             try:
                 parsed = await probe_feed(fetcher, url, ident)
             except FeedError as exc:
@@ -132,7 +131,7 @@ async def match(
     feed_of_url = {f.url: f.id for f in rules.feeds}
     items: list[Item] = []
     failures: list[InputFailure] = []
-    async with _fetcher(settings) as fetcher:
+    async with make_fetcher(settings) as fetcher:
         for spec in specs:
             got, bad = await load_inputs([spec], fetcher)
             if spec in feed_of_url:
@@ -179,16 +178,6 @@ class _Progress:
         if self.on:
             self.stream.write("\r\033[K")
             self.stream.flush()
-
-
-def _fetcher(settings: Settings) -> Fetcher:
-    return Fetcher(
-        timeout=settings.fetch_timeout,
-        connect_timeout=settings.connect_timeout,
-        max_bytes=settings.max_body_bytes,
-        user_agent=settings.user_agent,
-        allow_private_networks=settings.allow_private_networks,
-    )
 
 
 def display_id(item: Item) -> str | int:

@@ -170,6 +170,8 @@ class FeedState:
     silent_notified: bool = False
     last_new_item: datetime | None = None
     mean_gap_seconds: float | None = None
+    # The URL these validators and this history belong to: a new URL starts afresh.
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

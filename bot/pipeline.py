@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -140,7 +140,9 @@ class Pipeline:
         return is_due(state.next_poll_not_before, now, tolerance=tolerance)
 
     async def _poll_feed(self, feed: FeedRule, on_schedule: bool) -> PollReport:
-        state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id)
+        state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id, url=feed.url)
+        if state.url != feed.url:
+            state = _moved(state, feed)
         now = self._clock()
         if not self._due(feed, state, now, on_schedule):
             log.debug("feed_not_due", extra={"feed_id": feed.id})
@@ -352,6 +354,15 @@ async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
     return await asyncio.to_thread(
         parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
     )
+
+
+def _moved(state: FeedState, feed: FeedRule) -> FeedState:
+    """The feed's URL changed in the rules: the old URL's validators and first-poll mark do
+    not carry over, so the new URL is polled at once and starts within the backfill limit."""
+    if state.url is not None:
+        log.info("feed_url_changed", extra={"feed_id": feed.id})
+        return FeedState(feed_id=feed.id, url=feed.url, title=state.title)
+    return replace(state, url=feed.url)  # a row from before URLs were recorded
 
 
 def _link_key(item: Item) -> str | None:

@@ -296,3 +296,20 @@ async def test_a_guid_that_becomes_repeated_does_not_realert(
     route.body = rss_document([old])
     report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert report.new_items == 0
+
+
+async def test_a_feed_moved_to_a_new_url_starts_afresh(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    from dataclasses import replace
+
+    feed_server.route("/a.xml", rss_document([story(1)]), etag='"old"')
+    feed_server.route("/new.xml", rss_document([story(4), story(3), story(2)]))
+    pipeline = make(backfill=1)
+    first = feed(pipeline, "a")
+    await pipeline.poll_feed(first)
+    moved = replace(first, url=feed_server.url("/new.xml"))
+    report = await pipeline.poll_feed(moved)  # due at once: not the old URL's schedule
+    assert not report.skipped
+    assert (report.new_items, report.alerts) == (3, 2), "backfill applies to the new URL"
+    assert "if-none-match" not in feed_server.requests_to("/new.xml")[-1].headers

@@ -125,6 +125,7 @@ FEED_STATE_FIELDS = (
     "consecutive_errors",
     "last_error",
     "next_poll_not_before",
+    "url",
     "title",
     "failing_notified",
     "silent_notified",

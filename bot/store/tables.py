@@ -90,6 +90,7 @@ feed_state = Table(
     Column("silent_notified", Boolean, nullable=False, default=False, server_default=false()),
     Column("last_new_item", UTCDateTime),
     Column("mean_gap_seconds", Float),
+    Column("url", Text),
 )
 
 seen_items = Table(

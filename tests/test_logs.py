@@ -59,5 +59,5 @@ def test_interval_bounds_must_make_sense() -> None:
     from bot.errors import ConfigError
     from bot.settings import load_settings
 
-    with pytest.raises(ConfigError, match="MIN_INTERVAL .* is longer than .*MAX_INTERVAL"):
+    with pytest.raises(ConfigError, match=r"MIN_INTERVAL .* is longer than .*MAX_INTERVAL"):
         load_settings(min_interval="2h", max_interval="1h")

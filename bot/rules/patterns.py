@@ -3,13 +3,18 @@
 Each distinct (normalized text, case, wildcard, edits) becomes one ``Pattern``. Two
 Aho-Corasick automata find them in one pass each:
 
-- exact and wildcard patterns are keys of the first, run over the normalized text (a
-  wildcard's key is its prefix), with word boundaries checked at each hit;
-- fuzzy patterns are represented by their pieces (``bot.rules.pieces``) in the second,
-  run over the text's word shape (every non-word character a space), with the pattern's
-  boundaries as spaces, so a piece turns up only where a word could start or end. Each
-  piece says where the pattern would start, give or take ``k``; a common-subsequence
-  screen and then a bounded optimal-string-alignment check of that small window decide.
+- patterns that need no word boundary (Chinese terms) are keys of the first, run over the
+  normalized text;
+- every other pattern is a key of the second, run over the text's word shape (every
+  character that is not a Latin letter or digit made a space, see ``word_shape``), with
+  its word boundaries written as spaces: a key then only turns up where a word starts or
+  ends, so ``an*`` is not reported, and rejected, inside every ``plan``. Exact patterns
+  whose text holds other characters than word characters (``u.s.``) compare the text
+  itself at each hit, since a space of the shape stands for any such character.
+  A wildcard's key is its prefix. Fuzzy patterns are represented by their pieces
+  (``bot.rules.pieces``); each piece says where the pattern would start, give or take
+  ``k``, and a common-subsequence screen and then a bounded optimal-string-alignment
+  check of that small window decide.
 """
 
 from __future__ import annotations
@@ -32,8 +37,6 @@ from bot.text.script import WORD_CHARS
 Span = tuple[int, int, int]
 PROBE = -1
 _WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
-# Runs of characters that are neither word characters nor already a space.
-_NON_WORD = re.compile("[^ " + _char_class(sorted(WORD_CHARS))[1:] + "+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +53,19 @@ class Pattern:
         object.__setattr__(self, "right_bound", self.text[-1] in WORD_CHARS)
 
 
-# How a key's hit is checked: exact with no boundary to check (CJK), exact needing word
-# boundaries, or a wildcard prefix. Fuzzy pieces live in their own automaton.
-_PLAIN, _BOUNDED, _WILD = range(3)
+# What a key stands for. In the normalized text: a pattern with no boundary to check
+# (Chinese), a wildcard without one (its span runs to the end of the word), or a probe.
+# In the word shape: an exact pattern, a wildcard, or a piece of a fuzzy pattern.
+_PLAIN, _WILD_PLAIN, _EXACT, _WILD, _FUZZY = range(5)
 
-
-def _kind(p: Pattern) -> int:
-    if p.wildcard:
-        return _WILD
-    return _BOUNDED if p.left_bound or p.right_bound else _PLAIN
+# The word shape is made in two steps: runs of non-ASCII characters that are not word
+# characters (Chinese, curly quotes) by a regex, then ASCII ones by a byte table over the
+# UTF-8 bytes (bytes of 0x80 and up, which is every byte of the Latin letters left, stay).
+_NON_ASCII_NON_WORD = re.compile(
+    _char_class([chr(c) for c in range(0x80, 0x3000) if chr(c) not in WORD_CHARS])[:-1]
+    + "\u3000-\U0010ffff]+"
+)
+_ASCII_SHAPE = bytes(c if c >= 0x80 or chr(c) in WORD_CHARS else 0x20 for c in range(256))
 
 
 def _blank(run: re.Match[str]) -> str:
@@ -69,15 +76,19 @@ def word_shape(text: str) -> str:
     """``text`` with every character that is not a Latin letter or digit made a space,
     padded with a space at each end: where the words of a text start and end.
 
-    Fuzzy pieces are looked for in this shape, with the pattern's word boundaries as
-    spaces, so a piece such as ``ing `` only turns up at the end of a word."""
-    return " " + _NON_WORD.sub(_blank, text) + " "
+    Keys of patterns that need word boundaries are looked for in this shape, with the
+    boundaries as spaces, so a piece such as ``ing `` only turns up at the end of a word."""
+    if not text.isascii():
+        text = _NON_ASCII_NON_WORD.sub(_blank, text)
+    return " " + text.encode().translate(_ASCII_SHAPE).decode() + " "
 
 
-def _shaped(p: Pattern) -> tuple[str, int]:
-    """The pattern as fuzzy pieces see it, and how many padding spaces lead it."""
+def _shaped(p: Pattern, right: bool) -> tuple[str, int]:
+    """The pattern as it stands in a word shape, and how many padding spaces lead it;
+    ``right``: whether its right boundary is written too."""
     lead = 1 if p.left_bound else 0
-    return " " * lead + _NON_WORD.sub(_blank, p.text) + (" " if p.right_bound else ""), lead
+    tail = " " if right and p.right_bound else ""
+    return " " * lead + word_shape(p.text)[1:-1] + tail, lead
 
 
 class PatternIndex:
@@ -86,31 +97,43 @@ class PatternIndex:
     def __init__(self, patterns: list[Pattern]) -> None:
         self.patterns = patterns
         self._automata: dict[bool, ahocorasick.Automaton | None] = {}
-        self._fuzzy: dict[bool, ahocorasick.Automaton | None] = {}
+        self._shapes: dict[bool, ahocorasick.Automaton | None] = {}
         for case in (False, True):
-            keyed: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-            pieces: dict[str, list[tuple[int, int, int, int, str, int]]] = defaultdict(list)
+            keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            shaped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
             for pid, p in enumerate(patterns):
-                if p.case == case and p.edits:
-                    shaped, lead = _shaped(p)
-                    for offset, key in fuzzy_keys(shaped, p.edits):
-                        # Stored: how far the pattern starts before the key, in the text.
-                        # How far the pattern starts before the key in the text, the
-                        # window to screen (from k before to n + 2k after that start),
-                        # and the common subsequence the screen needs.
-                        k, n = p.edits, len(p.text)
-                        back = offset - lead + 1
-                        pieces[key].append((pid, back, k, n + 2 * k, p.text, n - k))
-                elif p.case == case:
-                    keyed[p.text].append((pid, 0, _kind(p)))
-                elif not case:
-                    # A probe: the case-sensitive text is only worth making when the
-                    # casefolded text holds the term in some case.
-                    keyed[normalize(p.text)].append((PROBE, 0, _PLAIN))
+                if p.case != case:
+                    if not case:
+                        # A probe: the case-sensitive text is only worth making when the
+                        # casefolded text holds the term in some case.
+                        keyed[normalize(p.text)].append((PROBE, _PLAIN))
+                elif p.edits:
+                    self._add_fuzzy(shaped, pid, p)
+                elif p.left_bound or p.right_bound:
+                    key, lead = _shaped(p, right=not p.wildcard)
+                    # Where the key starts before the pattern, in the text (the shape has
+                    # one more character in front), and the text to compare, if the
+                    # shape's spaces may stand for other characters.
+                    check = None if all(c in WORD_CHARS for c in p.text) else p.text
+                    kind = _WILD if p.wildcard else _EXACT
+                    shaped[key].append((kind, pid, lead - 1, len(p.text), check))
+                else:
+                    keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
             self._automata[case] = _build(keyed)
-            self._fuzzy[case] = _build(pieces)
+            self._shapes[case] = _build(shaped)
         # A fuzzy case-sensitive term may differ from every probe: always make that text.
         self._always_case = any(p.case and p.edits for p in patterns)
+
+    @staticmethod
+    def _add_fuzzy(shaped: dict[str, list[tuple[Any, ...]]], pid: int, p: Pattern) -> None:
+        key_text, lead = _shaped(p, right=True)
+        k, n = p.edits, len(p.text)
+        for offset, key in fuzzy_keys(key_text, k):
+            # How far the pattern starts before the key in the text, the window to screen
+            # (from k before to n + 2k after that start), and the common subsequence the
+            # screen needs.
+            back = offset - lead + 1
+            shaped[key].append((_FUZZY, pid, back, k, n + 2 * k, p.text, n - k))
 
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
@@ -118,56 +141,55 @@ class PatternIndex:
         found: dict[int, list[Span]] = defaultdict(list)
         automaton = self._automata[case]
         if automaton is not None and text:
-            self._scan_exact(automaton, text, found)
-        fuzzy = self._fuzzy[case]
-        if fuzzy is not None and _WORD_RUN.search(text):
-            self._scan_fuzzy(fuzzy, text, found)
+            _scan_plain(automaton, text, found)
+        shapes = self._shapes[case]
+        if shapes is not None and _WORD_RUN.search(text):
+            self._scan_shape(shapes, text, found)
         probed = self._always_case or PROBE in found
         found.pop(PROBE, None)
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
-    def _scan_exact(
-        self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
-    ) -> None:
-        patterns = self.patterns
-        size = len(text)
-        for end, (length, entries) in automaton.iter(text):
-            start = end + 1 - length
-            for pid, _, kind in entries:
-                if kind == _PLAIN:
-                    span = (start, end + 1, 0)
-                elif kind == _BOUNDED:
-                    p = patterns[pid]
-                    if (p.left_bound and start and text[start - 1] in WORD_CHARS) or (
-                        p.right_bound and end + 1 < size and text[end + 1] in WORD_CHARS
-                    ):
-                        continue
-                    span = (start, end + 1, 0)
-                else:
-                    p = patterns[pid]
-                    if p.left_bound and start and text[start - 1] in WORD_CHARS:
-                        continue
-                    span = (start, _word_end(text, end + 1), 0)
-                found[pid].append(span)
-
-    def _scan_fuzzy(
+    def _scan_shape(
         self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
     ) -> None:
         patterns = self.patterns
         similarity = LCSseq.similarity
-        for end, (length, entries) in automaton.iter(word_shape(text)):
-            start = end + 1 - length
-            for pid, back, k, reach, ptext, need in entries:
-                origin = start - back  # where the pattern would start in ``text``
-                # Each edit costs at most one character of the longest common subsequence,
-                # so a window holding every candidate must share n - k characters with the
-                # pattern: one cheap check that rules out nearly every chance hit. (Two
-                # pieces of one true match verify twice; ``_resolve`` drops the repeat.)
-                window = text[origin - k if origin > k else 0 : origin + reach]
-                if similarity(ptext, window, score_cutoff=need):
-                    span = _verify_fuzzy(text, patterns[pid], origin)
-                    if span is not None:
-                        found[pid].append(span)
+        shape = word_shape(text)
+        for end, (length, entries) in automaton.iter(shape):
+            start = end + 1 - length  # in the shape: one more than in the text
+            for entry in entries:
+                kind = entry[0]
+                if kind == _FUZZY:
+                    _, pid, back, k, reach, ptext, need = entry
+                    origin = start - back  # where the pattern would start in ``text``
+                    # Each edit costs at most one character of the longest common
+                    # subsequence, so a window holding every candidate must share n - k
+                    # characters with the pattern: one cheap check that rules out nearly
+                    # every chance hit. (Two pieces of one true match verify twice;
+                    # ``_resolve`` drops the repeat.)
+                    window = text[origin - k if origin > k else 0 : origin + reach]
+                    if similarity(ptext, window, score_cutoff=need):
+                        span = _verify_fuzzy(text, patterns[pid], origin)
+                        if span is not None:
+                            found[pid].append(span)
+                    continue
+                _, pid, shift, size, check = entry
+                a = start + shift
+                b = a + size
+                if check is not None and text[a:b] != check:
+                    continue
+                if kind == _WILD:
+                    # The word ends where the shape next has a space (it ends in one).
+                    b = shape.find(" ", b + 1) - 1
+                found[pid].append((a, b, 0))
+
+
+def _scan_plain(automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]) -> None:
+    for end, (length, entries) in automaton.iter(text):
+        start = end + 1 - length
+        for pid, kind in entries:
+            stop = _word_end(text, end + 1) if kind == _WILD_PLAIN else end + 1
+            found[pid].append((start, stop, 0))
 
 
 def _build(keyed: dict[str, list[Any]]) -> ahocorasick.Automaton | None:

@@ -8,13 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from bot.store import Store
+from bot.telegram.send import TelegramSink
 from tests.fakes.feedserver import FeedServer
 from tests.fakes.telegram import FakeTelegram
 
@@ -48,6 +50,27 @@ def feed_server() -> Iterator[FeedServer]:
 def telegram() -> Iterator[FakeTelegram]:
     with FakeTelegram() as fake:
         yield fake
+
+
+@pytest.fixture
+def tg(telegram: FakeTelegram) -> FakeTelegram:
+    return telegram
+
+
+@pytest.fixture
+async def sink(telegram: FakeTelegram) -> AsyncIterator[TelegramSink]:
+    """A real python-telegram-bot sink talking to the fake Bot API."""
+    opened = TelegramSink(telegram.token, api_url=telegram.url)
+    yield opened
+    await opened.aclose()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated SQLite store in a temporary folder."""
+    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as opened:
+        opened.migrate()
+        yield opened
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import opencc
-import pytest
 
 from bot import cluster
 from bot.dedupe import MAX_ALSO, collapse_near_duplicates
@@ -59,26 +56,6 @@ def test_fingerprints_survive_the_store_format() -> None:
     original = fp(TITLE, BODY)
     assert cluster.decode(cluster.encode(original)) == original
     assert cluster.decode("not json") is None
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'bot.db'}") as opened:
-        opened.migrate()
-        yield opened
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def sink(tg: FakeTelegram) -> AsyncIterator[TelegramSink]:
-    sink = TelegramSink(tg.token, api_url=tg.url)
-    yield sink
-    await sink.aclose()
 
 
 CHAT = Destination(-100500)

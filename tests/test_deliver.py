@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
@@ -53,19 +52,6 @@ def time() -> FakeTime:
 @pytest.fixture
 def outbox() -> MemoryOutbox:
     return MemoryOutbox()
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def sink(tg: FakeTelegram) -> AsyncIterator[TelegramSink]:
-    sink = TelegramSink(tg.token, api_url=tg.url)
-    yield sink
-    await sink.aclose()
 
 
 def sender_for(outbox: MemoryOutbox, sink: object, time: FakeTime, **kw: object) -> Sender:

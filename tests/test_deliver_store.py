@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +21,6 @@ def store(tmp_path: Path) -> Iterator[object]:
     with store_module.Store(f"sqlite:///{tmp_path / 'bot.db'}") as opened:
         opened.migrate()
         yield opened
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def sink(tg: FakeTelegram) -> AsyncIterator[TelegramSink]:
-    sink = TelegramSink(tg.token, api_url=tg.url)
-    yield sink
-    await sink.aclose()
 
 
 def alert(chat: int | str, n: int, thread: int | None = None) -> Alert:

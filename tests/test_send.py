@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, PermanentSendError, RetryLater
@@ -20,19 +18,6 @@ MESSAGE = Message(
         (Button("🔕 Mute topic", callback_data="mute:russia-dprk"),),
     ),
 )
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def sink(tg: FakeTelegram) -> AsyncIterator[TelegramSink]:
-    sink = TelegramSink(tg.token, api_url=tg.url)
-    yield sink
-    await sink.aclose()
 
 
 async def test_send_delivers_html_with_buttons_and_no_preview(

@@ -19,6 +19,14 @@ from bot.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATIONS = (
+    "default_interval",
+    "min_interval",
+    "max_interval",
+    "fetch_timeout",
+    "connect_timeout",
+    "llm_timeout",
+)
 
 
 def parse_duration(value: object) -> float:
@@ -101,15 +109,7 @@ class Settings(BaseSettings):
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator(
-        "default_interval",
-        "min_interval",
-        "max_interval",
-        "fetch_timeout",
-        "connect_timeout",
-        "llm_timeout",
-        mode="before",
-    )
+    @field_validator(*_DURATIONS, mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
@@ -179,6 +179,10 @@ class Settings(BaseSettings):
                 text = ",".join(str(v) for v in value)
             elif name.endswith("_url"):
                 text = redact_url(str(value))
+            elif isinstance(value, bool):
+                text = str(value).lower()
+            elif name in _DURATIONS:
+                text = format_duration(float(value))
             else:
                 text = str(value)
             out[f"MEDIABOT_{name.upper()}"] = text
@@ -196,6 +200,15 @@ class Settings(BaseSettings):
             if name.endswith("_url") and isinstance(value, str):
                 found += _url_secrets(value)
         return found
+
+
+def format_duration(seconds: float) -> str:
+    """``600.0`` -> ``10m``: the form ``.env.example`` uses."""
+    for unit in ("d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def redact_url(url: str) -> str:

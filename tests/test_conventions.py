@@ -45,6 +45,17 @@ def test_env_example_defaults_are_the_real_defaults(monkeypatch: pytest.MonkeyPa
     assert from_file.redacted() == defaults.redacted()
 
 
+def test_config_prints_the_defaults_as_env_example_writes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in list(__import__("os").environ):
+        if key.startswith("MEDIABOT_"):
+            monkeypatch.delenv(key)
+    shown = Settings(_env_file=None).redacted()  # type: ignore[call-arg]
+    for key, value in env_example().items():
+        assert shown[key] == value, key
+
+
 def test_design_settings_exist() -> None:
     design = {
         "telegram_token",

@@ -35,7 +35,6 @@ from bot.text.script import WORD_CHARS
 
 # (start, end, edits) in normalized text
 Span = tuple[int, int, int]
-PROBE = -1
 _WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
 
 
@@ -96,8 +95,9 @@ class PatternIndex:
 
     def __init__(self, patterns: list[Pattern]) -> None:
         self.patterns = patterns
-        self._automata: dict[bool, ahocorasick.Automaton | None] = {}
+        self._plain: dict[bool, _PlainScanner] = {}
         self._shapes: dict[bool, ahocorasick.Automaton | None] = {}
+        probes: dict[str, list[int]] = {}
         for case in (False, True):
             keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
             shaped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
@@ -106,7 +106,7 @@ class PatternIndex:
                     if not case:
                         # A probe: the case-sensitive text is only worth making when the
                         # casefolded text holds the term in some case.
-                        keyed[normalize(p.text)].append((PROBE, _PLAIN))
+                        probes[normalize(p.text)] = []
                 elif p.edits:
                     self._add_fuzzy(shaped, pid, p)
                 elif p.left_bound or p.right_bound:
@@ -119,8 +119,9 @@ class PatternIndex:
                     shaped[key].append((kind, pid, lead - 1, len(p.text), check))
                 else:
                     keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
-            self._automata[case] = _build(keyed)
+            self._plain[case] = _PlainScanner(keyed)
             self._shapes[case] = _build(shaped)
+        self._probes = _build(probes)
         # A fuzzy case-sensitive term may differ from every probe: always make that text.
         self._always_case = any(p.case and p.edits for p in patterns)
 
@@ -139,14 +140,14 @@ class PatternIndex:
         """Every pattern of the given case in ``text`` with its spans, and whether a
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
         found: dict[int, list[Span]] = defaultdict(list)
-        automaton = self._automata[case]
-        if automaton is not None and text:
-            _scan_plain(automaton, text, found)
+        self._plain[case].scan(text, found)
         shapes = self._shapes[case]
         if shapes is not None and _WORD_RUN.search(text):
             self._scan_shape(shapes, text, found)
-        probed = self._always_case or PROBE in found
-        found.pop(PROBE, None)
+        probed = not case and (
+            self._always_case
+            or (self._probes is not None and next(self._probes.iter(text), None) is not None)
+        )
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
     def _scan_shape(
@@ -184,12 +185,41 @@ class PatternIndex:
                 found[pid].append((a, b, 0))
 
 
-def _scan_plain(automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]) -> None:
-    for end, (length, entries) in automaton.iter(text):
-        start = end + 1 - length
-        for pid, kind in entries:
-            stop = _word_end(text, end + 1) if kind == _WILD_PLAIN else end + 1
-            found[pid].append((start, stop, 0))
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _narrow(text: str) -> str:
+    """``text`` as two characters of 0..255 per character (its UTF-16 code units)."""
+    return text.encode("utf-16-be").decode("latin-1")
+
+
+class _PlainScanner:
+    """The automaton of keys that need no word boundary (Chinese terms).
+
+    The automaton's steps cost most where a state has many children (they are searched
+    one by one), and a root of a thousand Chinese first characters has that many. So the
+    keys and the text are written two bytes to a character, which leaves the root about a
+    hundred children; a hit counts only where it ends on a character's second byte. A
+    text with characters beyond U+FFFF (two code units each, so positions would not halve)
+    goes through an automaton of the keys as they are."""
+
+    def __init__(self, keyed: dict[str, list[tuple[int, int]]]) -> None:
+        self.wide = _build(keyed)
+        self.narrow = _build({_narrow(key): entries for key, entries in keyed.items()})
+
+    def scan(self, text: str, found: dict[int, list[Span]]) -> None:
+        if self.wide is None or self.narrow is None:
+            return
+        if _ASTRAL.search(text):
+            hits = ((end, n, e) for end, (n, e) in self.wide.iter(text))
+        else:  # key lengths are counted in code units there too
+            narrow = self.narrow.iter(_narrow(text))
+            hits = ((end >> 1, n >> 1, e) for end, (n, e) in narrow if end & 1)
+        for end, length, entries in hits:
+            start = end + 1 - length
+            for pid, kind in entries:
+                stop = _word_end(text, end + 1) if kind == _WILD_PLAIN else end + 1
+                found[pid].append((start, stop, 0))
 
 
 def _build(keyed: dict[str, list[Any]]) -> ahocorasick.Automaton | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,44 +186,41 @@ class PatternIndex:
                 found[pid].append((a, b, 0))
 
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-def _narrow(text: str) -> str:
-    """``text`` as two characters of 0..255 per character (its UTF-16 code units)."""
-    return text.encode("utf-16-be").decode("latin-1")
-
-
 class _PlainScanner:
     """The automaton of keys that need no word boundary (Chinese terms).
 
     The automaton's steps cost most where a state has many children (they are searched
-    one by one), and a root of a thousand Chinese first characters has that many. So the
-    keys and the text are written two bytes to a character, which leaves the root about a
-    hundred children; a hit counts only where it ends on a character's second byte. A
-    text with characters beyond U+FFFF (two code units each, so positions would not halve)
-    goes through an automaton of the keys as they are."""
+    one by one), and a root of a thousand Chinese first characters has that many. So keys
+    and text are scanned as UTF-8 bytes (each written as one character of 0..255), which
+    leaves the root a handful of children. UTF-8 is self-synchronizing, so a key's bytes
+    only match where its characters do; byte offsets are turned back into character
+    offsets hit by hit, in the order the hits come (by end)."""
 
     def __init__(self, keyed: dict[str, list[tuple[int, int]]]) -> None:
-        self.wide = _build(keyed)
-        self.narrow = _build({_narrow(key): entries for key, entries in keyed.items()})
+        self.automaton = _build({_utf8(key): (len(key), e) for key, e in keyed.items()})
 
     def scan(self, text: str, found: dict[int, list[Span]]) -> None:
-        if self.wide is None or self.narrow is None:
+        if self.automaton is None:
             return
-        if _ASTRAL.search(text):
-            hits = ((end, n, e) for end, (n, e) in self.wide.iter(text))
-        else:  # key lengths are counted in code units there too
-            narrow = self.narrow.iter(_narrow(text))
-            hits = ((end >> 1, n >> 1, e) for end, (n, e) in narrow if end & 1)
-        for end, length, entries in hits:
+        data = text.encode()
+        same = len(data) == len(text)  # ASCII: byte offsets are character offsets
+        byte_end = char_end = 0
+        for end, (_, (length, entries)) in self.automaton.iter(data.decode("latin-1")):
+            if not same:
+                char_end += len(data[byte_end : end + 1].decode())
+                byte_end = end + 1
+                end = char_end - 1
             start = end + 1 - length
             for pid, kind in entries:
                 stop = _word_end(text, end + 1) if kind == _WILD_PLAIN else end + 1
                 found[pid].append((start, stop, 0))
 
 
-def _build(keyed: dict[str, list[Any]]) -> ahocorasick.Automaton | None:
+def _utf8(text: str) -> str:
+    return text.encode().decode("latin-1")
+
+
+def _build(keyed: Mapping[str, Sequence[Any]]) -> ahocorasick.Automaton | None:
     if not keyed:
         return None
     automaton = ahocorasick.Automaton()

@@ -171,7 +171,7 @@ class PatternIndex:
                     # ``_resolve`` drops the repeat.)
                     window = text[origin - k if origin > k else 0 : origin + reach]
                     if similarity(ptext, window, score_cutoff=need):
-                        span = _verify_fuzzy(text, patterns[pid], origin)
+                        span = _verify_fuzzy(text, shape, patterns[pid], origin)
                         if span is not None:
                             found[pid].append(span)
                     continue
@@ -236,14 +236,24 @@ def _word_end(text: str, pos: int) -> int:
     return pos
 
 
-def _verify_fuzzy(text: str, p: Pattern, origin: int) -> Span | None:
+def _verify_fuzzy(text: str, shape: str, p: Pattern, origin: int) -> Span | None:
     """The best alignment of ``p`` starting near ``origin``, if within ``p.edits``.
 
     The match must start and end on a word character where the pattern does (no partial
     words), never on a space, and prefers fewer edits, then a length closer to the
-    pattern's, then a start closer to where the piece put it.
+    pattern's, then a start closer to where the piece put it. ``shape`` is the text's
+    ``word_shape``.
     """
     k, n, size = p.edits, len(p.text), len(text)
+    if (
+        origin >= 0
+        and text.startswith(p.text, origin)
+        and (not p.left_bound or shape[origin] == " ")
+        and (not p.right_bound or shape[origin + n + 1] == " ")
+    ):
+        # The pattern itself, where the piece put it, with its boundaries: nothing ranks
+        # better (no edits, the same length, no shift), so the search below would pick it.
+        return origin, origin + n, 0
     lo = origin - k if origin > k else 0
     best: tuple[int, int, int, int, int] | None = None
     for a in range(lo, min(origin + k, size - 1) + 1):

@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--topic", action="append", default=[], metavar="ID", help="only this topic (repeatable)"
     )
     match.add_argument("--format", choices=("table", "jsonl"), default="table")
+    match.add_argument(
+        "--explain",
+        action="store_true",
+        help="also show near-misses: Latin terms one edit beyond what they allow",
+    )
 
     sub.add_parser(
         "config",
@@ -171,7 +176,11 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         case "rules":
             return commands.rules_check(settings, out)
         case "match":
-            return asyncio.run(commands.match(settings, args.inputs, args.topic, args.format, out))
+            return asyncio.run(
+                commands.match(
+                    settings, args.inputs, args.topic, args.format, out, explain=args.explain
+                )
+            )
         case "config":
             return commands.config(settings, out)
         case "send-test":

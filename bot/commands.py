@@ -15,6 +15,7 @@ from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
 from bot.pipeline import probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
+from bot.rules.explain import NearMiss, near_misses
 from bot.rules.load import load_rules
 from bot.rules.match import compile_matcher
 from bot.settings import Settings
@@ -119,7 +120,13 @@ def feeds_remove(settings: Settings, ident: str, out: TextIO) -> int:
 
 
 async def match(
-    settings: Settings, specs: Sequence[str], topics: Sequence[str], fmt: str, out: TextIO
+    settings: Settings,
+    specs: Sequence[str],
+    topics: Sequence[str],
+    fmt: str,
+    out: TextIO,
+    *,
+    explain: bool = False,
 ) -> int:
     rules = load_rules(settings.rules_dir).rules
     unknown = [t for t in topics if rules.topic(t) is None]
@@ -147,16 +154,47 @@ async def match(
         progress.step()
         feed = rules.feed(item.feed_id)
         result = matcher.match(item, feed_tags=feed.tags if feed else (), topics=wanted)
+        misses = near_misses(rules, result.plain, wanted) if explain else []
         for tm in result.topics:
             fired += 1
             if fmt == "jsonl":
-                print(json.dumps(_jsonl_row(item, tm), ensure_ascii=False), file=out)
+                row = _jsonl_row(item, tm)
+                if explain:
+                    row["near_misses"] = [
+                        _miss_dict(m) for m in misses if m.topic_id == tm.topic_id
+                    ]
+                print(json.dumps(row, ensure_ascii=False), file=out)
             else:
                 _print_table_row(item, tm, rules.topic(tm.topic_id), out)
+        if fmt == "table" and misses:
+            _print_near_misses(item, misses, out)
     progress.done()
     if fmt == "table":
         print(f"{len(items)} items, {fired} matches, {len(failures)} unreadable", file=out)
     return EXIT_OK if items or not failures else EXIT_FAIL
+
+
+def _miss_dict(miss: NearMiss) -> dict[str, Any]:
+    return {
+        "term": miss.term,
+        "entity": miss.entity,
+        "matched": miss.matched,
+        "field": miss.field,
+        "edits": miss.edits,
+        "allowed": miss.allowed,
+    }
+
+
+def _print_near_misses(item: Item, misses: Sequence[NearMiss], out: TextIO) -> None:
+    print(f"  near misses in {item.title[:60]!r}:", file=out)
+    for m in misses:
+        entity = f" (@{m.entity})" if m.entity else ""
+        print(
+            f"    {m.topic_id}: {m.term}{entity} ~ «{m.matched}»  [{m.field}, {m.edits} "
+            f"edit{'s' if m.edits != 1 else ''}, {m.allowed} allowed]",
+            file=out,
+        )
+    print("", file=out)
 
 
 class _Progress:

@@ -54,9 +54,9 @@ class Pattern:
 
 
 # What a key stands for. In the normalized text: a pattern with no boundary to check
-# (Chinese), a wildcard without one (its span runs to the end of the word), or a probe.
-# In the word shape: an exact pattern, a wildcard, or a piece of a fuzzy pattern.
-_PLAIN, _WILD_PLAIN, _EXACT, _WILD, _FUZZY = range(5)
+# (Chinese), or a wildcard without one (its span runs to the end of the word). In the word
+# shape: an exact pattern or wildcard, or a piece of a fuzzy pattern.
+_PLAIN, _WILD_PLAIN, _EXACT, _FUZZY = range(4)
 
 # The word shape is made in two steps: runs of non-ASCII characters that are not word
 # characters (Chinese, curly quotes) by a regex, then ASCII ones by a byte table over the
@@ -112,16 +112,24 @@ class PatternIndex:
                     self._add_fuzzy(shaped, pid, p)
                 elif p.left_bound or p.right_bound:
                     key, lead = _shaped(p, right=not p.wildcard)
-                    # Where the key starts before the pattern, in the text (the shape has
-                    # one more character in front), and the text to compare, if the
-                    # shape's spaces may stand for other characters.
+                    # Whether it is a wildcard, where the key starts before the pattern in
+                    # the text (the shape has one more character in front), and the text to
+                    # compare, if the shape's spaces may stand for other characters.
                     check = None if all(c in WORD_CHARS for c in p.text) else p.text
-                    kind = _WILD if p.wildcard else _EXACT
-                    shaped[key].append((kind, pid, lead - 1, len(p.text), check))
+                    shaped[key].append((_EXACT, p.wildcard, pid, lead - 1, len(p.text), check))
                 else:
                     keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
             self._plain[case] = _PlainScanner(keyed)
-            self._shapes[case] = _build(shaped)
+            # Each key: the exact patterns and the fuzzy pieces it stands for, apart.
+            self._shapes[case] = _build(
+                {
+                    key: (
+                        tuple(e[1:] for e in entries if e[0] != _FUZZY),
+                        tuple(e[1:] for e in entries if e[0] == _FUZZY),
+                    )
+                    for key, entries in shaped.items()
+                }
+            )
         self._probes = _build(probes)
         # A fuzzy case-sensitive term may differ from every probe: always make that text.
         self._always_case = any(p.case and p.edits for p in patterns)
@@ -131,11 +139,11 @@ class PatternIndex:
         key_text, lead = _shaped(p, right=True)
         k, n = p.edits, len(p.text)
         for offset, key in fuzzy_keys(key_text, k):
-            # How far the pattern starts before the key in the text, the window to screen
-            # (from k before to n + 2k after that start), and the common subsequence the
-            # screen needs.
+            # How far the pattern starts before the key in the text (``back``), how far the
+            # window to screen starts before it and how long it is (from k before that
+            # start to n + 2k after), and the common subsequence the screen needs.
             back = offset - lead + 1
-            shaped[key].append((_FUZZY, pid, back, k, n + 2 * k, p.text, n - k))
+            shaped[key].append((_FUZZY, back + k, n + 3 * k, p.text, n - k, pid, back))
 
     def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
@@ -157,30 +165,25 @@ class PatternIndex:
         patterns = self.patterns
         similarity = LCSseq.similarity
         shape = word_shape(text)
-        for end, (length, entries) in automaton.iter(shape):
+        for end, (length, (exact, pieces)) in automaton.iter(shape):
             start = end + 1 - length  # in the shape: one more than in the text
-            for entry in entries:
-                kind = entry[0]
-                if kind == _FUZZY:
-                    _, pid, back, k, reach, ptext, need = entry
-                    origin = start - back  # where the pattern would start in ``text``
-                    # Each edit costs at most one character of the longest common
-                    # subsequence, so a window holding every candidate must share n - k
-                    # characters with the pattern: one cheap check that rules out nearly
-                    # every chance hit. (Two pieces of one true match verify twice;
-                    # ``_resolve`` drops the repeat.)
-                    window = text[origin - k if origin > k else 0 : origin + reach]
-                    if similarity(ptext, window, score_cutoff=need):
-                        span = _verify_fuzzy(text, shape, patterns[pid], origin)
-                        if span is not None:
-                            found[pid].append(span)
-                    continue
-                _, pid, shift, size, check = entry
+            for ahead, reach, ptext, need, pid, back in pieces:
+                # Each edit costs at most one character of the longest common subsequence,
+                # so a window holding every candidate must share n - k characters with the
+                # pattern: one cheap check that rules out nearly every chance hit. (Two
+                # pieces of one true match verify twice; ``_resolve`` drops the repeat.)
+                lo = start - ahead
+                if similarity(ptext, text[lo if lo > 0 else 0 : lo + reach], score_cutoff=need):
+                    # ``start - back``: where the pattern would start in ``text``.
+                    span = _verify_fuzzy(text, shape, patterns[pid], start - back)
+                    if span is not None:
+                        found[pid].append(span)
+            for wild, pid, shift, size, check in exact:
                 a = start + shift
                 b = a + size
                 if check is not None and text[a:b] != check:
                     continue
-                if kind == _WILD:
+                if wild:
                     # The word ends where the shape next has a space (it ends in one).
                     b = shape.find(" ", b + 1) - 1
                 found[pid].append((a, b, 0))

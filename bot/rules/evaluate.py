@@ -9,7 +9,7 @@ that fire.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from bot.models import Field, Hit
@@ -58,6 +58,12 @@ class TopicPlan:
     any: tuple[ClauseRef, ...]
     all: tuple[tuple[ClauseRef, ...], ...]
     none: tuple[ClauseRef, ...]
+    # The clauses whose hits can make the topic fire: any, then all (flattened).
+    triggers: tuple[ClauseRef, ...] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        triggers = self.any + tuple(c for group in self.all for c in group)
+        object.__setattr__(self, "triggers", triggers)
 
 
 def narrow(topic: Topic, field: Field | None) -> tuple[Field, ...]:
@@ -98,25 +104,40 @@ def _pairs(left: list[TermHit], right: list[TermHit], within: int) -> list[TermH
 
 
 def _hits(ref: ClauseRef, hits: PatternHits) -> bool:
-    if isinstance(ref, TermRef):
+    if type(ref) is TermRef:
         found = hits.get(ref.pid)
-        return found is not None and any(f in found for f in ref.fields)
+        if found is not None:
+            for f in ref.fields:
+                if f in found:
+                    return True
+        return False
+    assert isinstance(ref, NearRef)
     return bool(_near_hits(ref, hits))
+
+
+def _any_hits(refs: tuple[ClauseRef, ...], hits: PatternHits) -> bool:
+    # A plain loop, not any() over a generator: this runs for every candidate topic of
+    # every item, and the generator costs more than the lookups.
+    for ref in refs:  # noqa: SIM110 - see above
+        if _hits(ref, hits):
+            return True
+    return False
 
 
 def fires(plan: TopicPlan, hits: PatternHits) -> bool:
     """Whether the topic fires: any (if given), every all group, and no none."""
-    if plan.any and not any(_hits(c, hits) for c in plan.any):
+    if plan.any and not _any_hits(plan.any, hits):
         return False
-    if not all(any(_hits(c, hits) for c in group) for group in plan.all):
-        return False
-    return not any(_hits(c, hits) for c in plan.none)
+    for group in plan.all:
+        if not _any_hits(group, hits):
+            return False
+    return not _any_hits(plan.none, hits)
 
 
 def gather(plan: TopicPlan, hits: PatternHits) -> list[TermHit]:
     """The hits of a topic that fires: those of its any and all clauses."""
     found: list[TermHit] = []
-    for ref in plan.any + tuple(c for group in plan.all for c in group):
+    for ref in plan.triggers:
         found.extend(_term_hits(ref, hits) if isinstance(ref, TermRef) else _near_hits(ref, hits))
     return found
 
@@ -128,12 +149,11 @@ def to_hits(found: list[TermHit], plain: dict[Field, str]) -> tuple[Hit, ...]:
     ``Putin`` inside a fuzzy ``Vladmir Putin``), which would only repeat it.
     """
     unique: dict[tuple[str, Field, int, int], Hit] = {}
-    for term, raw in found:
-        key = (term.text, raw.field, raw.start, raw.end)
+    for term, (name, start, end, edits, _, _) in found:
+        key = (term.text, name, start, end)
         if key not in unique:
-            matched = plain[raw.field][raw.start : raw.end]
             unique[key] = Hit(
-                term.text, term.entity, matched, raw.field, raw.edits, raw.start, raw.end
+                term.text, term.entity, plain[name][start:end], name, edits, start, end
             )
     hits = _drop_covered(list(unique.values()))
     hits.sort(key=lambda h: (h.edits > 0, _FIELD_RANK[h.field], h.start, -h.end, h.edits))

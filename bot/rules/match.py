@@ -71,7 +71,7 @@ class Matcher:
         # pattern id -> topics that a hit of it may make fire (any/all, not none)
         self._triggers: dict[int, set[int]] = {}
         for index, plan in enumerate(self._plans):
-            for ref in plan.any + tuple(c for group in plan.all for c in group):
+            for ref in plan.triggers:
                 for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
                     self._triggers.setdefault(term_ref.pid, set()).add(index)
         self._index = PatternIndex(list(self._patterns))
@@ -154,8 +154,10 @@ class Matcher:
         wanted: Collection[str] | None,
     ) -> Iterator[tuple[int, list[TermHit]]]:
         candidates: set[int] = set()
+        triggers = self._triggers
         for pid in hits:
-            candidates |= self._triggers.get(pid, set())
+            if pid in triggers:
+                candidates |= triggers[pid]
         tags = feed_tags | self._feed_tags.get(feed_id, frozenset())
         scoped = feed_id in self._feed_tags or bool(feed_tags)
         for index in sorted(candidates):

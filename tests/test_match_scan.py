@@ -1,0 +1,83 @@
+"""The scanning shortcuts give the same spans as the plain definitions they stand for."""
+
+from __future__ import annotations
+
+import pytest
+from rapidfuzz.distance import OSA
+
+from bot.rules.patterns import Pattern, PatternIndex, word_shape
+from bot.text.normalize import normalize
+from bot.text.script import WORD_CHARS
+
+
+def spans(pattern: Pattern, text: str) -> list[tuple[int, int, int]]:
+    found, _ = PatternIndex([pattern]).scan(text, case=pattern.case)
+    return found.get(0, [])
+
+
+def exact(term: str, wildcard: bool = False) -> Pattern:
+    return Pattern(normalize(term), case=False, wildcard=wildcard, edits=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "expected"),
+    [
+        # Chinese terms are found as UTF-8 bytes; offsets are characters, also after
+        # characters beyond U+FFFF and accented Latin letters.
+        ("😀😀普京说", "普京", [(2, 4, 0)]),
+        ("café 𠀀 普京 普京", "普京", [(7, 9, 0), (10, 12, 0)]),
+        ("普京", "普京", [(0, 2, 0)]),
+        # Word-bounded terms in the word shape: boundaries hold, other characters are
+        # compared as they are.
+        ("在tiktok上", "tiktok", [(1, 7, 0)]),
+        ("tiktoks tiktok", "tiktok", [(8, 14, 0)]),
+        ("the u.s. army", "U.S.", [(4, 8, 0)]),
+        ("the u.s, army and u s", "U.S.", []),
+        ("donald,trump donald trump", "Donald Trump", [(13, 25, 0)]),
+        ("在tiktok上", "在TikTok", [(0, 7, 0)]),
+        ("x在tiktoks", "在TikTok", []),
+    ],
+)
+def test_exact_spans(text: str, term: str, expected: list[tuple[int, int, int]]) -> None:
+    assert spans(exact(term), text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sanctions, sanctioned; unsanctioned", [(0, 9, 0), (11, 21, 0)]),
+        ("sanction", [(0, 8, 0)]),
+        ("“sanctionsé” 制裁", [(1, 11, 0)]),
+    ],
+)
+def test_wildcard_runs_to_the_end_of_the_word(
+    text: str, expected: list[tuple[int, int, int]]
+) -> None:
+    assert spans(exact("sanction", wildcard=True), text) == expected
+
+
+def test_word_shape_keeps_word_characters_only() -> None:
+    text = "Café—“x1” 在TikTok上, ǅ ß"
+    assert word_shape(text) == " " + "".join(c if c in WORD_CHARS else " " for c in text) + " "
+    assert len(word_shape(text)) == len(text) + 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vladimir putin said",
+        "vladmir putin said",
+        "xvladimir putin",
+        "vladimir putins",
+        "the vladimir  putin",
+        "vladimir putin vladimir putin",
+    ],
+)
+def test_fuzzy_spans_are_within_the_edits_and_on_word_boundaries(text: str) -> None:
+    pattern = Pattern("vladimir putin", case=False, wildcard=False, edits=2)
+    for start, end, edits in spans(pattern, text):
+        assert OSA.distance(pattern.text, text[start:end]) == edits <= 2
+        assert start == 0 or text[start - 1] not in WORD_CHARS
+        assert end == len(text) or text[end] not in WORD_CHARS
+    if text.startswith("vladimir putin "):
+        assert spans(pattern, text)[0] == (0, 14, 0)

@@ -6,11 +6,13 @@ repeated to at least 10,000, and prints, in one run:
 
 - matcher, end to end: ``Matcher.match`` on items (HTML to text, normalize, match);
 - matcher, core: ``Matcher.match_prepared`` on items already normalized;
+- preparing alone: ``Matcher.prepare`` (HTML to text and normalization), the part of end
+  to end that is not matching;
 - floor: a bare pyahocorasick scan of the same terms (exact) over the same normalized texts;
 - naive: ``rapidfuzz.fuzz.partial_ratio`` of every term against every text (sampled);
 - compile time and peak memory (max RSS).
 
-Throughputs are medians over passes of the archive; the three are interleaved per pass.
+Throughputs are medians over passes of the archive; they are interleaved per pass.
 Usage: ``python bench/match.py [ITEMS]`` (ITEMS defaults to 10,000; fewer for a quick look).
 """
 
@@ -238,15 +240,20 @@ def main() -> None:
         assert isinstance(item, Item)
         matcher.match(item)
 
+    def prepare(item: object) -> None:
+        assert isinstance(item, Item)
+        matcher.prepare(item)
+
     fired = sum(len(matcher.match_prepared(p, "bench").topics) for p in prepared)
-    # Passes interleave the three, so a busy machine slows them alike; ratios are taken
+    # Passes interleave the runs, so a busy machine slows them alike; ratios are taken
     # per pass and their median reported.
-    cores, floors, fulls = [], [], []
+    cores, floors, fulls, preps = [], [], [], []
     for _ in range(passes):
         cores.append(throughput(prepared, match_core))
         floors.append(throughput(prepared, scan_floor))
         fulls.append(throughput(items, match_full))
-    core, floor, full = map(statistics.median, (cores, floors, fulls))
+        preps.append(throughput(items, prepare))
+    core, floor, full, prep = map(statistics.median, (cores, floors, fulls, preps))
     slower = statistics.median(f / c for f, c in zip(floors, cores, strict=True))
     naive = naive_rate(items[:NAIVE_SAMPLE], matcher, [t.stem for t, _ in terms])
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -262,6 +269,7 @@ def main() -> None:
     rows = [
         ("matcher, core (normalized items)", core),
         ("matcher, end to end (HTML items)", full),
+        ("preparing alone (HTML to text, normalize)", prep),
         ("floor: bare automaton scan", floor),
         (f"naive: partial_ratio (sample of {NAIVE_SAMPLE})", naive),
     ]

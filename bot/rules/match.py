@@ -3,8 +3,8 @@
 ``compile_matcher`` turns a ``RuleSet`` into a ``Matcher`` once per rules version. For
 each item the matcher makes the plain text of each field (the title as is, the content
 through ``html_to_text``), normalizes each field once, finds every term with two automaton
-passes per field, one for exact terms and one for fuzzy pieces (see
-``bot.rules.patterns``), and then evaluates only the topics that one of the terms found
+passes per field, one over the text for terms that need no word boundary and one over its
+word shape for the others, fuzzy pieces included (see ``bot.rules.patterns``), and then evaluates only the topics that one of the terms found
 can make fire, in rule-file order. Evaluation order is documented in
 ``bot.rules.model``.
 

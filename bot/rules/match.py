@@ -4,9 +4,9 @@
 each item the matcher makes the plain text of each field (the title as is, the content
 through ``html_to_text``), normalizes each field once, finds every term with two automaton
 passes per field, one over the text for terms that need no word boundary and one over its
-word shape for the others, fuzzy pieces included (see ``bot.rules.patterns``), and then evaluates only the topics that one of the terms found
-can make fire, in rule-file order. Evaluation order is documented in
-``bot.rules.model``.
+word shape for the others, fuzzy pieces included (see ``bot.rules.patterns``), and then
+evaluates only the topics that one of the terms found can make fire, in rule-file order.
+Evaluation order is documented in ``bot.rules.model``.
 
 Feed scope: a topic with ``feeds`` only fires on items of those feeds or of feeds with
 one of its ``#tags``. When the item's feed is not in the rule set and no ``feed_tags``

@@ -90,6 +90,7 @@ class App:
             self.store,
             self.sink,
             on_chat_gone=self._chat_gone,
+            on_chat_moved=self._chat_moved,
             summarizer=self.summarizer,
             summary_timeout=settings.llm_timeout,
             metrics=self.metrics,
@@ -111,7 +112,7 @@ class App:
             on_alerts=lambda _n: self.sender.wake(),
             metrics=self.metrics,
         )
-        self._gone_told: set[Destination] = set()  # chats admins already heard are gone
+        self._chats_told: set[Destination] = set()  # chats admins already heard about (gone, moved)
         # Set in run(), so that /reload re-syncs the feed jobs as the watcher does.
         self._scheduler: AsyncIOScheduler | None = None
         self.control = Control(
@@ -294,15 +295,26 @@ class App:
     async def _feed_notice(self, notice: Notice) -> None:
         await self.notify_admins(notice.text)
 
+    async def _chat_moved(self, dest: Destination, new_chat: int) -> None:
+        """A group became a supergroup: alerts follow it, but rule files name the old id."""
+        if dest in self._chats_told:
+            return
+        self._chats_told.add(dest)
+        await self.notify_admins(
+            f"Telegram moved chat {dest.chat} to {new_chat} (a group became a supergroup). "
+            f"Alerts now go to {new_chat}; rule files that name {dest.chat} in `channels` "
+            "should be updated."
+        )
+
     async def _chat_gone(self, dest: Destination, reason: str) -> None:
         """The bot was blocked or removed: end the chat's subscriptions, tell admins once."""
         topics = self.store.topics_of(dest)
         for topic_id in topics:
             self.store.unsubscribe(dest, topic_id)
         log.warning("chat_unsubscribed", extra={"chat_id": str(dest), "topics": len(topics)})
-        if dest in self._gone_told:
+        if dest in self._chats_told:
             return
-        self._gone_told.add(dest)
+        self._chats_told.add(dest)
         note = f" and ended its {len(topics)} subscription(s)" if topics else ""
         await self.notify_admins(f"Stopped sending to {dest}{note}: {reason}")
 

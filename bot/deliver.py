@@ -94,6 +94,7 @@ class StoreLike(Protocol):
 
 _MAX_BATCH = 50_000
 ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
+ChatMovedHook = Callable[[Destination, int], Awaitable[None]]
 
 
 class _Outcome(enum.Enum):
@@ -114,6 +115,7 @@ class Sender:
         *,
         limits: Limits | None = None,
         on_chat_gone: ChatGoneHook | None = None,
+        on_chat_moved: ChatMovedHook | None = None,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -129,6 +131,7 @@ class Sender:
         self._sink = sink
         self._limits = limits or Limits()
         self._on_chat_gone = on_chat_gone
+        self._on_chat_moved = on_chat_moved
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not security
@@ -313,6 +316,11 @@ class Sender:
             "chat_moved", extra={"chat": str(dest.chat), "new_chat": new_chat, "entries": moved}
         )
         self._limiter.forget(dest.chat)
+        if self._on_chat_moved is not None:
+            try:
+                await self._on_chat_moved(dest, new_chat)
+            except Exception:  # telling admins is best effort; delivery goes on
+                log.exception("chat_moved_hook_failed", extra={"chat": str(dest)})
         return replace(dest, chat=new_chat)
 
     def _backoff(self, attempts: int) -> float:

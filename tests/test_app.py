@@ -56,3 +56,36 @@ async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
     assert telegram.texts(777) == []
     notices = telegram.texts(1)
     assert len(notices) == 1 and "777" in notices[0]
+
+
+async def test_a_migrated_group_is_followed_and_admins_are_told_once(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "t.yaml").write_text(
+        RULES.replace('any: ["@putin"]}', 'any: ["@putin"], channels: [-555]}')
+        + f"feeds:\n  - {{id: f, url: '{feed_server.url('/f.xml')}'}}\n",
+        encoding="utf-8",
+    )
+    route = feed_server.route("/f.xml", rss_document([story(1)]))
+    settings = load_settings(
+        rules_dir=rules,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        telegram_token=telegram.token,
+        telegram_api_url=telegram.url,
+        admin_ids="1",
+        allow_private_networks=True,
+    )
+    app = App(settings)
+    try:
+        await app.once()
+        telegram.migrate(-555, -100555)
+        for n in (2, 3):
+            route.body = rss_document([story(n), story(n - 1)])
+            await app.once()
+    finally:
+        await app.aclose()
+    assert len(telegram.texts(-100555)) == 2
+    notices = telegram.texts(1)
+    assert len(notices) == 1 and "-555" in notices[0] and "-100555" in notices[0]

@@ -22,15 +22,15 @@ def story(n: int) -> dict[str, str]:
     return {"title": f"普京 {n}", "link": f"https://x.example/{n}", "description": "普京"}
 
 
-async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
-    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
-) -> None:
+def make_app(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, topics: str = RULES
+) -> App:
+    """An app on a temporary rules folder (one feed, /f.xml) and database; admin id 1."""
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "t.yaml").write_text(
-        RULES + f"feeds:\n  - {{id: f, url: '{feed_server.url('/f.xml')}'}}\n", encoding="utf-8"
+        topics + f"feeds:\n  - {{id: f, url: '{feed_server.url('/f.xml')}'}}\n", encoding="utf-8"
     )
-    route = feed_server.route("/f.xml", rss_document([story(1)]))
     settings = load_settings(
         rules_dir=rules,
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
@@ -39,7 +39,14 @@ async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
         admin_ids="1",
         allow_private_networks=True,
     )
-    app = App(settings)
+    return App(settings)
+
+
+async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
+) -> None:
+    route = feed_server.route("/f.xml", rss_document([story(1)]))
+    app = make_app(tmp_path, feed_server, telegram)
     reader, other = Destination(777), Destination(888)
     try:
         app.store.subscribe(reader, "putin")
@@ -61,23 +68,10 @@ async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
 async def test_a_migrated_group_is_followed_and_admins_are_told_once(
     tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
 ) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "t.yaml").write_text(
-        RULES.replace('any: ["@putin"]}', 'any: ["@putin"], channels: [-555]}')
-        + f"feeds:\n  - {{id: f, url: '{feed_server.url('/f.xml')}'}}\n",
-        encoding="utf-8",
-    )
     route = feed_server.route("/f.xml", rss_document([story(1)]))
-    settings = load_settings(
-        rules_dir=rules,
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-        telegram_token=telegram.token,
-        telegram_api_url=telegram.url,
-        admin_ids="1",
-        allow_private_networks=True,
-    )
-    app = App(settings)
+    topics = RULES.replace('any: ["@putin"]}', 'any: ["@putin"], channels: [-555]}')
+    assert topics != RULES
+    app = make_app(tmp_path, feed_server, telegram, topics)
     try:
         await app.once()
         telegram.migrate(-555, -100555)

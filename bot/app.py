@@ -23,6 +23,7 @@ from bot.digest import DigestCollector
 from bot.errors import RulesError, SendError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice
+from bot.feeds.workers import FeedParsers, default_processes
 from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
@@ -111,6 +112,11 @@ class App:
             on_notice=self._feed_notice,
             on_alerts=lambda _n: self.sender.wake(),
             metrics=self.metrics,
+            parsers=FeedParsers(
+                default_processes()
+                if settings.parse_processes is None
+                else settings.parse_processes
+            ),
         )
         self._chats_told: set[Destination] = set()  # chats admins already heard about (gone, moved)
         # Set in run(), so that /reload re-syncs the feed jobs as the watcher does.
@@ -139,6 +145,7 @@ class App:
         return topic.name if topic is not None else None
 
     async def aclose(self) -> None:
+        await asyncio.to_thread(self.pipeline.parsers.close)
         await self.fetcher.aclose()
         await self.sink.aclose()
         if self.summarizer is not None:

@@ -24,6 +24,7 @@ from bot.feeds.fetch import Fetcher
 from bot.feeds.identity import canonical_link
 from bot.feeds.parse import parse_feed
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
+from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, ParsedFeed
 from bot.rules.load import LoadedRules
@@ -89,6 +90,7 @@ class Pipeline:
         on_notice: Callable[[Notice], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utc_now,
         metrics: Recorder | None = None,
+        parsers: FeedParsers | None = None,
     ) -> None:
         self.metrics: Recorder = metrics or NullMetrics()
         self.store = store
@@ -98,6 +100,13 @@ class Pipeline:
         self._on_alerts = on_alerts
         self._on_notice = on_notice
         self._clock = clock
+        # Where documents are parsed: worker processes, or a thread of this one.
+        self.parsers = parsers or FeedParsers(0)
+        # A document fetched and not yet digested waits in memory: so polls in flight, from
+        # fetch to store, are bounded by what the fetcher and the parsers take at once, and
+        # fetching never runs far ahead of parsing.
+        self._in_flight_limit = fetcher.max_concurrency + 2 * max(1, self.parsers.processes)
+        self._in_flight: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def poll_all(
         self, feeds: Sequence[FeedRule] | None = None, *, on_schedule: bool = True
@@ -113,7 +122,8 @@ class Pipeline:
         return list(await asyncio.gather(*polls))
 
     async def poll_feed(self, feed: FeedRule, *, on_schedule: bool = True) -> PollReport:
-        report = await self._poll_feed(feed, on_schedule)
+        async with self._slot():
+            report = await self._poll_feed(feed, on_schedule)
         if not report.skipped:
             self.metrics.feed_polled(
                 report.feed_id,
@@ -158,8 +168,8 @@ class Pipeline:
                 self.store.save_feed_state(state)
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
                 return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
-            parsed = await asyncio.to_thread(
-                parse_feed, result.body, feed_id=feed.id, url=result.url, headers=result.headers
+            parsed = await self.parsers.parse(
+                result.body, feed_id=feed.id, url=result.url, headers=result.headers
             )
         except FeedError as exc:
             return self._record_failure(state, feed, exc, now)
@@ -171,6 +181,13 @@ class Pipeline:
         if report.alerts and self._on_alerts:
             self._on_alerts(report.alerts)
         return report
+
+    def _slot(self) -> asyncio.Semaphore:
+        """The bound on polls in flight, for the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._in_flight is None or self._in_flight[0] is not loop:
+            self._in_flight = (loop, asyncio.Semaphore(self._in_flight_limit))
+        return self._in_flight[1]
 
     def _plan(
         self,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.feeds.fetch import Fetcher
+from bot.feeds.workers import FeedParsers
+from bot.models import ParsedFeed
 from bot.pipeline import AlertOptions, Pipeline, RuleBook
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
@@ -313,3 +317,58 @@ async def test_a_feed_moved_to_a_new_url_starts_afresh(
     assert not report.skipped
     assert (report.new_items, report.alerts) == (3, 2), "backfill applies to the new URL"
     assert "if-none-match" not in feed_server.requests_to("/new.xml")[-1].headers
+
+
+async def test_documents_parsed_in_a_worker_process_alert_the_same(
+    make: MakePipeline, feed_server: FeedServer
+) -> None:
+    feed_server.route("/a.xml", rss_document([story(2), story(1)]))
+    parsers = FeedParsers(1)
+    try:
+        pipeline = make(backfill=2, parsers=parsers)
+        report = await pipeline.poll_feed(feed(pipeline, "a"))
+    finally:
+        parsers.close()
+    assert report.ok and report.new_items == 2 and report.alerts == 4
+
+
+class HeldParsers(FeedParsers):
+    """Parses in this process, but only when released; counts documents held at once."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.release, self.full = asyncio.Event(), asyncio.Event()
+        self.held = self.most = 0
+
+    async def parse(self, body: bytes, **kwargs: Any) -> ParsedFeed:
+        self.held += 1
+        self.most = max(self.most, self.held)
+        if self.held == 4:
+            self.full.set()
+        await self.release.wait()
+        self.held -= 1
+        return await super().parse(body, **kwargs)
+
+
+async def test_fetching_does_not_run_ahead_of_parsing(
+    rules_dir: Path, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Fetched documents waiting for a parser are bounded: the fetcher's connections plus
+    two per worker, not every feed of the cycle."""
+    feeds = [FeedRule(id=f"f{n}", url=feed_server.url(f"/f{n}.xml")) for n in range(12)]
+    for n in range(12):
+        feed_server.route(f"/f{n}.xml", rss_document([story(n)]))
+    parsers = HeldParsers()
+    with Store(f"sqlite:///{tmp_path / 'held.sqlite'}") as store:
+        store.migrate()
+        async with Fetcher(allow_private_networks=True, max_concurrency=2) as fetcher:
+            book = RuleBook.build(load_rules(rules_dir))
+            pipeline = Pipeline(store=store, fetcher=fetcher, book=book, parsers=parsers)
+            cycle = asyncio.create_task(pipeline.poll_all(feeds))
+            await parsers.full.wait()  # the bound: 2 connections + 2 for the in-process parser
+            # Every other poll waits for a place before it fetches.
+            assert pipeline._slot().locked() and parsers.held == 4
+            parsers.release.set()
+            reports = await cycle
+    assert parsers.most == 4
+    assert all(r.ok and r.new_items == 1 for r in reports)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import feedparser
+import feedparser.mixin
 
 from bot.errors import ParseError
 from bot.feeds.dates import from_struct_time, looks_cjk_or_slashed, parse_date
@@ -34,6 +35,31 @@ _PERIOD_SECONDS = {
     "monthly": 30 * 86400,
     "yearly": 365 * 86400,
 }
+
+
+def _speed_up_cp1252_fixup() -> None:
+    """Give feedparser the same Windows-1252 repair table as a list, not a dict.
+
+    feedparser ends every element with ``text.translate(_cp1252)``, mapping the C1 controls
+    U+0080..U+009F to the characters Windows-1252 puts there. ``str.translate`` looks each
+    character of a non-ASCII text up in the table, and a dict raises and clears a
+    ``KeyError`` for every character it lacks: half of feedparser's time on article-sized
+    items with Chinese text. A list indexed by code point (identity but for the C1 range)
+    answers without one for every BMP character, and out-of-range characters still map to
+    themselves, so the output is the same (``tests/test_parse.py`` checks it), about twice
+    as fast. Only the ``mixin`` module's name is rebound; ``feedparser.html`` keeps its
+    dict for its own membership tests.
+    """
+    current = getattr(feedparser.mixin, "_cp1252", None)
+    if not isinstance(current, dict):  # another feedparser version: leave it be
+        return
+    table: list[int | str] = list(range(0x10000))
+    for code, char in current.items():
+        table[code] = char
+    feedparser.mixin._cp1252 = table
+
+
+_speed_up_cp1252_fixup()
 
 
 def parse_feed(

@@ -66,6 +66,35 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(parsers: FeedParsers) -
     assert asyncio.run(scenario()) == ["普京访问北京", "Second"]
 
 
+def _die(*args: object, **kwargs: object) -> None:
+    """A document that kills the worker parsing it (run in the worker)."""
+    os._exit(3)
+
+
+def test_a_document_that_kills_its_worker_twice_is_a_parse_error(
+    parsers: FeedParsers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario() -> int:
+        with monkeypatch.context() as patch:
+            patch.setattr("bot.feeds.workers.parse_feed", _die)
+            with pytest.raises(ParseError, match="died twice"):
+                await parsers.parse(RSS, feed_id="deadly")
+        # The next document gets a fresh pool.
+        return len((await parsers.parse(RSS, feed_id="wire")).items)
+
+    assert asyncio.run(scenario()) == 2
+
+
+def test_without_process_support_it_parses_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("[Errno 38] Function not implemented")  # as with no /dev/shm
+
+    monkeypatch.setattr("bot.feeds.workers.ProcessPoolExecutor", refuse)
+    parsers = FeedParsers(2)
+    got = asyncio.run(parsers.parse(RSS, feed_id="wire"))
+    assert len(got.items) == 2 and parsers.processes == 0
+
+
 def test_no_workers_parses_in_a_thread() -> None:
     inline = FeedParsers(0)
     got = asyncio.run(inline.parse(RSS, feed_id="wire"))

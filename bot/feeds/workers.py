@@ -10,7 +10,9 @@ Workers are started with ``spawn`` (the main process runs threads; forking it co
 a held lock) and only when the first document arrives. A worker that dies (killed by the
 system, say) breaks the pool: the documents in flight are parsed once more in a fresh
 pool, and a document that breaks that one too is reported as a parse error of its feed,
-so nothing is lost and the other feeds go on. Each worker holds the reading end of a
+so nothing is lost and the other feeds go on. Where worker processes cannot be made at
+all (no POSIX semaphores in a sandbox), it says so in the log once and parses in threads.
+Each worker holds the reading end of a
 pipe whose only writer is the main process: when the main process ends in any way, even
 ``kill -9``, the pipe closes and the workers exit with it.
 """
@@ -61,16 +63,24 @@ class FeedParsers:
     ) -> ParsedFeed:
         """``parse_feed`` of the document, in a worker when there are any."""
         job = partial(parse_feed, body, feed_id=feed_id, url=url, headers=dict(headers or {}))
-        if self.processes == 0:
-            return await asyncio.to_thread(job)
         for attempt in (1, 2):
-            pool, generation = self._current()
+            if self.processes == 0:
+                break
             try:
-                return await asyncio.get_running_loop().run_in_executor(pool, job)
+                pool, generation = self._current()
+                parsed = asyncio.get_running_loop().run_in_executor(pool, job)
+            except OSError as exc:  # no process semaphores here (a bare /dev/shm, say)
+                log.warning("feed_parsers_unavailable", extra={"error": str(exc)})
+                self.processes = 0
+                break
+            try:
+                return await parsed
             except BrokenProcessPool:
                 self._replace(generation)
                 log.warning("feed_parser_died", extra={"feed_id": feed_id, "attempt": attempt})
-        raise ParseError("the parser process died twice on this document")
+        else:
+            raise ParseError("the parser process died twice on this document")
+        return await asyncio.to_thread(job)
 
     def _current(self) -> tuple[ProcessPoolExecutor, int]:
         if self._pool is None:

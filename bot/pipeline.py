@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot import cluster
@@ -78,6 +80,15 @@ class AlertOptions:
     max_interval: float = 86400.0
 
 
+@dataclass
+class _InFlight:
+    """Bounds on polls in flight in one event loop: overall and per host."""
+
+    loop: asyncio.AbstractEventLoop
+    overall: asyncio.Semaphore
+    hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -106,7 +117,7 @@ class Pipeline:
         # fetch to store, are bounded by what the fetcher and the parsers take at once, and
         # fetching never runs far ahead of parsing.
         self._in_flight_limit = fetcher.max_concurrency + 2 * max(1, self.parsers.processes)
-        self._in_flight: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._in_flight: _InFlight | None = None
 
     async def poll_all(
         self, feeds: Sequence[FeedRule] | None = None, *, on_schedule: bool = True
@@ -122,7 +133,7 @@ class Pipeline:
         return list(await asyncio.gather(*polls))
 
     async def poll_feed(self, feed: FeedRule, *, on_schedule: bool = True) -> PollReport:
-        async with self._slot():
+        async with self._slot(feed):
             report = await self._poll_feed(feed, on_schedule)
         if not report.skipped:
             self.metrics.feed_polled(
@@ -182,12 +193,21 @@ class Pipeline:
             self._on_alerts(report.alerts)
         return report
 
-    def _slot(self) -> asyncio.Semaphore:
-        """The bound on polls in flight, for the running event loop."""
+    @asynccontextmanager
+    async def _slot(self, feed: FeedRule) -> AsyncIterator[None]:
+        """A place among the polls in flight, for the running event loop."""
         loop = asyncio.get_running_loop()
-        if self._in_flight is None or self._in_flight[0] is not loop:
-            self._in_flight = (loop, asyncio.Semaphore(self._in_flight_limit))
-        return self._in_flight[1]
+        if self._in_flight is None or self._in_flight.loop is not loop:
+            self._in_flight = _InFlight(loop, asyncio.Semaphore(self._in_flight_limit))
+        flight = self._in_flight
+        host = urlsplit(feed.url).hostname or ""
+        per_host = flight.hosts.setdefault(
+            host, asyncio.Semaphore(self.fetcher.per_host_concurrency)
+        )
+        # Host first, as in the fetcher: polls queued for one busy site must not hold the
+        # places every other site's polls need.
+        async with per_host, flight.overall:
+            yield
 
     def _plan(
         self,

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.feeds.fetch import Fetcher
 from bot.feeds.workers import FeedParsers
 from bot.models import ParsedFeed
-from bot.pipeline import AlertOptions, Pipeline, RuleBook
+from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.store import Store
@@ -333,42 +334,81 @@ async def test_documents_parsed_in_a_worker_process_alert_the_same(
 
 
 class HeldParsers(FeedParsers):
-    """Parses in this process, but only when released; counts documents held at once."""
+    """Parses in this process, but only when released; tracks the documents it holds."""
 
     def __init__(self) -> None:
         super().__init__(0)
-        self.release, self.full = asyncio.Event(), asyncio.Event()
-        self.held = self.most = 0
+        self.release, self.arrived = asyncio.Event(), asyncio.Condition()
+        self.held: list[str] = []
+        self.most = 0
 
     async def parse(self, body: bytes, **kwargs: Any) -> ParsedFeed:
-        self.held += 1
-        self.most = max(self.most, self.held)
-        if self.held == 4:
-            self.full.set()
+        async with self.arrived:
+            self.held.append(kwargs["feed_id"])
+            self.most = max(self.most, len(self.held))
+            self.arrived.notify_all()
         await self.release.wait()
-        self.held -= 1
+        self.held.remove(kwargs["feed_id"])
         return await super().parse(body, **kwargs)
 
+    async def until(self, holds: Callable[[list[str]], bool]) -> None:
+        async with self.arrived:
+            await asyncio.wait_for(self.arrived.wait_for(lambda: holds(self.held)), 5)
 
-async def test_fetching_does_not_run_ahead_of_parsing(
-    rules_dir: Path, tmp_path: Path, feed_server: FeedServer
-) -> None:
-    """Fetched documents waiting for a parser are bounded: the fetcher's connections plus
-    two per worker, not every feed of the cycle."""
-    feeds = [FeedRule(id=f"f{n}", url=feed_server.url(f"/f{n}.xml")) for n in range(12)]
-    for n in range(12):
-        feed_server.route(f"/f{n}.xml", rss_document([story(n)]))
+
+BUSY, OTHER = "93.184.216.34", "1.1.1.1"  # public addresses: the guard lets them through
+
+
+def one_story_each(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, content=rss_document([story(len(request.url.path))]))
+
+
+async def held_cycle(
+    rules_dir: Path, tmp_path: Path, feeds: list[FeedRule], check: Callable[..., Any], **limits: int
+) -> list[PollReport]:
     parsers = HeldParsers()
+    transport = httpx.MockTransport(one_story_each)
     with Store(f"sqlite:///{tmp_path / 'held.sqlite'}") as store:
         store.migrate()
-        async with Fetcher(allow_private_networks=True, max_concurrency=2) as fetcher:
+        async with Fetcher(transport=transport, **limits) as fetcher:  # type: ignore[arg-type]
             book = RuleBook.build(load_rules(rules_dir))
             pipeline = Pipeline(store=store, fetcher=fetcher, book=book, parsers=parsers)
             cycle = asyncio.create_task(pipeline.poll_all(feeds))
-            await parsers.full.wait()  # the bound: 2 connections + 2 for the in-process parser
-            # Every other poll waits for a place before it fetches.
-            assert pipeline._slot().locked() and parsers.held == 4
-            parsers.release.set()
-            reports = await cycle
-    assert parsers.most == 4
+            try:
+                await check(pipeline, parsers)
+            finally:
+                parsers.release.set()
+                reports = await cycle
+    return reports
+
+
+async def test_fetching_does_not_run_ahead_of_parsing(rules_dir: Path, tmp_path: Path) -> None:
+    """Fetched documents waiting for a parser are bounded: the fetcher's connections plus
+    two per worker (here 1 + 2), not every feed of the cycle."""
+    feeds = [FeedRule(id=f"f{n}", url=f"http://{(BUSY, OTHER)[n % 2]}/{n}") for n in range(12)]
+
+    async def check(pipeline: Pipeline, parsers: HeldParsers) -> None:
+        await parsers.until(lambda held: len(held) == 3)
+        # Every other poll waits for a place before it fetches.
+        assert pipeline._in_flight is not None and pipeline._in_flight.overall.locked()
+
+    reports = await held_cycle(
+        rules_dir, tmp_path, feeds, check, max_concurrency=1, per_host_concurrency=3
+    )
+    assert all(r.ok and r.new_items == 1 for r in reports)
+
+
+async def test_polls_queued_for_a_busy_site_leave_room_for_other_sites(
+    rules_dir: Path, tmp_path: Path
+) -> None:
+    feeds = [FeedRule(id=f"busy{n}", url=f"http://{BUSY}/{n}") for n in range(6)]
+    feeds.append(FeedRule(id="other", url=f"http://{OTHER}/feed"))
+
+    async def check(pipeline: Pipeline, parsers: HeldParsers) -> None:
+        await parsers.until(lambda held: "other" in held)
+        assert parsers.held == ["busy0", "other"]
+
+    reports = await held_cycle(
+        rules_dir, tmp_path, feeds, check, max_concurrency=1, per_host_concurrency=1
+    )
     assert all(r.ok and r.new_items == 1 for r in reports)

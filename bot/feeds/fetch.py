@@ -86,7 +86,7 @@ class Fetcher:
         self._allow_private = allow_private_networks
         self._max_redirects = max_redirects
         self._per_host = per_host_concurrency
-        self.max_concurrency = max_concurrency
+        self.max_concurrency, self.per_host_concurrency = max_concurrency, per_host_concurrency
         self._global = asyncio.Semaphore(max_concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._client = httpx.AsyncClient(

@@ -116,7 +116,9 @@ class Pipeline:
         # A document fetched and not yet digested waits in memory: so polls in flight, from
         # fetch to store, are bounded by what the fetcher and the parsers take at once, and
         # fetching never runs far ahead of parsing.
-        self._in_flight_limit = fetcher.max_concurrency + 2 * max(1, self.parsers.processes)
+        waiting = 2 * max(1, self.parsers.processes)  # documents fetched, queued to parse
+        self._in_flight_limit = fetcher.max_concurrency + waiting
+        self._in_flight_per_host = fetcher.per_host_concurrency + waiting
         self._in_flight: _InFlight | None = None
 
     async def poll_all(
@@ -201,9 +203,7 @@ class Pipeline:
             self._in_flight = _InFlight(loop, asyncio.Semaphore(self._in_flight_limit))
         flight = self._in_flight
         host = urlsplit(feed.url).hostname or ""
-        per_host = flight.hosts.setdefault(
-            host, asyncio.Semaphore(self.fetcher.per_host_concurrency)
-        )
+        per_host = flight.hosts.setdefault(host, asyncio.Semaphore(self._in_flight_per_host))
         # Host first, as in the fetcher: polls queued for one busy site must not hold the
         # places every other site's polls need.
         async with per_host, flight.overall:

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10_000_000, gt=0)
     max_concurrency: int = Field(default=10, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
-    # Worker processes that parse feed documents; unset: one per core beyond the first.
+    # Worker processes that parse feed documents; unset: one per core (none on one core).
     parse_processes: int | None = Field(default=None, ge=0, le=64)
     user_agent: str = "mediabot/0.1 (+https://github.com/mediabot; feed monitor)"
 

@@ -104,9 +104,12 @@ def test_no_workers_parses_in_a_thread() -> None:
     assert len(got.items) == 2
 
 
-def test_default_leaves_the_first_core_to_the_main_process() -> None:
-    cores = len(os.sched_getaffinity(0))
-    assert default_processes() == max(0, min(cores - 1, 4))
+def test_default_is_a_worker_per_core_but_none_on_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for cores, workers in ((1, 0), (2, 2), (3, 3), (16, 4)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
+        assert default_processes() == workers
 
 
 def test_workers_do_not_outlive_a_killed_main_process(tmp_path: Path) -> None:

@@ -44,10 +44,12 @@ MAX_DEFAULT_PROCESSES = 4
 
 
 def default_processes() -> int:
-    """Worker processes when the settings do not say: one per core beyond the first (the
-    main process fetches, stores and matches), at most ``MAX_DEFAULT_PROCESSES``."""
+    """Worker processes when the settings do not say: one per core, at most
+    ``MAX_DEFAULT_PROCESSES``, and none on a single core (the main process mostly waits on
+    the network, so a core per worker keeps every core parsing in a busy cycle)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min((cores or 1) - 1, MAX_DEFAULT_PROCESSES))
+    cores = cores or 1
+    return 0 if cores < 2 else min(cores, MAX_DEFAULT_PROCESSES)
 
 
 class FeedParsers:

@@ -85,7 +85,6 @@ class Fetcher:
         self._max_bytes = max_bytes
         self._allow_private = allow_private_networks
         self._max_redirects = max_redirects
-        self._per_host = per_host_concurrency
         self.max_concurrency, self.per_host_concurrency = max_concurrency, per_host_concurrency
         self._global = asyncio.Semaphore(max_concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -136,7 +135,7 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[None]:
-        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.per_host_concurrency))
         # Host first: a task holding a global slot while it queues for a busy host would
         # starve every other host (ten feeds on one site would take all the slots).
         async with per_host, self._global:

@@ -47,8 +47,8 @@ def _speed_up_cp1252_fixup() -> None:
     items with Chinese text. A list indexed by code point (identity but for the C1 range)
     answers without one for every BMP character, and out-of-range characters still map to
     themselves, so the output is the same (``tests/test_parse_workers.py`` checks it),
-    about twice as fast. Only the ``mixin`` module's name is rebound; ``feedparser.html`` keeps its
-    dict for its own membership tests.
+    about twice as fast. Only the ``mixin`` module's name is rebound; ``feedparser.html``
+    keeps its dict for its own membership tests.
     """
     current = getattr(feedparser.mixin, "_cp1252", None)
     if not isinstance(current, dict):  # another feedparser version: leave it be

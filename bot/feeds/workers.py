@@ -11,11 +11,10 @@ a held lock) and only when the first document arrives. A worker that dies (kille
 system, say) breaks the pool: it is replaced, the documents that were in it are parsed
 once more, one at a time, each in a worker of its own, and a document that kills that
 one too is reported as a parse error of its feed, so nothing is lost and the other feeds
-go on. Where worker
-processes cannot be made at all (no POSIX semaphores in a sandbox), it says so in the log
-once and parses in threads. Each worker holds the reading end of a pipe whose only writer
-is the main process: when the main process ends in any way, even ``kill -9``, the pipe
-closes and the workers exit with it.
+go on. Where worker processes cannot be made at all (no POSIX semaphores in a sandbox),
+it says so in the log once and parses in threads. Each worker holds the reading end of a
+pipe whose only writer is the main process: when the main process ends in any way, even
+``kill -9``, the pipe closes and the workers exit with it.
 """
 
 from __future__ import annotations

@@ -81,3 +81,56 @@ def test_fuzzy_spans_are_within_the_edits_and_on_word_boundaries(text: str) -> N
         assert end == len(text) or text[end] not in WORD_CHARS
     if text.startswith("vladimir putin "):
         assert spans(pattern, text)[0] == (0, 14, 0)
+
+
+def _reference(term: str, text: str) -> list[tuple[int, int, int]]:
+    """The definition: word-bounded spans within one edit, fewest edits, then leftmost,
+    then shortest, none overlapping."""
+    bounded = [
+        (a, b, OSA.distance(term, text[a:b]))
+        for a in range(len(text))
+        for b in range(a + 1, len(text) + 1)
+        if text[a] in WORD_CHARS
+        and text[b - 1] in WORD_CHARS
+        and (a == 0 or text[a - 1] not in WORD_CHARS)
+        and (b == len(text) or text[b] not in WORD_CHARS)
+    ]
+    chosen: list[tuple[int, int, int]] = []
+    for a, b, d in sorted((s for s in bounded if s[2] <= 1), key=lambda s: (s[2], s[0], s[1])):
+        if all(b <= c or e <= a for c, e, _ in chosen):
+            chosen.append((a, b, d))
+    return sorted(chosen)
+
+
+@pytest.mark.parametrize(
+    ("term", "text"),
+    [
+        ("poland", "poland polands pоland"),  # the last with a Cyrillic o: not Latin
+        ("poland", "poalnd plond polland polanb"),
+        ("poland", "po land, po-land, pol and, po中land"),
+        ("poland", "po  land polandd poland"),
+        ("poland", "洪水在polnd和polands"),
+        ("poland", "poland poland poland"),
+        # One edit either way: the word without its last letter wins, being shorter.
+        ("americas", "america’s americas"),
+    ],
+)
+def test_one_word_one_edit_terms_are_found_word_by_word(term: str, text: str) -> None:
+    index = PatternIndex([Pattern(term, case=False, wildcard=False, edits=1)])
+    for _ in range(2):  # the second time, the words are remembered
+        found, _ = index.scan(text, case=False)
+        assert found.get(0, []) == _reference(term, text)
+
+
+def test_remembered_words_are_forgotten_in_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.rules.words.MAX_REMEMBERED", 2)
+    index = PatternIndex([Pattern("poland", case=False, wildcard=False, edits=1)])
+    texts = ["a b c d e polnd", "f g h i polnd poland", "polnd"]
+    first = [index.scan(text, case=False)[0].get(0) for text in texts]
+    assert first == [[(10, 15, 1)], [(8, 13, 1), (14, 20, 0)], [(0, 5, 1)]]
+    assert [index.scan(text, case=False)[0].get(0) for text in texts] == first
+
+
+def test_word_shape_of_latin1_text_and_of_text_beyond_it_agree() -> None:
+    for text in ("café 中国 x–y “q”", "café 中国 x–y “q” ł"):
+        assert word_shape(text) == " " + "".join(c if c in WORD_CHARS else " " for c in text) + " "

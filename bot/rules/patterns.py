@@ -11,10 +11,11 @@ Aho-Corasick automata find them in one pass each:
   ends, so ``an*`` is not reported, and rejected, inside every ``plan``. Exact patterns
   whose text holds other characters than word characters (``u.s.``) compare the text
   itself at each hit, since a space of the shape stands for any such character.
-  A wildcard's key is its prefix. Fuzzy patterns are represented by their pieces
-  (``bot.rules.pieces``); each piece says where the pattern would start, give or take
-  ``k``, and a common-subsequence screen and then a bounded optimal-string-alignment
-  check of that small window decide.
+  A wildcard's key is its prefix. Fuzzy patterns of one word allowing one edit are
+  looked up word by word instead (``bot.rules.words``); other fuzzy patterns are
+  represented by their pieces (``bot.rules.pieces``); each piece says where the pattern
+  would start, give or take ``k``, and a common-subsequence screen and then a bounded
+  optimal-string-alignment check of that small window decide.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import ahocorasick
 from rapidfuzz.distance import OSA, LCSseq
 
 from bot.rules.pieces import fuzzy_keys
+from bot.rules.words import WordIndex, split_keys
 from bot.text.normalize import char_class as _char_class
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
@@ -58,9 +60,15 @@ class Pattern:
 # shape: an exact pattern or wildcard, or a piece of a fuzzy pattern.
 _PLAIN, _WILD_PLAIN, _EXACT, _FUZZY = range(4)
 
-# The word shape is made in two steps: runs of non-ASCII characters that are not word
-# characters (Chinese, curly quotes) by a regex, then ASCII ones by a byte table over the
-# UTF-8 bytes (bytes of 0x80 and up, which is every byte of the Latin letters left, stay).
+# The word shape is made by C loops alone where it can be: encoded as Latin-1, every
+# character beyond it becomes a ``?`` (one byte for one character, so offsets hold), and a
+# byte table makes every byte that is not a word character a space. Latin letters beyond
+# Latin-1 (``ł``, ``ğ``) would be lost that way; texts holding one take the slower path:
+# runs of non-ASCII characters that are not word characters (Chinese, curly quotes) are
+# blanked by a regex, then ASCII ones by a byte table over the UTF-8 bytes (bytes of 0x80
+# and up, which is every byte of the Latin letters left, stay).
+_LATIN1_SHAPE = bytes(c if chr(c) in WORD_CHARS else 0x20 for c in range(256))
+_WIDE_WORD_CHAR = re.compile(_char_class([c for c in WORD_CHARS if c > "\xff"]))
 _NON_ASCII_NON_WORD = re.compile(
     _char_class([chr(c) for c in range(0x80, 0x3000) if chr(c) not in WORD_CHARS])[:-1]
     + "\u3000-\U0010ffff]+"
@@ -78,8 +86,10 @@ def word_shape(text: str) -> str:
 
     Keys of patterns that need word boundaries are looked for in this shape, with the
     boundaries as spaces, so a piece such as ``ing `` only turns up at the end of a word."""
-    if not text.isascii():
-        text = _NON_ASCII_NON_WORD.sub(_blank, text)
+    if not _WIDE_WORD_CHAR.search(text):
+        shape = text.encode("latin-1", "replace").translate(_LATIN1_SHAPE).decode("latin-1")
+        return " " + shape + " "
+    text = _NON_ASCII_NON_WORD.sub(_blank, text)
     return " " + text.encode().translate(_ASCII_SHAPE).decode() + " "
 
 
@@ -98,16 +108,25 @@ class PatternIndex:
         self.patterns = patterns
         self._plain: dict[bool, _PlainScanner] = {}
         self._shapes: dict[bool, ahocorasick.Automaton | None] = {}
+        self._words: dict[bool, WordIndex | None] = {}
         probes: dict[str, list[int]] = {}
         for case in (False, True):
             keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
             shaped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            words: dict[int, str] = {}
             for pid, p in enumerate(patterns):
                 if p.case != case:
                     if not case:
                         # A probe: the case-sensitive text is only worth making when the
                         # casefolded text holds the term in some case.
                         probes[normalize(p.text)] = []
+                elif p.edits == 1 and all(c in WORD_CHARS for c in p.text):
+                    # One word, one edit: looked up word by word (``bot.rules.words``),
+                    # and across two words where the edit is the character between.
+                    words[pid] = p.text
+                    shaped[f" {p.text} "].append((_EXACT, False, pid, 0, len(p.text), None, 0))
+                    for split in split_keys(p.text):
+                        shaped[f" {split} "].append((_EXACT, False, pid, 0, len(split), None, 1))
                 elif p.edits:
                     self._add_fuzzy(shaped, pid, p)
                 elif p.left_bound or p.right_bound:
@@ -116,10 +135,12 @@ class PatternIndex:
                     # the text (the shape has one more character in front), and the text to
                     # compare, if the shape's spaces may stand for other characters.
                     check = None if all(c in WORD_CHARS for c in p.text) else p.text
-                    shaped[key].append((_EXACT, p.wildcard, pid, lead - 1, len(p.text), check))
+                    entry = (_EXACT, p.wildcard, pid, lead - 1, len(p.text), check, 0)
+                    shaped[key].append(entry)
                 else:
                     keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
             self._plain[case] = _PlainScanner(keyed)
+            self._words[case] = WordIndex(words) if words else None
             # Each key: the exact patterns and the fuzzy pieces it stands for, apart.
             self._shapes[case] = _build(
                 {
@@ -150,9 +171,13 @@ class PatternIndex:
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
         found: dict[int, list[Span]] = defaultdict(list)
         self._plain[case].scan(text, found)
-        shapes = self._shapes[case]
-        if shapes is not None and _WORD_RUN.search(text):
-            self._scan_shape(shapes, text, found)
+        shapes, words = self._shapes[case], self._words[case]
+        if (shapes is not None or words is not None) and _WORD_RUN.search(text):
+            shape = word_shape(text)
+            if shapes is not None:
+                self._scan_shape(shapes, text, shape, found)
+            if words is not None:
+                words.scan(shape, found)
         probed = not case and (
             self._always_case
             or (self._probes is not None and next(self._probes.iter(text), None) is not None)
@@ -160,11 +185,14 @@ class PatternIndex:
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
     def _scan_shape(
-        self, automaton: ahocorasick.Automaton, text: str, found: dict[int, list[Span]]
+        self,
+        automaton: ahocorasick.Automaton,
+        text: str,
+        shape: str,
+        found: dict[int, list[Span]],
     ) -> None:
         patterns = self.patterns
         similarity = LCSseq.similarity
-        shape = word_shape(text)
         for end, (length, (exact, pieces)) in automaton.iter(shape):
             start = end + 1 - length  # in the shape: one more than in the text
             for ahead, reach, ptext, need, pid, back in pieces:
@@ -178,7 +206,7 @@ class PatternIndex:
                     span = _verify_fuzzy(text, shape, patterns[pid], start - back)
                     if span is not None:
                         found[pid].append(span)
-            for wild, pid, shift, size, check in exact:
+            for wild, pid, shift, size, check, edits in exact:
                 a = start + shift
                 b = a + size
                 if check is not None and text[a:b] != check:
@@ -186,7 +214,7 @@ class PatternIndex:
                 if wild:
                     # The word ends where the shape next has a space (it ends in one).
                     b = shape.find(" ", b + 1) - 1
-                found[pid].append((a, b, 0))
+                found[pid].append((a, b, edits))
 
 
 class _PlainScanner:
@@ -280,7 +308,8 @@ def _verify_fuzzy(text: str, shape: str, p: Pattern, origin: int) -> Span | None
 
 
 def _resolve(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans, fewest edits first, then leftmost; returned in text order."""
+    """Non-overlapping spans, fewest edits first, then leftmost, then shortest; returned in
+    text order."""
     if len(spans) == 1:
         return spans
     if all(s[2] == 0 for s in spans):
@@ -292,7 +321,7 @@ def _resolve(spans: list[Span]) -> list[Span]:
                 kept.append(span)
         return kept
     chosen: list[Span] = []  # kept in text order; they never overlap, so ends are sorted too
-    for span in sorted(set(spans), key=lambda s: (s[2], s[0], -s[1])):
+    for span in sorted(set(spans), key=lambda s: (s[2], s[0], s[1])):
         i = bisect_left(chosen, span)
         if (i == 0 or chosen[i - 1][1] <= span[0]) and (
             i == len(chosen) or span[1] <= chosen[i][0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Field = Literal["title", "content"]
 FIELDS: tuple[Field, ...] = ("title", "content")
@@ -34,12 +34,12 @@ class Item:
     source_id: str | int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One term that hit one field of an item.
 
     ``matched`` is the text exactly as it stands in the field's plain text, which is
     ``plain[start:end]`` (offsets into ``ItemMatch.plain[field]``), so it can be bolded.
+    A named tuple: an item can carry hundreds, and tuples are the cheapest to make.
     """
 
     term: str

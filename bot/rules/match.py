@@ -62,7 +62,10 @@ def _in_scope(topic: Topic, feed_id: str, tags: frozenset[str]) -> bool:
 
 
 class Matcher:
-    """A compiled rule set. Immutable once built and safe to share; build anew on reload."""
+    """A compiled rule set, safe to share between threads; build anew on reload.
+
+    Its rules never change once built; all it learns while matching is which words are
+    near its one-word fuzzy terms (``bot.rules.words``), which only saves work."""
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
@@ -191,17 +194,22 @@ class Matcher:
         index: list[int],
     ) -> None:
         plain, folded = pf.plain, index is pf.folded_map
+        size = len(plain)
+        make = tuple.__new__  # ``RawHit`` without its Python-level ``__new__``
         for pid, spans in found.items():
             raw = []
             for ns, ne, edits in spans:
                 start, end = index[ns], index[ne - 1] + 1
-                if end < len(plain) and combining(plain[end]):
+                if end < size and combining(plain[end]):
                     start, end = source_span(plain, index, ns, ne)
                 if not folded:  # ``within`` is counted in the casefolded text
                     ns = bisect_left(pf.folded_map, start)
                     ne = bisect_left(pf.folded_map, end)
-                raw.append(RawHit(name, start, end, edits, ns, ne))
-            out.setdefault(pid, {})[name] = raw
+                raw.append(make(RawHit, (name, start, end, edits, ns, ne)))
+            if pid in out:
+                out[pid][name] = raw
+            else:
+                out[pid] = {name: raw}
 
 
 def compile_matcher(rules: RuleSet) -> Matcher:

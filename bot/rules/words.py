@@ -17,7 +17,9 @@ in most words of English text, each costing a check. These terms are found anoth
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from itertools import filterfalse
 
 from rapidfuzz.distance import OSA
 
@@ -52,14 +54,14 @@ class WordIndex:
 
     def scan(self, shape: str, found: dict[int, list[Span]]) -> None:
         """Every whole word of ``shape`` (a ``word_shape``) within one edit of a term."""
-        words = set(shape.split())
-        words -= self._clean
+        near, clean = self._near, self._clean
+        words = set(filterfalse(clean.__contains__, shape.split()))
         if not words:
             return
-        near, clean = self._near, self._clean
         if len(near) > MAX_REMEMBERED or len(clean) > MAX_REMEMBERED:
             near.clear()
             clean.clear()
+        present: dict[str, tuple[tuple[int, int], ...]] = {}
         for word in words:
             hits = near.get(word)
             if hits is None:
@@ -68,14 +70,17 @@ class WordIndex:
                     clean.add(word)
                     continue
                 near[word] = hits
-            key = " " + word + " "
-            size = len(word)
-            at = shape.find(key)
-            while at >= 0:
-                # The shape has one more character in front than the text.
-                for pid, edits in hits:
-                    found[pid].append((at, at + size, edits))
-                at = shape.find(key, at + size + 1)
+            present[word] = hits
+        if not present:
+            return
+        # Where they stand: one pass over the shape for all of them. A match starts on the
+        # space before the word, which is where the word starts in the text (the shape has
+        # one more character in front).
+        alternatives = "|".join(map(re.escape, present))
+        for m in re.finditer(f" ({alternatives})(?= )", shape):
+            at, word = m.start(), m.group(1)
+            for pid, edits in present[word]:
+                found[pid].append((at, at + len(word), edits))
 
     def _lookup(self, word: str) -> tuple[tuple[int, int], ...]:
         if not self._shortest <= len(word) <= self._longest:

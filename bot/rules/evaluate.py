@@ -74,13 +74,6 @@ def narrow(topic: Topic, field: Field | None) -> tuple[Field, ...]:
     return tuple(f for f in topic.fields if field is None or f == field)
 
 
-def _term_hits(ref: TermRef, hits: PatternHits) -> list[TermHit]:
-    found = hits.get(ref.pid)
-    if not found:
-        return []
-    return [(ref.term, h) for f in ref.fields for h in found.get(f, ())]
-
-
 def _near_hits(ref: NearRef, hits: PatternHits) -> list[TermHit]:
     out: list[TermHit] = []
     for f in ref.fields:
@@ -107,23 +100,17 @@ def _pairs(left: list[TermHit], right: list[TermHit], within: int) -> list[TermH
     return list(paired.values())
 
 
-def _hits(ref: ClauseRef, hits: PatternHits) -> bool:
-    if type(ref) is TermRef:
-        found = hits.get(ref.pid)
-        if found is not None:
-            for f in ref.fields:
-                if f in found:
-                    return True
-        return False
-    assert isinstance(ref, NearRef)
-    return bool(_near_hits(ref, hits))
-
-
 def _any_hits(refs: tuple[ClauseRef, ...], hits: PatternHits) -> bool:
-    # A plain loop, not any() over a generator: this runs for every candidate topic of
-    # every item, and the generator costs more than the lookups.
-    for ref in refs:  # noqa: SIM110 - see above
-        if _hits(ref, hits):
+    # Plain loops with the term case inline, not any() over a generator of calls: this runs
+    # for every candidate topic of every item, and calls cost more than the lookups.
+    for ref in refs:
+        if isinstance(ref, TermRef):
+            found = hits.get(ref.pid)
+            if found is not None:
+                for f in ref.fields:
+                    if f in found:
+                        return True
+        elif _near_hits(ref, hits):
             return True
     return False
 
@@ -142,7 +129,15 @@ def gather(plan: TopicPlan, hits: PatternHits) -> list[TermHit]:
     """The hits of a topic that fires: those of its any and all clauses."""
     found: list[TermHit] = []
     for ref in plan.triggers:
-        found.extend(_term_hits(ref, hits) if isinstance(ref, TermRef) else _near_hits(ref, hits))
+        if isinstance(ref, TermRef):  # inline, as in ``_any_hits``
+            by_field = hits.get(ref.pid)
+            if by_field:
+                term = ref.term
+                for f in ref.fields:
+                    if f in by_field:
+                        found.extend([(term, h) for h in by_field[f]])
+        else:
+            found.extend(_near_hits(ref, hits))
     return found
 
 

@@ -9,7 +9,8 @@ repeated to at least 10,000, and prints, in one run:
   pass on a fresh matcher, before it remembers the words of the archive;
 - preparing alone: ``Matcher.prepare`` (HTML to text and normalization), the part of end
   to end that is not matching;
-- floor: a bare pyahocorasick scan of the same terms (exact) over the same normalized texts;
+- floor: a bare pyahocorasick scan of the same terms (exact) over the same normalized texts
+  (the matcher's own automata are ``ahocorasick-rs`` DFAs);
 - naive: ``rapidfuzz.fuzz.partial_ratio`` of every term against every text (sampled);
 - compile time and peak memory (max RSS).
 

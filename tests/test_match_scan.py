@@ -22,7 +22,7 @@ def exact(term: str, wildcard: bool = False) -> Pattern:
 @pytest.mark.parametrize(
     ("text", "term", "expected"),
     [
-        # Chinese terms are found as UTF-8 bytes; offsets are characters, also after
+        # The automata walk UTF-8 bytes; offsets are characters, also after
         # characters beyond U+FFFF and accented Latin letters.
         ("😀😀普京说", "普京", [(2, 4, 0)]),
         ("café 𠀀 普京 普京", "普京", [(7, 9, 0), (10, 12, 0)]),

@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 from rapidfuzz.distance import OSA, LCSseq
 
 from bot.rules.pieces import fuzzy_keys
@@ -106,8 +106,8 @@ class PatternIndex:
 
     def __init__(self, patterns: list[Pattern]) -> None:
         self.patterns = patterns
-        self._plain: dict[bool, _PlainScanner] = {}
-        self._shapes: dict[bool, ahocorasick.Automaton | None] = {}
+        self._plain: dict[bool, _Keys | None] = {}
+        self._shapes: dict[bool, _Keys | None] = {}
         self._words: dict[bool, WordIndex | None] = {}
         probes: dict[str, list[int]] = {}
         for case in (False, True):
@@ -139,10 +139,10 @@ class PatternIndex:
                     shaped[key].append(entry)
                 else:
                     keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
-            self._plain[case] = _PlainScanner(keyed)
+            self._plain[case] = _Keys.build(keyed)
             self._words[case] = WordIndex(words) if words else None
             # Each key: the exact patterns and the fuzzy pieces it stands for, apart.
-            self._shapes[case] = _build(
+            self._shapes[case] = _Keys.build(
                 {
                     key: (
                         tuple(e[1:] for e in entries if e[0] != _FUZZY),
@@ -151,7 +151,7 @@ class PatternIndex:
                     for key, entries in shaped.items()
                 }
             )
-        self._probes = _build(probes)
+        self._probes = _Keys.build(probes)
         # A fuzzy case-sensitive term may differ from every probe: always make that text.
         self._always_case = any(p.case and p.edits for p in patterns)
 
@@ -170,7 +170,9 @@ class PatternIndex:
         """Every pattern of the given case in ``text`` with its spans, and whether a
         case-sensitive pattern may occur (only reported by the casefolded scan)."""
         found: dict[int, list[Span]] = defaultdict(list)
-        self._plain[case].scan(text, found)
+        plain = self._plain[case]
+        if plain is not None:
+            self._scan_plain(plain, text, found)
         shapes, words = self._shapes[case], self._words[case]
         if (shapes is not None or words is not None) and _WORD_RUN.search(text):
             shape = word_shape(text)
@@ -179,22 +181,24 @@ class PatternIndex:
             if words is not None:
                 words.scan(shape, found)
         probed = not case and (
-            self._always_case
-            or (self._probes is not None and next(self._probes.iter(text), None) is not None)
+            self._always_case or (self._probes is not None and bool(self._probes.find(text)))
         )
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
-    def _scan_shape(
-        self,
-        automaton: ahocorasick.Automaton,
-        text: str,
-        shape: str,
-        found: dict[int, list[Span]],
-    ) -> None:
+    @staticmethod
+    def _scan_plain(keys: _Keys, text: str, found: dict[int, list[Span]]) -> None:
+        values = keys.values
+        for i, start, end in keys.find(text):
+            for pid, kind in values[i]:
+                stop = _word_end(text, end) if kind == _WILD_PLAIN else end
+                found[pid].append((start, stop, 0))
+
+    def _scan_shape(self, keys: _Keys, text: str, shape: str, found: dict[int, list[Span]]) -> None:
         patterns = self.patterns
         similarity = LCSseq.similarity
-        for end, (length, (exact, pieces)) in automaton.iter(shape):
-            start = end + 1 - length  # in the shape: one more than in the text
+        values = keys.values
+        for i, start, _ in keys.find(shape):
+            exact, pieces = values[i]  # ``start`` is in the shape: one more than in the text
             for ahead, reach, ptext, need, pid, back in pieces:
                 # Each edit costs at most one character of the longest common subsequence,
                 # so a window holding every candidate must share n - k characters with the
@@ -217,48 +221,32 @@ class PatternIndex:
                 found[pid].append((a, b, edits))
 
 
-class _PlainScanner:
-    """The automaton of keys that need no word boundary (Chinese terms).
+class _Keys:
+    """Keys, what each stands for, and the automaton that finds them all, overlapping.
 
-    The automaton's steps cost most where a state has many children (they are searched
-    one by one), and a root of a thousand Chinese first characters has that many. So keys
-    and text are scanned as UTF-8 bytes (each written as one character of 0..255), which
-    leaves the root a handful of children. UTF-8 is self-synchronizing, so a key's bytes
-    only match where its characters do; byte offsets are turned back into character
-    offsets hit by hit, in the order the hits come (by end)."""
+    The automaton (the Rust ``aho-corasick`` crate, as a DFA) walks the text's UTF-8 bytes
+    in compiled code and hands back every hit at once, with character offsets: about
+    twice as fast as stepping an automaton from Python, hit by hit, and its states stay
+    small however many Chinese characters the keys start with."""
 
-    def __init__(self, keyed: dict[str, list[tuple[int, int]]]) -> None:
-        self.automaton = _build({_utf8(key): (len(key), e) for key, e in keyed.items()})
+    __slots__ = ("automaton", "values")
 
-    def scan(self, text: str, found: dict[int, list[Span]]) -> None:
-        if self.automaton is None:
-            return
-        data = text.encode()
-        same = len(data) == len(text)  # ASCII: byte offsets are character offsets
-        byte_end = char_end = 0
-        for end, (_, (length, entries)) in self.automaton.iter(data.decode("latin-1")):
-            if not same:
-                char_end += len(data[byte_end : end + 1].decode())
-                byte_end = end + 1
-                end = char_end - 1
-            start = end + 1 - length
-            for pid, kind in entries:
-                stop = _word_end(text, end + 1) if kind == _WILD_PLAIN else end + 1
-                found[pid].append((start, stop, 0))
+    def __init__(self, keyed: Mapping[str, Any]) -> None:
+        self.values = list(keyed.values())
+        self.automaton = AhoCorasick(
+            keyed,
+            matchkind=MatchKind.Standard,
+            store_patterns=False,
+            implementation=Implementation.DFA,
+        )
 
+    @classmethod
+    def build(cls, keyed: Mapping[str, Any]) -> _Keys | None:
+        return cls(keyed) if keyed else None
 
-def _utf8(text: str) -> str:
-    return text.encode().decode("latin-1")
-
-
-def _build(keyed: Mapping[str, Sequence[Any]]) -> ahocorasick.Automaton | None:
-    if not keyed:
-        return None
-    automaton = ahocorasick.Automaton()
-    for key, entries in keyed.items():
-        automaton.add_word(key, (len(key), tuple(entries)))
-    automaton.make_automaton()
-    return automaton
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """(key number, start, end) of every hit, overlapping ones included."""
+        return self.automaton.find_matches_as_indexes(text, overlapping=True)
 
 
 def _word_end(text: str, pos: int) -> int:

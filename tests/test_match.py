@@ -82,6 +82,11 @@ TERM_CASES = [
     ("inline-tags-vanish", "Pompeo", "Pom<b>peo</b> said", "Pompeo", 0),
     ("block-tags-break-words", "{term: Pompeo, fuzzy: 0}", "<p>Pom</p><p>peo</p>", None, 0),
     ("relay-footer-ignored", "RSS", "正文<p>获取更多RSS：feedx</p>", None, 0),
+    # Latin letters far into the BMP (saltillo, Egyptological ayin) are letters too.
+    ("latin-letter-beyond-latin-1-is-no-boundary", "Poland", "ꞌpolnd news", None, 0),
+    ("term-with-latin-letter-beyond-latin-1", "ꜥAmunra", "the ꜥamunrx cult", "ꜥamunrx", 1),
+    ("plural-one-edit", "Pompeo", "the Pompeos said", "Pompeos", 1),
+    ("one-edit-across-two-words", "Pompeo", "Pom peo said", "Pom peo", 1),
 ]
 
 
@@ -238,3 +243,15 @@ def test_huge_repetitive_body_is_bounded(tmp_path: Path) -> None:
     hits = result.topics[0].hits
     assert {h.matched for h in hits} == {"哈哈", "aaaaa"}
     assert max(h.end for h in hits) == 200_000
+
+
+def test_lone_surrogates_in_a_feed_do_not_stop_matching(tmp_path: Path) -> None:
+    # json.loads turns "\\ud800" into a lone surrogate, which cannot be encoded.
+    m = build(tmp_path, "topics:\n  - {id: t, any: [{term: US, case: true}, 美国, Pompeo]}\n")
+    result = m.match(
+        Item(feed_id="f", key="k", title="US \ud800 美国", link="", content="<p>\udfff Pompeu</p>")
+    )
+    [topic] = result.topics
+    assert sorted(h.matched for h in topic.hits) == ["Pompeu", "US", "美国"]
+    for hit in topic.hits:
+        assert result.plain[hit.field][hit.start : hit.end] == hit.matched

@@ -131,6 +131,14 @@ def test_remembered_words_are_forgotten_in_bulk(monkeypatch: pytest.MonkeyPatch)
     assert [index.scan(text, case=False)[0].get(0) for text in texts] == first
 
 
+def test_long_words_are_not_remembered() -> None:
+    index = PatternIndex([Pattern("poland", case=False, wildcard=False, edits=1)])
+    words = [f"{n:0>40}" for n in range(50)] + ["polnd", "the"]
+    assert index.scan(" ".join(words), case=False)[0][0] == [(2050, 2055, 1)]
+    remembered = index._words[False]._clean  # type: ignore[union-attr]
+    assert remembered == {"the"}
+
+
 def test_word_shape_of_latin1_text_and_of_text_beyond_it_agree() -> None:
-    for text in ("café 中国 x–y “q”", "café 中国 x–y “q” ł"):
+    for text in ("café 中国 x–y “q”", "café 中国 x–y “q” ł", "ꞌpolnd ꜥamunra 中国 😀x"):
         assert word_shape(text) == " " + "".join(c if c in WORD_CHARS else " " for c in text) + " "

@@ -16,6 +16,7 @@ to decide it by.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 from unicodedata import combining
@@ -53,6 +54,14 @@ class PreparedField:
 
 
 Prepared = dict[Field, PreparedField]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(text: str) -> str:
+    """``text`` with any lone surrogate (a JSON feed's ``"\\ud800"``) made U+FFFD: they
+    cannot be encoded, and the automata walk the text's UTF-8."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def _in_scope(topic: Topic, feed_id: str, tags: frozenset[str]) -> bool:
@@ -116,8 +125,8 @@ class Matcher:
         any real article, and a bound on the work a hostile feed can ask for.
         """
         texts: dict[Field, str] = {
-            "title": tidy_line(item.title)[:MAX_FIELD_CHARS],
-            "content": html_to_text(item.content)[:MAX_FIELD_CHARS],
+            "title": _scrub(tidy_line(item.title)[:MAX_FIELD_CHARS]),
+            "content": _scrub(html_to_text(item.content)[:MAX_FIELD_CHARS]),
         }
         return {name: PreparedField(texts[name]) for name in FIELDS}
 

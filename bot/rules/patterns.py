@@ -69,9 +69,11 @@ _PLAIN, _WILD_PLAIN, _EXACT, _FUZZY = range(4)
 # and up, which is every byte of the Latin letters left, stay).
 _LATIN1_SHAPE = bytes(c if chr(c) in WORD_CHARS else 0x20 for c in range(256))
 _WIDE_WORD_CHAR = re.compile(_char_class([c for c in WORD_CHARS if c > "\xff"]))
+# Every non-ASCII character of the BMP that is not a word character (Latin letters reach
+# up to U+FB06), and everything beyond the BMP, where no Latin letter survives NFKC.
 _NON_ASCII_NON_WORD = re.compile(
-    _char_class([chr(c) for c in range(0x80, 0x3000) if chr(c) not in WORD_CHARS])[:-1]
-    + "\u3000-\U0010ffff]+"
+    _char_class([chr(c) for c in range(0x80, 0x10000) if chr(c) not in WORD_CHARS])[:-1]
+    + "\U00010000-\U0010ffff]+"
 )
 _ASCII_SHAPE = bytes(c if c >= 0x80 or chr(c) in WORD_CHARS else 0x20 for c in range(256))
 

@@ -27,7 +27,8 @@ from rapidfuzz.distance import OSA
 Span = tuple[int, int, int]
 
 # How many distinct words to remember, each way, before starting afresh: a bound on memory
-# (a few tens of MB) for a long-running process; news vocabulary is far smaller.
+# (a few tens of MB: only words no longer than the longest term and one letter are kept)
+# for a long-running process; news vocabulary is far smaller.
 MAX_REMEMBERED = 200_000
 
 
@@ -67,7 +68,8 @@ class WordIndex:
             if hits is None:
                 hits = self._lookup(word)
                 if not hits:
-                    clean.add(word)
+                    if len(word) <= self._longest:  # what is remembered stays small
+                        clean.add(word)
                     continue
                 near[word] = hits
             present[word] = hits

@@ -8,8 +8,9 @@ in most words of English text, each costing a check. These terms are found anoth
   table of the terms and their one-deletion variants (a word and a term within one edit,
   a swap of neighbours included, always share one of these), and the few candidates get
   an optimal-string-alignment check. What a word is near to does not change, so words are
-  remembered: a word seen before, and near no term, is set aside in one set difference,
-  and news vocabulary repeats.
+  remembered: a word seen before, and near no term, is set aside as the text is split
+  (news vocabulary repeats). The terms themselves, where they stand exactly, are keys of
+  the word-shape automaton, so this lookup only reports words one edit away.
 - a match across words (``po land`` or ``po and`` for ``Poland``: the one edit is the
   character between them): the term with a space inserted, or put in place of one of its
   letters, is an exact key of the word-shape automaton (see ``split_keys``).

@@ -29,9 +29,9 @@ class RawHit(NamedTuple):
     nend: int
 
 
-# Named tuples made without the Python-level ``__new__`` of ``NamedTuple``: half the cost,
-# for the hundreds of hits an item can have.
-_make = tuple.__new__
+# ``new_tuple(RawHit, (...))`` makes a named tuple without the Python-level ``__new__`` of
+# ``NamedTuple``: half the cost, for the hundreds of hits an item can have.
+new_tuple = tuple.__new__
 
 PatternHits = dict[int, dict[Field, list[RawHit]]]  # pattern id -> field -> hits
 TermHit = tuple[Term, RawHit]
@@ -152,7 +152,7 @@ def to_hits(found: list[TermHit], plain: dict[Field, str]) -> tuple[Hit, ...]:
         key = (term.text, name, start, end)
         if key not in unique:
             hit = (term.text, term.entity, plain[name][start:end], name, edits, start, end)
-            unique[key] = _make(Hit, hit)
+            unique[key] = new_tuple(Hit, hit)
     hits = list(unique.values())
     if len(hits) > 1:
         for h in hits:

@@ -33,10 +33,12 @@ from bot.rules.evaluate import (
     fires,
     gather,
     narrow,
+    new_tuple,
     to_hits,
 )
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
-from bot.rules.patterns import Pattern, PatternIndex, Span
+from bot.rules.patterns import Pattern, PatternIndex
+from bot.rules.words import Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_both, source_span
 
@@ -204,7 +206,6 @@ class Matcher:
     ) -> None:
         plain, folded = pf.plain, index is pf.folded_map
         size = len(plain)
-        make = tuple.__new__  # ``RawHit`` without its Python-level ``__new__``
         for pid, spans in found.items():
             raw = []
             for ns, ne, edits in spans:
@@ -214,7 +215,7 @@ class Matcher:
                 if not folded:  # ``within`` is counted in the casefolded text
                     ns = bisect_left(pf.folded_map, start)
                     ne = bisect_left(pf.folded_map, end)
-                raw.append(make(RawHit, (name, start, end, edits, ns, ne)))
+                raw.append(new_tuple(RawHit, (name, start, end, edits, ns, ne)))
             if pid in out:
                 out[pid][name] = raw
             else:

@@ -31,13 +31,11 @@ from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 from rapidfuzz.distance import OSA, LCSseq
 
 from bot.rules.pieces import fuzzy_keys
-from bot.rules.words import WordIndex, split_keys
+from bot.rules.words import Span, WordIndex, split_keys
 from bot.text.normalize import char_class as _char_class
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
 
-# (start, end, edits) in normalized text
-Span = tuple[int, int, int]
 _WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
 
 

@@ -24,7 +24,7 @@ from itertools import filterfalse
 
 from rapidfuzz.distance import OSA
 
-# (start, end, edits) in the text
+# (start, end, edits) in normalized text
 Span = tuple[int, int, int]
 
 # How many distinct words to remember, each way, before starting afresh: a bound on memory

@@ -40,6 +40,12 @@ def split_keys(text: str) -> list[str]:
     return inserted + replaced
 
 
+def _with_deletions(text: str) -> set[str]:
+    """``text`` and every string it makes with one character deleted: a word and a term
+    within one edit of each other always share one of these."""
+    return {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}
+
+
 class WordIndex:
     """Single-word terms allowing one edit, by pattern id, and the words known near them."""
 
@@ -47,7 +53,7 @@ class WordIndex:
         self._terms = terms
         self._variants: dict[str, list[int]] = defaultdict(list)
         for pid, text in terms.items():
-            for variant in {text} | {text[:i] + text[i + 1 :] for i in range(len(text))}:
+            for variant in _with_deletions(text):
                 self._variants[variant].append(pid)
         sizes = [len(text) for text in terms.values()]
         self._shortest, self._longest = min(sizes) - 1, max(sizes) + 1
@@ -90,7 +96,7 @@ class WordIndex:
             return ()
         variants = self._variants
         candidates: set[int] = set()
-        for variant in {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}:
+        for variant in _with_deletions(word):
             if variant in variants:
                 candidates.update(variants[variant])
         hits = []

@@ -29,7 +29,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import random
+import socket
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -41,6 +44,7 @@ from bot.machine_summary import MachineSummaries, Summarizer
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
+from bot.store.aio import Offload, to_thread
 from bot.telegram.render import render_also
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
@@ -69,9 +73,17 @@ class StoreLike(Protocol):
 
     def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None: ...
 
-    def mark_failed(self, entry_id: int, error: str) -> None: ...
+    def mark_failed(self, entry_id: int, error: str, at: datetime | None = None) -> None: ...
 
-    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None: ...
+    def defer(
+        self, entry_id: int, not_before: datetime, error: str | None, at: datetime | None = None
+    ) -> None: ...
+
+    def claim(self, entry_id: int, claimant: str, at: datetime) -> bool: ...
+
+    def release_claims(self, claimant: str) -> int: ...
+
+    def recent_attempts(self, since: datetime) -> list[tuple[int | str, datetime, bool]]: ...
 
     def move_chat(self, old_chat: int | str, new_chat: int) -> int: ...
 
@@ -103,6 +115,7 @@ class _Outcome(enum.Enum):
     PAUSED = "paused"  # the chat waits: skip its other entries for now
     DROPPED = "dropped"  # the chat is gone; its queue was dropped in the store
     MOVED = "moved"  # sent to the chat's new id; its queue changed in the store
+    TAKEN = "taken"  # not queued any more, or another sender holds it: nothing was sent
 
 
 class Sender:
@@ -122,7 +135,12 @@ class Sender:
         summarizer: Summarizer | None = None,
         summary_timeout: float = 20.0,
         metrics: Recorder | None = None,
+        claimant: str | None = None,
+        offload: Offload = to_thread,
     ) -> None:
+        self._io = offload
+        self.claimant = claimant or process_id()
+        self._prepared = False
         self._metrics: Recorder = metrics or NullMetrics()
         self._summaries = (
             MachineSummaries(summarizer, timeout=summary_timeout) if summarizer else None
@@ -148,13 +166,37 @@ class Sender:
     def _now(self) -> float:
         return self._clock().timestamp()
 
+    async def prepare(self) -> None:
+        """Start from what the store knows of the last minute's sends (by any sender, this
+        one before a restart included), so a quick restart or a takeover keeps Telegram's
+        limits. A request still marked in flight may have reached Telegram at any moment up
+        to now: it counts as made now. Claims of earlier senders are cleared.
+        """
+        now = self._clock()
+        span = max(self._limits.group_window, 1.0, self._limits.per_chat_interval)
+        attempts = await self._io(self._store.recent_attempts, now - timedelta(seconds=span))
+        released = await self._io(self._store.release_claims, self.claimant)
+        times = sorted(
+            (now.timestamp() if in_flight else at.timestamp(), chat)
+            for chat, at, in_flight in attempts
+        )
+        for at, chat in times:
+            self._limiter.record(chat, at)
+        self._prepared = True
+        log.info(
+            "sender_prepared",
+            extra={"recent_sends": len(times), "claims_released": released},
+        )
+
     async def drain(self) -> int:
         """Send everything due now within the limits; return how many were sent."""
         async with self._lock:
+            if not self._prepared:
+                await self.prepare()
             self._blocked_until = None
             sent, limit = 0, self._limits.batch
             while True:
-                entries = self._store.due(self._clock(), limit=limit)
+                entries = await self._io(self._store.due, self._clock(), limit=limit)
                 queues = self._sendable(entries)
                 if not queues:
                     if len(entries) < limit or limit >= _MAX_BATCH:
@@ -214,11 +256,17 @@ class Sender:
             self._metrics.heartbeat("sender")
             attempted += 1
             sent += outcome in (_Outcome.SENT, _Outcome.MOVED)
-            if not queues[key] or outcome not in (_Outcome.SENT, _Outcome.FAILED):
+            if not queues[key] or outcome not in (_Outcome.SENT, _Outcome.FAILED, _Outcome.TAKEN):
                 del queues[key]
         return attempted, sent
 
+    async def _claim(self, entry: OutboxEntry) -> bool:
+        """Record the request about to be made, before it is made (see ``prepare``)."""
+        return await self._io(self._store.claim, entry.id, self.claimant, self._clock())
+
     async def _send(self, entry: OutboxEntry, dest: Destination, *, as_plain: bool) -> int:
+        if not await self._claim(entry):
+            raise _Taken
         sent = self._now()
         self._limiter.record(dest.chat, sent)
         try:
@@ -232,6 +280,13 @@ class Sender:
         if self._summaries is not None and entry.alert.summary_input:
             entry = await self._summaries.apply(entry, self._store)
         dest = entry.alert.destination
+        try:
+            return await self._deliver_alert(entry, dest)
+        except _Taken:
+            log.info("send_skipped_taken", extra={"entry_id": entry.id})
+            return _Outcome.TAKEN
+
+    async def _deliver_alert(self, entry: OutboxEntry, dest: Destination) -> _Outcome:
         moved = False
         try:
             try:
@@ -249,11 +304,13 @@ class Sender:
             return await self._drop(entry, dest, str(exc))
         except SendError as exc:  # PermanentSendError, a second refusal or a second move
             return await self._fail(entry, dest, str(exc) or type(exc).__name__)
+        except _Taken:
+            raise
         except Exception as exc:  # a bug in a sink must not stop delivery to everyone
             log.exception("send_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
         sent_at = self._clock()
-        self._store.mark_sent(entry.id, message_id, sent_at)
+        await self._io(self._store.mark_sent, entry.id, message_id, sent_at)
         self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
         # After a move the rest of the chat's queue carries the old id: reread it from the store.
@@ -263,8 +320,12 @@ class Sender:
         """Edit the story's first message to list every source seen since."""
         alert = entry.alert
         dest = alert.destination
-        first = self._store.original_alert(
-            alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or ""
+        first = await self._io(
+            self._store.original_alert,
+            alert.topic_id,
+            dest,
+            alert.ref_feed or "",
+            alert.ref_key or "",
         )
         if first is None or first.status == "failed" or first.alert.kind != "alert":
             return await self._fail(entry, dest, "no sent alert to add this source to")
@@ -274,14 +335,21 @@ class Sender:
                 "the first alert is not sent yet", after=self._limits.per_chat_interval
             )
             return await self._defer(entry, dest, wait)
+        duplicates = await self._io(
+            self._store.duplicates_of,
+            alert.topic_id,
+            dest,
+            alert.ref_feed or "",
+            alert.ref_key or "",
+        )
         sources = [
             (d.alert.source or d.alert.feed_id, d.item_link)
-            for d in self._store.duplicates_of(
-                alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or ""
-            )
+            for d in duplicates
             if d.alert.kind == "also" and d.id <= entry.id
         ]
         message = render_also(first.alert.message, sources)
+        if not await self._claim(entry):
+            return _Outcome.TAKEN
         sent = self._now()
         self._limiter.record(dest.chat, sent)
         try:
@@ -297,7 +365,7 @@ class Sender:
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
         finally:
             self._limiter.settle(dest.chat, sent, self._now())
-        self._store.mark_sent(entry.id, first.message_id, self._clock())
+        await self._io(self._store.mark_sent, entry.id, first.message_id, self._clock())
         log.info(
             "alert_also_added",
             extra={"entry_id": entry.id, "chat": str(dest), "id": first.message_id},
@@ -311,7 +379,7 @@ class Sender:
             await self._sleep(ready - now)
 
     async def _move(self, dest: Destination, new_chat: int) -> Destination:
-        moved = self._store.move_chat(dest.chat, new_chat)
+        moved = await self._io(self._store.move_chat, dest.chat, new_chat)
         log.warning(
             "chat_moved", extra={"chat": str(dest.chat), "new_chat": new_chat, "entries": moved}
         )
@@ -337,7 +405,7 @@ class Sender:
             return await self._fail(entry, dest, reason, kind="gave_up")
         delay = max(exc.after, self._backoff(entry.attempts))
         until = self._clock() + timedelta(seconds=delay)
-        self._store.defer(entry.id, until, str(exc))
+        await self._io(self._store.defer, entry.id, until, str(exc), self._clock())
         self._limiter.pause(dest.chat, until.timestamp())
         log.warning(
             "send_deferred",
@@ -353,13 +421,13 @@ class Sender:
     async def _fail(
         self, entry: OutboxEntry, dest: Destination, reason: str, *, kind: str = "refused"
     ) -> _Outcome:
-        self._store.mark_failed(entry.id, reason)
+        await self._io(self._store.mark_failed, entry.id, reason, self._clock())
         self._metrics.alert_failed(kind)
         log.warning("send_failed", extra={"entry_id": entry.id, "chat": str(dest), "error": reason})
         return _Outcome.FAILED
 
     async def _drop(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
-        dropped = self._store.drop_chat(dest.chat, reason)
+        dropped = await self._io(self._store.drop_chat, dest.chat, reason)
         self._metrics.alert_failed("chat_gone", max(dropped, 1))
         self._limiter.forget(dest.chat)
         log.warning("chat_gone", extra={"chat": str(dest), "error": reason, "dropped": dropped})
@@ -390,7 +458,7 @@ class Sender:
     async def _idle_delay(self) -> float:
         now = self._clock()
         delays = [self._limits.idle]
-        next_due = self._store.next_due_time()
+        next_due = await self._io(self._store.next_due_time)
         if next_due is not None:
             delays.append((next_due - now).total_seconds())
         if self._blocked_until is not None:
@@ -405,6 +473,15 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class _Taken(Exception):
+    """The entry may not be sent by this sender (see ``Sender._claim``)."""
+
+
+def process_id() -> str:
+    """This process, as claims and the processes table name it: host, pid, a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:

@@ -79,8 +79,58 @@ def change_entry(conn: Connection, entry_id: int, **values: Any) -> None:
         raise StoreError(f"no outbox entry with id {entry_id}")
 
 
-def defer(conn: Connection, entry_id: int, not_before: datetime, error: str | None) -> None:
-    change_entry(conn, entry_id, not_before=not_before, error=error, attempts=outbox.c.attempts + 1)
+def defer(
+    conn: Connection, entry_id: int, not_before: datetime, error: str | None, at: datetime
+) -> None:
+    change_entry(
+        conn,
+        entry_id,
+        not_before=not_before,
+        error=error,
+        attempts=outbox.c.attempts + 1,
+        claimed_by=None,
+        attempted_at=at,
+    )
+
+
+def claim(conn: Connection, entry_id: int, claimant: str, at: datetime) -> bool:
+    """Mark a queued entry as being sent by ``claimant`` from ``at``; False when it is not
+    queued any more or another sender holds it.
+
+    The row is locked with ``SKIP LOCKED`` first (PostgreSQL; SQLite has one writer), so two
+    senders never wait on each other for one entry: the second simply does not get it.
+    """
+    free = or_(outbox.c.claimed_by.is_(None), outbox.c.claimed_by == claimant)
+    target = (
+        select(outbox.c.id)
+        .where(outbox.c.id == entry_id, outbox.c.status == QUEUED, free)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = conn.execute(
+        update(outbox).where(outbox.c.id == target).values(claimed_by=claimant, attempted_at=at)
+    )
+    return bool(result.rowcount)
+
+
+def release_claims(conn: Connection, claimant: str) -> int:
+    """Clear every claim not held by ``claimant`` (a sender taking over); how many."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.claimed_by.is_not(None), outbox.c.claimed_by != claimant)
+        .values(claimed_by=None)
+    )
+    return int(result.rowcount)
+
+
+def recent_attempts(conn: Connection, since: datetime) -> list[tuple[str, datetime, bool]]:
+    """(chat, time, still in flight) of each request made or answered since ``since``."""
+    query = (
+        select(outbox.c.chat, outbox.c.attempted_at, outbox.c.claimed_by)
+        .where(outbox.c.attempted_at >= since)
+        .order_by(outbox.c.attempted_at)
+    )
+    return [(row.chat, row.attempted_at, row.claimed_by is not None) for row in conn.execute(query)]
 
 
 def move_chat(conn: Connection, old_chat: int | str, new_chat: int) -> int:

@@ -19,9 +19,14 @@ def _insert(conn: Connection, table: Table) -> Any:
 
 
 def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> bool:
-    """Insert one row unless it breaks a unique key; True when it was inserted."""
-    result = conn.execute(_insert(conn, table).values(values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    """Insert one row unless it breaks a unique key; True when it was inserted.
+
+    Counted from an explicit ``RETURNING``: ``rowcount`` is -1 on psycopg 3 when the
+    dialect adds a RETURNING of its own, and so cannot tell an insert from a conflict.
+    """
+    key = next(iter(table.primary_key.columns))
+    stmt = _insert(conn, table).values(values).on_conflict_do_nothing().returning(key)
+    return conn.execute(stmt).first() is not None
 
 
 def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

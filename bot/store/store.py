@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.errors import StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
 from bot.store import alerts, mutes, outbox, seen, stats, subscriptions
-from bot.store.codec import buttons_to_json
+from bot.store.codec import buttons_to_json, chat_from_text
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
 
@@ -162,7 +162,26 @@ class Store:
                 sent_at=sent_at,
                 error=None,
                 summary_input=None,  # only needed until the message is out
+                claimed_by=None,
+                attempted_at=sent_at,
             )
+
+    def claim(self, entry_id: int, claimant: str, at: datetime) -> bool:
+        """Record that ``claimant`` sends this queued entry now; False if it may not."""
+        with self._write() as conn:
+            return outbox.claim(conn, entry_id, claimant, at)
+
+    def release_claims(self, claimant: str) -> int:
+        """A sender taking over: the claims of senders gone before it are cleared."""
+        with self._write() as conn:
+            return outbox.release_claims(conn, claimant)
+
+    def recent_attempts(self, since: datetime) -> list[tuple[int | str, datetime, bool]]:
+        """(chat, time, in flight) of every send or edit requested or answered since
+        ``since``: what a sender that starts must count against Telegram's limits."""
+        with self._read() as conn:
+            rows = outbox.recent_attempts(conn, since)
+        return [(chat_from_text(chat), at, flying) for chat, at, flying in rows]
 
     def set_message(self, entry_id: int, message: Message) -> None:
         """Replace a queued entry's message (a machine-written summary was added)."""
@@ -176,15 +195,20 @@ class Store:
                 summary_input=None,
             )
 
-    def mark_failed(self, entry_id: int, error: str) -> None:
-        """Give up on an entry for good; ``error`` says why (shown to admins)."""
+    def mark_failed(self, entry_id: int, error: str, at: datetime | None = None) -> None:
+        """Give up on an entry for good; ``error`` says why (shown to admins). ``at``: when
+        Telegram answered its last request, if one was made."""
+        values = {"claimed_by": None} | ({"attempted_at": at} if at is not None else {})
         with self._write() as conn:
-            outbox.change_entry(conn, entry_id, status="failed", error=error)
+            outbox.change_entry(conn, entry_id, status="failed", error=error, **values)
 
-    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None:
-        """Try the entry again no earlier than ``not_before``; counts one more attempt."""
+    def defer(
+        self, entry_id: int, not_before: datetime, error: str | None, at: datetime | None = None
+    ) -> None:
+        """Try the entry again no earlier than ``not_before``; counts one more attempt.
+        ``at``: when Telegram answered the attempt (default: now)."""
         with self._write() as conn:
-            outbox.defer(conn, entry_id, not_before, error)
+            outbox.defer(conn, entry_id, not_before, error, at or _now())
 
     def move_chat(self, old_chat: int | str, new_chat: int) -> int:
         """A group became a supergroup: queued alerts and subscriptions follow it.

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -91,6 +92,13 @@ feed_state = Table(
     Column("last_new_item", UTCDateTime),
     Column("mean_gap_seconds", Float),
     Column("url", Text),
+    # Scheduling (bot.store.leases): whether the current rules poll this feed, at what
+    # interval, and which process holds it while a poll is in flight.
+    Column("active", Boolean, nullable=False, default=True, server_default=true()),
+    Column("interval_s", Float),
+    Column("lease_until", UTCDateTime),
+    Column("leased_by", String(200)),
+    Index("ix_feed_state_active_next_poll", "active", "next_poll_not_before"),
 )
 
 seen_items = Table(
@@ -139,12 +147,17 @@ outbox = Table(
     Column("ref_key", Text),
     Column("deliver_at", UTCDateTime),
     Column("summary_input", Text),
+    # The sender that is sending this entry right now, and when the last request for it
+    # was made or answered: what a sender that starts or takes over knows of the last minute.
+    Column("claimed_by", String(200)),
+    Column("attempted_at", UTCDateTime),
     UniqueConstraint("feed_id", "item_key", "topic_id", "chat", "thread", name="uq_outbox_alert"),
     Index("ix_outbox_status_not_before", "status", "not_before"),
     Index("ix_outbox_chat_status", "chat", "status"),
     Index("ix_outbox_topic_sent_at", "topic_id", "sent_at"),
     Index("ix_outbox_topic_chat_first_seen", "topic_id", "chat", "first_seen"),
     Index("ix_outbox_kind_status_deliver_at", "kind", "status", "deliver_at"),
+    Index("ix_outbox_attempted_at", "attempted_at"),
 )
 
 subscriptions = Table(
@@ -170,4 +183,41 @@ mutes = Table(
     Column("topic_id", String(200), primary_key=True),
     Column("until", UTCDateTime, nullable=False),
     Index("ix_mutes_topic_id_until", "topic_id", "until"),
+)
+
+# Every running mediabot process, for /status and rules-version skew (bot.store.processes).
+processes = Table(
+    "processes",
+    metadata,
+    Column("id", String(200), primary_key=True),  # host:pid:start, unique per process
+    Column("roles", String(100), nullable=False),  # the roles it runs
+    Column("active", String(100), nullable=False, default="", server_default=""),  # leads
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("heartbeat", UTCDateTime, nullable=False),
+    Column("rules_version", String(64)),
+)
+
+# Chats that blocked or removed the bot: nothing is queued or sent to them until they
+# come back (a rule-file change naming them anew, /resumechat, the bot added back).
+gone_chats = Table(
+    "gone_chats",
+    metadata,
+    Column("chat", String(200), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("since", UTCDateTime, nullable=False),
+    # The rules version that named the chat when it went: a new version naming it again
+    # brings it back.
+    Column("rules_version", String(64)),
+)
+
+# Commands per user in the flood window, so a reader that takes over keeps the count.
+command_calls = Table(
+    "command_calls",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_command_calls_user_id_at", "user_id", "at"),
 )

@@ -39,6 +39,8 @@ class MemoryOutbox:
 
     def __init__(self) -> None:
         self.entries: dict[int, OutboxEntry] = {}
+        self.claims: dict[int, str] = {}  # entry id -> the sender sending it
+        self.attempts: dict[int, datetime] = {}  # entry id -> last request made or answered
         self._next_id = 1
 
     def add(
@@ -76,15 +78,49 @@ class MemoryOutbox:
     def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None:
         entry = self._queued(entry_id)
         entry.status, entry.message_id = "sent", message_id
+        self._answered(entry_id, sent_at)
 
-    def mark_failed(self, entry_id: int, error: str) -> None:
+    def mark_failed(self, entry_id: int, error: str, at: datetime | None = None) -> None:
         entry = self._queued(entry_id)
         entry.status, entry.error = "failed", error
+        self._answered(entry_id, at)
 
-    def defer(self, entry_id: int, not_before: datetime, error: str | None) -> None:
+    def defer(
+        self, entry_id: int, not_before: datetime, error: str | None, at: datetime | None = None
+    ) -> None:
         entry = self._queued(entry_id)
         entry.not_before, entry.error = not_before, error
         entry.attempts += 1
+        self._answered(entry_id, at)
+
+    def _answered(self, entry_id: int, at: datetime | None) -> None:
+        self.claims.pop(entry_id, None)
+        if at is not None:
+            self.attempts[entry_id] = at
+
+    def claim(self, entry_id: int, claimant: str, at: datetime) -> bool:
+        entry = self.entries[entry_id]
+        if entry.status != "queued" or self.claims.get(entry_id, claimant) != claimant:
+            return False
+        self.claims[entry_id] = claimant
+        self.attempts[entry_id] = at
+        return True
+
+    def release_claims(self, claimant: str) -> int:
+        others = [i for i, c in self.claims.items() if c != claimant]
+        for entry_id in others:
+            del self.claims[entry_id]
+        return len(others)
+
+    def recent_attempts(self, since: datetime) -> list[tuple[int | str, datetime, bool]]:
+        return sorted(
+            (
+                (self.entries[i].alert.destination.chat, at, i in self.claims)
+                for i, at in self.attempts.items()
+                if at >= since
+            ),
+            key=lambda row: row[1],
+        )
 
     def move_chat(self, old_chat: int | str, new_chat: int) -> int:
         moved = 0

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,45 @@ def archive_dir() -> Path:
     if not (ARCHIVE / "items").is_dir():
         pytest.skip("../shared/data/archive is not beside this checkout")
     return ARCHIVE
+
+
+POSTGRES_URL = os.environ.get("MEDIABOT_TEST_POSTGRES_URL", "")
+# CI sets this: there a PostgreSQL test that cannot run is a failure, not a skip.
+POSTGRES_REQUIRED = os.environ.get("MEDIABOT_TEST_POSTGRES_REQUIRED", "") not in ("", "0")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    From the server named by MEDIABOT_TEST_POSTGRES_URL (``.ci/postgres start`` makes one);
+    skipped without it, except where MEDIABOT_TEST_POSTGRES_REQUIRED is set.
+    """
+    if not POSTGRES_URL:
+        if POSTGRES_REQUIRED:
+            pytest.fail(
+                "MEDIABOT_TEST_POSTGRES_REQUIRED is set but MEDIABOT_TEST_POSTGRES_URL is not"
+            )
+        pytest.skip("set MEDIABOT_TEST_POSTGRES_URL to run the PostgreSQL tests (.ci/postgres)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"mb_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        if POSTGRES_REQUIRED:
+            raise
+        pytest.skip(f"PostgreSQL not usable here: {exc}")
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

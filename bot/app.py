@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
 import signal
+import socket
 import sys
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -20,18 +25,22 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.control import Control, Deps
 from bot.deliver import Sender, Sink
 from bot.digest import DigestCollector
-from bot.errors import RulesError, SendError
+from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice
 from bot.feeds.workers import FeedParsers, default_processes
 from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
-from bot.models import Destination, Message
+from bot.models import Destination, Lease
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
 from bot.rules.load import load_rules
-from bot.scheduler import make_scheduler, sync_feed_jobs
-from bot.settings import Settings
+from bot.rules.model import FeedRule
+from bot.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
+from bot.settings import Role, Settings
 from bot.store import Store
+from bot.store.aio import DatabaseThreads
+from bot.store.election import Election
+from bot.store.processes import ProcessRow, process_id
 from bot.telegram.console import ConsoleSink
 from bot.telegram.send import TelegramSink
 from bot.telegram.updates import run_updates
@@ -45,6 +54,10 @@ RESTART_MAX_SECONDS = 60.0
 # /healthz reports a loop as stuck when it has not beaten for this long.
 SCHEDULER_STUCK_AFTER = 60.0
 SENDER_STUCK_AFTER = 180.0
+# A standby retries the lead this often, and a leader checks it holds it this often: a
+# takeover comes within about STANDBY_SECONDS of the leader's end.
+STANDBY_SECONDS = 2.0
+LEAD_CHECK_SECONDS = 2.0
 
 
 def make_fetcher(settings: Settings) -> Fetcher:
@@ -71,9 +84,19 @@ def rules_signature(rules_dir: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 class App:
-    def __init__(self, settings: Settings, *, stdout: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stdout: TextIO | None = None,
+        roles: Sequence[Role] | None = None,
+    ) -> None:
         self.settings = settings
+        self.roles: tuple[Role, ...] = tuple(roles or settings.roles)
         self.stdout = stdout or sys.stdout
+        self.process_id = process_id()
+        self._started = datetime.now(UTC)
+        self._leading: set[str] = set()  # the single-leader roles this process leads now
         self.metrics: Recorder = Metrics() if settings.metrics_addr else NullMetrics()
         # Rules first: a bad rules directory fails before anything is opened.
         self.book = RuleBook.build(load_rules(settings.rules_dir))
@@ -84,6 +107,8 @@ class App:
             self.store.close()
             raise
         self.metrics.set_outbox_depth_source(self.store.outbox_depth)
+        # Store calls from the event loop run here (bot.store.aio).
+        self.db = DatabaseThreads(1 if self.store.dialect == "sqlite" else 4)
         self.fetcher = make_fetcher(settings)
         self.sink = self._make_sink()
         self.summarizer = _make_summarizer(settings)
@@ -95,6 +120,8 @@ class App:
             summarizer=self.summarizer,
             summary_timeout=settings.llm_timeout,
             metrics=self.metrics,
+            claimant=self.process_id,
+            offload=self.db,
         )
         self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self._topic_name)
         self.pipeline = Pipeline(
@@ -118,15 +145,28 @@ class App:
                 else settings.parse_processes
             ),
         )
-        self._chats_told: set[Destination] = set()  # chats admins already heard about (gone, moved)
-        # Set in run(), so that /reload re-syncs the feed jobs as the watcher does.
         self._scheduler: AsyncIOScheduler | None = None
+        self.ticker: FeedTicker | None = None
+        if "poller" in self.roles:
+            self.ticker = FeedTicker(
+                self.store,
+                self._poll,
+                holder=self.process_id,
+                capacity=self.pipeline.capacity,
+                lease_seconds=settings.feed_lease,
+                offload=self.db,
+            )
+        token = settings.telegram_token
+        # One active sender and one updates reader per bot token (named by a hash of it).
+        bot_key = _digest(token.get_secret_value()) if token is not None else "console"
+        self._sender_role = f"sender:{bot_key}"
+        self._updates_role = f"updates:{bot_key}"
         self.control = Control(
             Deps(
                 store=self.store,
                 admin_ids=frozenset(settings.admin_ids),
                 get_book=lambda: self.book,
-                reload=lambda: self.reload_rules(self._scheduler),
+                reload=self.reload_rules,
                 rules_dir=settings.rules_dir,
                 fetcher=self.fetcher,
                 tz=settings.tz,
@@ -144,8 +184,12 @@ class App:
         topic = self.book.rules.topic(topic_id)
         return topic.name if topic is not None else None
 
+    async def _poll(self, feed: FeedRule, lease: Lease) -> None:
+        await self.pipeline.poll_feed(feed, lease=lease)
+
     async def aclose(self) -> None:
         await asyncio.to_thread(self.pipeline.parsers.close)
+        self.db.close()
         await self.fetcher.aclose()
         await self.sink.aclose()
         if self.summarizer is not None:
@@ -154,16 +198,27 @@ class App:
 
     # --- one pass -------------------------------------------------------------------------
     async def once(self) -> list[PollReport]:
-        reports = await self.pipeline.poll_all(on_schedule=False)
-        self.digests.collect()
-        sent = await self.sender.drain()
+        await self._follow_rules()
+        reports = await self.pipeline.poll_all(on_schedule=False, holder=self.process_id)
+        sent = 0
+        election = self.store.election(self._sender_role)
+        # On PostgreSQL a running service's active sender may own the outbox: then it
+        # delivers what this pass queued, and this pass sends nothing itself.
+        if await self.db(election.try_lead):
+            try:
+                await self.db(self.digests.collect)
+                sent = await self.sender.drain()
+            finally:
+                await self.db(election.resign)
+        else:
+            log.info("once_not_sending", extra={"reason": "another process is the active sender"})
         log.info(
             "once_done",
             extra={
                 "feeds": len(reports),
                 "failed": sum(not r.ok for r in reports),
                 "alerts_sent": sent,
-                "outbox_depth": self.store.outbox_depth(),
+                "outbox_depth": await self.db(self.store.outbox_depth),
             },
         )
         return reports
@@ -171,35 +226,57 @@ class App:
     # --- the service ----------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
+        roles = self.roles
         _install_signal_handlers(stop)
-        await self._check_telegram()
+        if {"sender", "updates"} & set(roles):
+            await self._check_telegram()
         # The metrics server first: a port in use stops start-up before anything is polled.
         server = await self._start_metrics()
         scheduler = self._scheduler = make_scheduler()
-        self._sync_jobs(scheduler)
+        now = datetime.now(UTC)
+        await self._follow_rules()
+        if self.ticker is not None:
+            scheduler.add_job(
+                self.ticker.tick,
+                IntervalTrigger(seconds=TICK_SECONDS),
+                id="feeds-tick",
+                next_run_time=now,
+            )
+            self.metrics.watch_loop("scheduler", within=SCHEDULER_STUCK_AFTER)
         scheduler.add_job(
-            self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="heartbeat"
+            self._heartbeat,
+            IntervalTrigger(seconds=HEARTBEAT_SECONDS),
+            id="heartbeat",
+            next_run_time=now,
         )
-        self.metrics.watch_loop("scheduler", within=SCHEDULER_STUCK_AFTER)
-        self.metrics.watch_loop("sender", within=SENDER_STUCK_AFTER)
         self.metrics.heartbeat("scheduler")
         scheduler.start()
         loops: dict[str, Callable[[], Awaitable[None]]] = {
-            "sender": lambda: self.sender.run(stop),
-            "digests": lambda: self.digests.run(stop, self.sender.wake),
-            "rules-watcher": lambda: self._watch_rules(stop, scheduler),
+            "rules-watcher": lambda: self._watch_rules(stop),
         }
+        if "sender" in roles:
+            self.metrics.watch_loop("sender", within=SENDER_STUCK_AFTER)
+            loops["sender"] = lambda: self._lead(self._sender_role, self._send, stop)
         token = self.settings.telegram_token
-        if token is not None:
+        if token is not None and "updates" in roles:
             secret, api_url = token.get_secret_value(), self.settings.telegram_api_url
-            loops["telegram-updates"] = lambda: run_updates(secret, api_url, self.control, stop)
+
+            async def read_updates(term: asyncio.Event) -> None:
+                await run_updates(secret, api_url, self.control, term)
+
+            loops["telegram-updates"] = lambda: self._lead(self._updates_role, read_updates, stop)
         tasks = {
             name: asyncio.create_task(supervise(name, loop, stop), name=name)
             for name, loop in loops.items()
         }
         log.info(
             "service_started",
-            extra={"feeds": len(self.book.rules.feeds), "topics": len(self.book.rules.topics)},
+            extra={
+                "roles": ",".join(roles),
+                "process_id": self.process_id,
+                "feeds": len(self.book.rules.feeds),
+                "topics": len(self.book.rules.topics),
+            },
         )
         try:
             await stop.wait()
@@ -209,13 +286,67 @@ class App:
             stop.set()
             # The sender finishes the send in flight (so it is marked sent, not sent again
             # after a restart); everything else stops at once.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(tasks["sender"]), STOP_GRACE_SECONDS)
+            if "sender" in tasks:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(tasks["sender"]), STOP_GRACE_SECONDS)
             for task in tasks.values():
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
+            if self.ticker is not None:
+                await self.ticker.stop()
+            with contextlib.suppress(Exception):
+                await self.db(self.store.forget_process, self.process_id)
             if server is not None:
                 await server.aclose()
+            log.info("service_stopped")
+
+    async def _lead(
+        self, role: str, body: Callable[[asyncio.Event], Awaitable[None]], stop: asyncio.Event
+    ) -> None:
+        """Run ``body`` while this process leads ``role``; stand by (retrying the lock
+        every ``STANDBY_SECONDS``) while another does. ``body`` gets an event set when the
+        service stops or the lead is lost."""
+        election = self.store.election(role)
+        name = role.split(":", 1)[0]
+        while not stop.is_set():
+            try:
+                won = await self.db(election.try_lead)
+            except Exception as exc:  # the database is down: stand by and retry
+                log.warning("role_lock_failed", extra={"role": name, "error": str(exc)})
+                won = False
+            if not won:
+                await _wait(stop, STANDBY_SECONDS)
+                continue
+            log.info("role_active", extra={"role": name, "process_id": self.process_id})
+            self._leading.add(name)
+            term = asyncio.Event()
+            watch = asyncio.create_task(self._keep_lead(election, stop, term))
+            try:
+                await self._heartbeat()
+                await body(term)
+            finally:
+                term.set()
+                await asyncio.gather(watch, return_exceptions=True)
+                self._leading.discard(name)
+                await self.db(election.resign)
+            if not stop.is_set():
+                log.warning("role_standby", extra={"role": name, "process_id": self.process_id})
+
+    async def _keep_lead(
+        self, election: Election, stop: asyncio.Event, term: asyncio.Event
+    ) -> None:
+        while not term.is_set():
+            if await _wait(stop, LEAD_CHECK_SECONDS) or term.is_set():
+                break
+            if not await self.db(election.still_leading):
+                break
+        term.set()
+
+    async def _send(self, term: asyncio.Event) -> None:
+        """The active sender: what others sent in the last minute first, then the outbox
+        and the digests until ``term``."""
+        await self.sender.prepare()
+        await asyncio.gather(self.sender.run(term), self.digests.run(term, self.sender.wake))
 
     async def _check_telegram(self) -> None:
         """Fail fast on a token Telegram rejects; a network failure only warns."""
@@ -239,19 +370,44 @@ class App:
     async def _heartbeat(self) -> None:
         # A coroutine job runs on the event loop: if the loop is blocked, no beat.
         self.metrics.heartbeat("scheduler")
-
-    def _sync_jobs(self, scheduler: AsyncIOScheduler) -> None:
-        s = self.settings
-        sync_feed_jobs(
-            scheduler,
-            self.book.rules.feeds,
-            self.pipeline.poll_feed,
-            default_interval=s.default_interval,
-            min_interval=s.min_interval,
-            max_interval=s.max_interval,
+        now = datetime.now(UTC)
+        row = ProcessRow(
+            id=self.process_id,
+            roles=",".join(self.roles),
+            active=",".join(sorted(self._leading)),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started=self._started,
+            heartbeat=now,
+            rules_version=self.book.version,
         )
+        try:
+            await self.db(self.store.beat, row)
+        except StoreError as exc:
+            log.warning("heartbeat_failed", extra={"error": str(exc)})
 
-    async def _watch_rules(self, stop: asyncio.Event, scheduler: AsyncIOScheduler) -> None:
+    async def _follow_rules(self) -> None:
+        """The current rules' feeds are the ones polled (and leased) from now on."""
+        await self._follow_named_chats()
+        if self.ticker is None and "poller" not in self.roles:
+            return
+        s = self.settings
+        enabled = {f.id: f for f in self.book.rules.feeds if f.enabled}
+        intervals = {
+            fid: feed_interval(f, s.default_interval, s.min_interval, s.max_interval)
+            for fid, f in enabled.items()
+        }
+        if self.ticker is not None:
+            await self.ticker.follow(enabled, intervals)
+        else:
+            await self.db(self.store.sync_feeds, intervals)
+
+    async def _follow_named_chats(self) -> None:
+        """Gone chats that the rules name anew come back."""
+        for chat in await self.db(self.store.rules_name_chats, self._named_chats()):
+            log.info("chat_resumed", extra={"chat_id": str(chat), "by": "rules"})
+
+    async def _watch_rules(self, stop: asyncio.Event) -> None:
         rules_dir = self.settings.rules_dir
         last = rules_signature(rules_dir)
         while not stop.is_set():
@@ -260,9 +416,9 @@ class App:
             current = rules_signature(rules_dir)
             if current != last:
                 last = current
-                await self.reload_rules(scheduler)
+                await self.reload_rules()
 
-    async def reload_rules(self, scheduler: AsyncIOScheduler | None = None) -> RulesError | None:
+    async def reload_rules(self) -> RulesError | None:
         """Load and validate the rules; swap them in when valid, else keep the last good set."""
         try:
             loaded = await asyncio.to_thread(load_rules, self.settings.rules_dir)
@@ -275,55 +431,78 @@ class App:
             self.metrics.rules_reloaded(False)
             self.control.reload_done(exc)
             await self.notify_admins(
-                "Rules reload failed; the last good rules stay in use.\n" + str(exc)
+                "Rules reload failed; the last good rules stay in use.\n" + str(exc),
+                key=f"rules-failed:{_digest(str(exc))}",
             )
             return exc
         self.book = self.pipeline.book = book
         self.metrics.rules_reloaded(True)
         self.control.reload_done(None)
-        if scheduler is not None:
-            self._sync_jobs(scheduler)
+        await self._follow_rules()
+        await self._heartbeat()
         log.info(
             "rules_reloaded", extra={"version": book.version, "topics": len(book.rules.topics)}
         )
         return None
 
-    async def notify_admins(self, text: str) -> None:
-        """Best effort: a plain-text note to every admin's private chat."""
-        text = text[:4000]
-        for admin in self.settings.admin_ids:
-            try:
-                await self.sink.send(
-                    Destination(admin), Message(text=text, plain=text), as_plain=True
-                )
-            except Exception as exc:  # a failed notice must never stop the service
-                log.warning("admin_notify_failed", extra={"chat_id": admin, "error": str(exc)})
+    async def notify_admins(self, text: str, *, key: str | None = None) -> None:
+        """A plain-text note to every admin's private chat, through the outbox: the active
+        sender delivers it within the limits, whichever process had the news. Notes with
+        the same ``key`` are told once, across processes and restarts."""
+        if not self.settings.admin_ids:
+            return
+        try:
+            await self.db(
+                self.store.enqueue_notice,
+                key or f"note:{uuid.uuid4().hex}",
+                text,
+                self.settings.admin_ids,
+            )
+        except StoreError as exc:  # a failed notice must never stop the service
+            log.warning("admin_notify_failed", extra={"error": str(exc)})
+        self.sender.wake()
 
     async def _feed_notice(self, notice: Notice) -> None:
         await self.notify_admins(notice.text)
 
     async def _chat_moved(self, dest: Destination, new_chat: int) -> None:
         """A group became a supergroup: alerts follow it, but rule files name the old id."""
-        if dest in self._chats_told:
-            return
-        self._chats_told.add(dest)
         await self.notify_admins(
             f"Telegram moved chat {dest.chat} to {new_chat} (a group became a supergroup). "
             f"Alerts now go to {new_chat}; rule files that name {dest.chat} in `channels` "
-            "should be updated."
+            "should be updated.",
+            key=f"chat-moved:{dest.chat}:{new_chat}",
         )
 
     async def _chat_gone(self, dest: Destination, reason: str) -> None:
-        """The bot was blocked or removed: end the chat's subscriptions, tell admins once."""
-        topics = self.store.topics_of(dest)
-        for topic_id in topics:
-            self.store.unsubscribe(dest, topic_id)
-        log.warning("chat_unsubscribed", extra={"chat_id": str(dest), "topics": len(topics)})
-        if dest in self._chats_told:
-            return
-        self._chats_told.add(dest)
+        """The bot was blocked or removed: remember the chat as gone (nothing more is queued
+        or sent to it), end its subscriptions, tell admins once."""
+        named = dest.chat in self._named_chats()
+        since, topics = await self.db(self.store.mark_gone, dest.chat, reason, named)
+        log.warning("chat_gone_remembered", extra={"chat_id": str(dest), "topics": len(topics)})
         note = f" and ended its {len(topics)} subscription(s)" if topics else ""
-        await self.notify_admins(f"Stopped sending to {dest}{note}: {reason}")
+        await self.notify_admins(
+            f"Stopped sending to {dest.chat}{note}: {reason}. "
+            f"It gets nothing until /resumechat {dest.chat}, the bot is added back, or a "
+            "rule file names it anew.",
+            key=f"chat-gone:{dest.chat}:{since.isoformat()}",
+        )
+
+    def _named_chats(self) -> set[int | str]:
+        """Every chat the current rule files name in a topic's ``channels``."""
+        return {d.chat for t in self.book.rules.topics for d in t.channels}
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds`` or until ``stop``; True when stopped."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+def _digest(text: str) -> str:
+    """A short stable name for a secret or a long text (never the text itself)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _make_summarizer(settings: Settings) -> LlmSummarizer | None:

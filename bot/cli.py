@@ -28,12 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         help="run the service: scheduler, sender, rules watcher",
         description="Run the service until SIGTERM/SIGINT: every enabled feed is polled at its "
         "interval, matches go to the outbox, the sender delivers them, and rule files are "
-        "watched and reloaded when they change.",
+        "watched and reloaded when they change. With PostgreSQL the work can be split into "
+        "role processes on any number of machines (deploy/README.md, Scaling out).",
+    )
+    run.add_argument(
+        "--role",
+        dest="roles",
+        metavar="ROLE[,ROLE...]",
+        help="the roles this process runs: poller, sender, updates or all (default: "
+        "MEDIABOT_ROLES, else all); several as a comma list",
     )
     sub.add_parser(
         "once",
@@ -139,7 +147,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     out = stdout or sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        overrides = {"rules_dir": args.rules} if getattr(args, "rules", None) else {}
+        overrides: dict[str, object] = {}
+        if getattr(args, "rules", None):
+            overrides["rules_dir"] = args.rules
+        if getattr(args, "roles", None):
+            overrides["roles"] = args.roles
         settings = load_settings(**overrides)
     except ConfigError as exc:
         print(f"mediabot: {exc}", file=sys.stderr)
@@ -170,7 +182,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
     match args.command:
         case "run":
-            return asyncio.run(commands.run(settings))
+            return asyncio.run(commands.run(settings, settings.roles))
         case "once":
             return asyncio.run(commands.once(settings, out))
         case "rules":

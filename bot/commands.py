@@ -18,17 +18,18 @@ from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.explain import NearMiss, near_misses
 from bot.rules.load import load_rules
 from bot.rules.match import compile_matcher
-from bot.settings import Settings
+from bot.settings import Role, Settings
 from bot.store import Store
 from bot.telegram.send import TelegramSink
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-async def run(settings: Settings) -> int:
-    # The lock comes before App(): building the app migrates the database.
+async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
+    # The lock comes before App(): building the app migrates the database. (SQLite only:
+    # PostgreSQL processes coordinate through the database, any number of them.)
     with acquire_instance_lock(settings.database_url):
-        app = App(settings)
+        app = App(settings, roles=roles)
         try:
             await app.run()
         finally:

@@ -29,10 +29,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
 import random
-import socket
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -45,6 +42,7 @@ from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.store.aio import Offload, to_thread
+from bot.store.processes import process_id
 from bot.telegram.render import render_also
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
@@ -311,7 +309,8 @@ class Sender:
             return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
         sent_at = self._clock()
         await self._io(self._store.mark_sent, entry.id, message_id, sent_at)
-        self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
+        if entry.alert.kind != "notice":  # a note to admins is no alert
+            self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
         # After a move the rest of the chat's queue carries the old id: reread it from the store.
         return _Outcome.SENT if not moved else _Outcome.MOVED
@@ -477,11 +476,6 @@ class Sender:
 
 class _Taken(Exception):
     """The entry may not be sent by this sender (see ``Sender._claim``)."""
-
-
-def process_id() -> str:
-    """This process, as claims and the processes table name it: host, pid, a nonce."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:

@@ -12,6 +12,7 @@
     │   └── ParseError              not a feed, malformed beyond repair, unsafe XML
     ├── InputError                  an item file given to ``mediabot match`` cannot be read
     ├── StoreError                  the database cannot be opened or migrated
+    │   └── LeaseLost               another process polls this feed now; nothing written
     └── SendError                   Telegram refused or failed a send
         ├── RetryLater              flood control (429) or a transient failure; retry after
         ├── ParseModeRefused        Telegram cannot parse our HTML; resend as plain text
@@ -94,6 +95,11 @@ class InputError(MediabotError):
 
 class StoreError(MediabotError):
     """The database cannot be opened or migrated."""
+
+
+class LeaseLost(StoreError):
+    """A poll's lease of its feed ran out and another process took the feed: the poll's
+    result is not written, so the feed's state is the other poll's alone."""
 
 
 class SendError(MediabotError):

@@ -99,7 +99,7 @@ class Message:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
-AlertKind = Literal["alert", "also", "digest_item", "digest"]
+AlertKind = Literal["alert", "also", "digest_item", "digest", "notice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,8 @@ class Alert:
       the same topic and chat; ``message`` is that alert's message with the "also:" lines,
       sent as an edit of it;
     - ``digest_item``: held until ``deliver_at``, then listed in one digest message;
-    - ``digest``: one digest message (or one part of a long one).
+    - ``digest``: one digest message (or one part of a long one);
+    - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin).
     """
 
     feed_id: str
@@ -172,6 +173,15 @@ class FeedState:
     mean_gap_seconds: float | None = None
     # The URL these validators and this history belong to: a new URL starts afresh.
     url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A poller's hold on a feed (``bot.store.leases``): who holds it, and the database's
+    time when it was taken, which is the poll's "now"."""
+
+    holder: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)

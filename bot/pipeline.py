@@ -21,14 +21,14 @@ from bot import cluster
 from bot.audience import alert_destinations
 from bot.dedupe import collapse_near_duplicates
 from bot.digest import next_slot
-from bot.errors import FeedError, ParseError
+from bot.errors import FeedError, LeaseLost, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.identity import canonical_link
 from bot.feeds.parse import parse_feed
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, FetchResult, Item, ParsedFeed
+from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
@@ -122,21 +122,61 @@ class Pipeline:
         self._in_flight: _InFlight | None = None
 
     async def poll_all(
-        self, feeds: Sequence[FeedRule] | None = None, *, on_schedule: bool = True
+        self,
+        feeds: Sequence[FeedRule] | None = None,
+        *,
+        on_schedule: bool = True,
+        holder: str | None = None,
     ) -> list[PollReport]:
-        """Poll the given feeds (default: every enabled feed) concurrently.
+        """Poll the given feeds (default: every enabled feed) once, concurrently.
 
         ``on_schedule=False`` (``mediabot once``) polls healthy feeds even before their next
-        planned time; a feed that is failing, or whose server asked for a pause, still waits.
+        planned time; a feed that is failing, or whose server asked for a pause, still
+        waits. With ``holder``, each feed is leased first, and one that another process is
+        polling is skipped.
         """
         if feeds is None:
             feeds = [f for f in self.book.rules.feeds if f.enabled]
-        polls = (self.poll_feed(f, on_schedule=on_schedule) for f in feeds)
+        leases: dict[str, Lease] = {}
+        if holder is not None:
+            self.store.sync_feeds(
+                {f.id: self._interval(f) for f in self.book.rules.feeds if f.enabled}
+            )
+            at, taken = self.store.lease_feeds(
+                holder, [f.id for f in feeds], self.lease_seconds, self._clock()
+            )
+            leases = {feed_id: Lease(holder, at) for feed_id in taken}
+        polls = []
+        for feed in feeds:
+            if holder is not None and feed.id not in leases:
+                polls.append(_in_use(feed))
+            else:
+                lease = leases.get(feed.id)
+                polls.append(self.poll_feed(feed, on_schedule=on_schedule, lease=lease))
         return list(await asyncio.gather(*polls))
 
-    async def poll_feed(self, feed: FeedRule, *, on_schedule: bool = True) -> PollReport:
+    @property
+    def capacity(self) -> int:
+        """Polls this process takes on at once: what the fetcher and the parsers hold."""
+        return self._in_flight_limit
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a poll may hold its feed: longer than a whole poll can take (fetch with
+        its redirects and retries, queueing for a parser, parse, write)."""
+        return max(300.0, 4 * self.fetcher.timeout)
+
+    async def poll_feed(
+        self, feed: FeedRule, *, on_schedule: bool = True, lease: Lease | None = None
+    ) -> PollReport:
+        """Poll one feed. With a ``lease`` (the scheduler's tick), the store has judged it
+        due and its writes are fenced by the lease; without one, it is polled if due."""
         async with self._slot(feed):
-            report = await self._poll_feed(feed, on_schedule)
+            try:
+                report = await self._poll_feed(feed, on_schedule, lease)
+            except LeaseLost as exc:
+                log.warning("feed_lease_lost", extra={"feed_id": feed.id, "error": str(exc)})
+                report = PollReport(feed.id, ok=False, error=str(exc), error_kind="lease_lost")
         if not report.skipped:
             self.metrics.feed_polled(
                 report.feed_id,
@@ -155,20 +195,25 @@ class Pipeline:
         o = self.options
         return feed_interval(feed, o.default_interval, o.min_interval, o.max_interval)
 
-    def _due(self, feed: FeedRule, state: FeedState, now: datetime, on_schedule: bool) -> bool:
+    @staticmethod
+    def _due(state: FeedState, now: datetime, on_schedule: bool) -> bool:
         if not on_schedule and state.consecutive_errors == 0:
             return True
-        # The scheduler's jitter may fire a run a little early: that still counts as due.
-        tolerance = min(self._interval(feed) * 0.1, 60.0) + 1.0
-        return is_due(state.next_poll_not_before, now, tolerance=tolerance)
+        return is_due(state.next_poll_not_before, now)
 
-    async def _poll_feed(self, feed: FeedRule, on_schedule: bool) -> PollReport:
+    async def _poll_feed(
+        self, feed: FeedRule, on_schedule: bool, lease: Lease | None
+    ) -> PollReport:
         state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id, url=feed.url)
         if state.url != feed.url:
             state = _moved(state, feed)
-        now = self._clock()
-        if not self._due(feed, state, now, on_schedule):
+        now = lease.at if lease is not None else self._clock()
+        holder = lease.holder if lease is not None else None
+        judged = lease is not None and on_schedule  # leased by the tick: the store said due
+        if not judged and not self._due(state, now, on_schedule):
             log.debug("feed_not_due", extra={"feed_id": feed.id})
+            if holder is not None:
+                self.store.release_feed(feed.id, holder)
             return PollReport(feed.id, ok=True, skipped=True)
         state.last_poll = now
         try:
@@ -178,19 +223,19 @@ class Pipeline:
             if result.not_modified:
                 self._record_success(state, now)
                 notices = self._plan(feed, state, now, result=result)
-                self.store.save_feed_state(state)
+                self.store.save_feed_state(state, holder=holder)
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
                 return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
             parsed = await self.parsers.parse(
                 result.body, feed_id=feed.id, url=result.url, headers=result.headers
             )
         except FeedError as exc:
-            return self._record_failure(state, feed, exc, now)
+            return self._record_failure(state, feed, exc, now, holder)
         state.etag, state.last_modified = result.etag, result.last_modified
         state.title = parsed.title or state.title
         # Matching, rendering and the store's writes are CPU and blocking I/O: off the loop,
         # so sends, commands and heartbeats go on while a big feed is digested.
-        report = await asyncio.to_thread(self._ingest, feed, state, parsed, result, now)
+        report = await asyncio.to_thread(self._ingest, feed, state, parsed, result, now, holder)
         if report.alerts and self._on_alerts:
             self._on_alerts(report.alerts)
         return report
@@ -251,6 +296,7 @@ class Pipeline:
         parsed: ParsedFeed,
         result: FetchResult,
         now: datetime,
+        holder: str | None = None,
     ) -> PollReport:
         items = _unique_by_key(parsed.items)
         new_items = oldest_first(self._new_items(feed.id, items))
@@ -260,10 +306,16 @@ class Pipeline:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
-        alerts = collapse_near_duplicates(self.store, alerts, now)
         self._record_success(state, now)
         notices = self._plan(feed, state, now, result=result, parsed=parsed, new_items=new_items)
-        queued = self.store.record_poll(state, new_items, now, alerts)
+        queued = self.store.record_poll(
+            state,
+            new_items,
+            now,
+            alerts,
+            holder=holder,
+            collapse=lambda view, batch: collapse_near_duplicates(view, batch, now),
+        )
         log.info(
             "feed_polled",
             extra={
@@ -361,12 +413,12 @@ class Pipeline:
         state.last_error = None
 
     def _record_failure(
-        self, state: FeedState, feed: FeedRule, exc: FeedError, now: datetime
+        self, state: FeedState, feed: FeedRule, exc: FeedError, now: datetime, holder: str | None
     ) -> PollReport:
         state.consecutive_errors += 1
         state.last_error = f"{exc.kind}: {exc}"
         notices = self._plan(feed, state, now, error=exc)
-        self.store.save_feed_state(state)
+        self.store.save_feed_state(state, holder=holder)
         log.warning(
             "feed_poll_failed",
             extra={
@@ -391,6 +443,11 @@ async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
     return await asyncio.to_thread(
         parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
     )
+
+
+async def _in_use(feed: FeedRule) -> PollReport:
+    log.info("feed_in_use", extra={"feed_id": feed.id})
+    return PollReport(feed.id, ok=True, skipped=True, error="polled by another process now")
 
 
 def _moved(state: FeedState, feed: FeedRule) -> FeedState:

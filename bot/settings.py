@@ -26,6 +26,7 @@ _DURATIONS = (
     "fetch_timeout",
     "connect_timeout",
     "llm_timeout",
+    "feed_lease",
 )
 
 
@@ -41,6 +42,25 @@ def parse_duration(value: object) -> float:
 
 
 Duration = Annotated[float, Field(ge=0)]
+
+Role = Literal["poller", "sender", "updates"]
+ROLES: tuple[Role, ...] = ("poller", "sender", "updates")
+
+
+def parse_roles(value: str) -> tuple[Role, ...]:
+    """``poller,sender`` -> the roles in their fixed order; ``all`` is every role."""
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    if not names:
+        raise ValueError("no role given (use poller, sender, updates or all)")
+    wanted: set[str] = set()
+    for name in names:
+        if name == "all":
+            wanted.update(ROLES)
+        elif name in ROLES:
+            wanted.add(name)
+        else:
+            raise ValueError(f"unknown role {name!r} (use poller, sender, updates or all)")
+    return tuple(role for role in ROLES if role in wanted)
 
 
 class Settings(BaseSettings):
@@ -90,6 +110,11 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     timezone: str = "UTC"
     metrics_addr: str | None = None
+    # Scale-out (DESIGN §9): the roles this process runs; `mediabot run --role` overrides.
+    roles: Annotated[tuple[Role, ...], NoDecode] = ROLES
+    # How long a poll may hold its feed before another poller may take it (a poller that
+    # died mid-poll); longer than any poll takes.
+    feed_lease: Duration = 300.0
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -100,6 +125,11 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return (value,)
         return value
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        return parse_roles(value) if isinstance(value, str) else value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -203,8 +203,8 @@ async def test_admin_commands_in_the_watchers_hands(
     reloaded = asyncio.Queue[object]()
     original = app.reload_rules
 
-    async def reload_and_tell(scheduler: object | None = None) -> object:
-        result = await original(scheduler)
+    async def reload_and_tell() -> object:
+        result = await original()
         reloaded.put_nowait(result)
         return result
 
@@ -224,7 +224,7 @@ async def test_admin_commands_in_the_watchers_hands(
     with UpdatesTelegram() as tg:
         tasks = [
             asyncio.create_task(run_updates(tg.token, tg.url, control, stop)),
-            asyncio.create_task(app._watch_rules(stop, None)),
+            asyncio.create_task(app._watch_rules(stop)),
         ]
         try:
             tg.push_update(message_update(f"/addfeed {feeds.url('/w.xml')} w", user=ADMIN))

@@ -10,8 +10,10 @@ from bot.control.context import Call, Command
 from bot.models import FeedState
 from bot.rules.model import FeedRule
 from bot.telegram.protocol import Reply
+from bot.telegram.replies import plain
 from bot.telegram.replies_admin import (
     FeedRow,
+    ProcessLine,
     ReloadView,
     StatusView,
     TopicSummary,
@@ -22,6 +24,8 @@ from bot.telegram.replies_admin import (
 )
 
 WORST = 5
+# A process whose last heartbeat is older than this is shown as silent (it beats every 15 s).
+PROCESS_ALIVE = timedelta(seconds=60)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 
 
@@ -70,8 +74,39 @@ async def status(call: Call, args: str) -> Reply:
         outbox=deps.store.outbox_depth(),
         last_poll=call.local(max(polls)) if polls else None,
         worst=tuple((s.feed_id, s.consecutive_errors, s.last_error or "") for s in failing[:WORST]),
+        processes=tuple(
+            ProcessLine(
+                host=p.host,
+                pid=p.pid,
+                roles=p.roles,
+                active=p.active,
+                rules_version=p.rules_version,
+                beat_ago=max(0, int((now - p.heartbeat).total_seconds())),
+                alive=now - p.heartbeat <= PROCESS_ALIVE,
+            )
+            for p in deps.store.running_processes()
+        ),
+        gone=tuple(
+            (str(chat), reason, call.local(since))
+            for chat, reason, since in deps.store.gone_chats()
+        ),
     )
     return Reply(message=status_report(view))
+
+
+async def resumechat(call: Call, args: str) -> Reply:
+    """Send to a chat again that had blocked or removed the bot."""
+    text = args.strip()
+    if not text:
+        return Reply(
+            message=plain("Usage: /resumechat CHAT (a chat id such as -1001234567890, or @name)")
+        )
+    chat: int | str = int(text) if text.lstrip("-").isdigit() else text
+    if isinstance(chat, str) and not chat.startswith("@"):
+        return Reply(message=plain(f"Not a chat: {text!r}. Give a chat id or @name."))
+    if call.deps.store.resume_chat(chat):
+        return Reply(message=plain(f"Alerts go to {chat} again."))
+    return Reply(message=plain(f"{chat} was not stopped; nothing to resume."))
 
 
 def _interval(feed: FeedRule) -> str:
@@ -149,4 +184,5 @@ ADMIN_COMMANDS: tuple[Command, ...] = (
     Command("reload", reload, admin=True),
     Command("test", test, admin=True, max_args=3000),
     Command("stats", stats, admin=True),
+    Command("resumechat", resumechat, admin=True),
 )

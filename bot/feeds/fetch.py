@@ -81,7 +81,7 @@ class Fetcher:
         max_redirects: int = 5,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._timeout = timeout
+        self._timeout = self.timeout = timeout  # the whole fetch's budget, redirects included
         self._max_bytes = max_bytes
         self._allow_private = allow_private_networks
         self._max_redirects = max_redirects

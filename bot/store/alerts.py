@@ -6,10 +6,12 @@ held items that are due and release them, with the digest messages, in one trans
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select, text, update
 
 from bot.models import Alert, Destination, OutboxEntry
 from bot.store.codec import chat_to_text, destination_key, entry_from_row
@@ -17,6 +19,61 @@ from bot.store.outbox import enqueue
 from bot.store.tables import outbox
 
 ORIGINALS = ("alert", "digest_item")
+# Near-duplicate checks take a transaction lock per (topic, chat), hashed into this many
+# keys: few enough that a poll fanning out to thousands of chats stays within PostgreSQL's
+# lock table.
+LOCK_BUCKETS = 256
+
+
+class RecentAlerts(Protocol):
+    """What the near-duplicate check reads (``bot.dedupe.DedupeStore``)."""
+
+    def recent_alerts(
+        self, topic_id: str, dest: Destination, since: datetime
+    ) -> list[OutboxEntry]: ...
+
+    def duplicates_of(
+        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
+    ) -> list[OutboxEntry]: ...
+
+
+# The alerts of a poll in, the alerts to queue out, reading the outbox through the view.
+Collapse = Callable[[RecentAlerts, list[Alert]], list[Alert]]
+
+
+class OutboxView:
+    """``RecentAlerts`` inside one transaction: sees what the transaction has written."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def recent_alerts(self, topic_id: str, dest: Destination, since: datetime) -> list[OutboxEntry]:
+        return recent(self._conn, topic_id, dest, since)
+
+    def duplicates_of(
+        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
+    ) -> list[OutboxEntry]:
+        return duplicates_of(self._conn, topic_id, dest, ref_feed, ref_key)
+
+
+def lock_scopes(conn: Connection, scopes: Sequence[tuple[str, Destination]]) -> None:
+    """Hold, until the transaction ends, the near-duplicate lock of each (topic, chat), in
+    a fixed order (no deadlock between two pollers). SQLite writers are serial already."""
+    if conn.dialect.name != "postgresql":
+        return
+    keys = sorted({_bucket(topic_id, dest) for topic_id, dest in scopes})
+    for key in keys:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k1, :k2)"), {"k1": _NEAR, "k2": key})
+
+
+_NEAR = 0x6E656172  # "near": the first key of the two-key advisory locks taken here
+
+
+def _bucket(topic_id: str, dest: Destination) -> int:
+    digest = hashlib.blake2b(f"{topic_id}\0{dest.chat}\0{dest.thread}".encode(), digest_size=4)
+    return int.from_bytes(digest.digest(), "big") % LOCK_BUCKETS
+
+
 HELD = "held"
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from bot.errors import StoreError
 from bot.models import Alert, OutboxEntry
+from bot.store import chats
 from bot.store.codec import alert_values, chat_to_text, entry_from_row
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
@@ -24,10 +25,14 @@ HELD = "held"  # a digest item until its digest is built
 
 
 def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
-    """Queue the alerts not queued before; the number newly queued."""
+    """Queue the alerts not queued before, except to chats that are gone
+    (``bot.store.chats``); the number newly queued."""
     added = 0
+    gone = chats.gone_among(conn, (chat_to_text(a.destination.chat) for a in alerts))
     for alert in alerts:
         values = alert_values(alert) | _item_columns(conn, alert)
+        if values["chat"] in gone:
+            continue
         status = HELD if alert.kind == "digest_item" else QUEUED
         values |= {"created": now, "status": status, "attempts": 0}
         added += insert_ignore(conn, outbox, values)

@@ -7,8 +7,9 @@ aware UTC datetimes.
 
 from __future__ import annotations
 
+import html
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -16,10 +17,22 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.errors import StoreError
+from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
-from bot.store import alerts, mutes, outbox, seen, stats, subscriptions
+from bot.store import (
+    alerts,
+    chats,
+    leases,
+    mutes,
+    outbox,
+    processes,
+    seen,
+    stats,
+    subscriptions,
+)
+from bot.store.alerts import Collapse, OutboxView, lock_scopes
 from bot.store.codec import buttons_to_json, chat_from_text
+from bot.store.election import Election
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
 
@@ -86,9 +99,44 @@ class Store:
         with self._read() as conn:
             return seen.all_feed_states(conn)
 
-    def save_feed_state(self, state: FeedState) -> None:
+    def save_feed_state(self, state: FeedState, *, holder: str | None = None) -> None:
+        """Save a feed's state; with ``holder``, only while that poller's lease holds (then
+        the lease ends), else ``LeaseLost``."""
         with self._write() as conn:
+            _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
+
+    # scheduling (bot.store.leases)
+
+    def sync_feeds(self, intervals: Mapping[str, float]) -> None:
+        """The current rules' enabled feeds and their intervals (seconds): the feeds the
+        pollers lease from now on."""
+        with self._write() as conn:
+            leases.sync_feeds(conn, intervals)
+
+    def lease_due(
+        self, holder: str, limit: int, seconds: float, now: datetime | None = None
+    ) -> tuple[datetime, list[str]]:
+        """Lease up to ``limit`` due, free feeds for ``seconds``: (the database's time, ids).
+
+        ``now`` is the clock on SQLite (one process); PostgreSQL uses its own.
+        """
+        with self._write() as conn:
+            at = leases.db_now(conn, now or _now())
+            return at, leases.lease_due(conn, holder, at, limit, seconds)
+
+    def lease_feeds(
+        self, holder: str, feed_ids: Sequence[str], seconds: float, now: datetime | None = None
+    ) -> tuple[datetime, list[str]]:
+        """Lease the given feeds that no other process holds, due or not."""
+        with self._write() as conn:
+            at = leases.db_now(conn, now or _now())
+            return at, leases.lease_feeds(conn, holder, feed_ids, at, seconds)
+
+    def release_feed(self, feed_id: str, holder: str) -> bool:
+        """Give a lease back unused (the feed left the rules meanwhile)."""
+        with self._write() as conn:
+            return leases.release(conn, feed_id, holder)
 
     # seen items
 
@@ -108,16 +156,30 @@ class Store:
         items: Sequence[Item],
         first_seen: datetime,
         alerts: Sequence[Alert],
+        *,
+        holder: str | None = None,
+        collapse: Collapse | None = None,
     ) -> int:
         """Save a poll's outcome in one transaction; the number of alerts newly queued.
+
+        With ``holder``, the write happens only while that poller's lease of the feed holds,
+        and ends the lease; else ``LeaseLost`` and nothing is written.
+
+        ``collapse`` (``bot.dedupe``) turns near-duplicates of what is already in the outbox
+        into "also" rows; it runs inside the transaction, under a lock per (topic, chat), so
+        one story arriving through two pollers at once is one message and one edit.
 
         The feed state is saved, the items are recorded as seen (known ones are left as
         they are) and the alerts are queued (ones already queued are ignored). All or
         nothing: a crash can never leave items seen whose alerts were not queued.
         """
         with self._write() as conn:
+            _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
+            if collapse is not None and alerts:
+                lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
+                alerts = collapse(OutboxView(conn), list(alerts))
             added = outbox.enqueue(conn, alerts, _now())
         log.debug(
             "poll_recorded",
@@ -330,6 +392,72 @@ class Store:
         with self._read() as conn:
             return mutes.mutes_of(conn, dest, now)
 
+    # admin notices and gone chats
+
+    def enqueue_notice(self, key: str, text: str, admins: Sequence[int]) -> int:
+        """Queue a plain-text note to each admin, once per ``key`` (across processes and
+        restarts); the number newly queued."""
+        now = _now()
+        text = text[:4000]
+        message = Message(text=html.escape(text, quote=False), plain=text)
+        notes = [
+            Alert("", key[:500], "", Destination(admin), message, now, kind="notice")
+            for admin in admins
+        ]
+        with self._write() as conn:
+            return outbox.enqueue(conn, notes, now)
+
+    def mark_gone(
+        self, chat: int | str, reason: str, named: bool = False
+    ) -> tuple[datetime, list[str]]:
+        """The bot may no longer post to ``chat``: remember it, end its subscriptions.
+        Returns when it went (the first time) and the topics it was subscribed to."""
+        with self._write() as conn:
+            return chats.mark_gone(conn, chat, reason, named, _now())
+
+    def resume_chat(self, chat: int | str) -> bool:
+        """Send to a gone chat again (``/resumechat``, the bot added back); True if it was."""
+        with self._write() as conn:
+            return chats.resume(conn, chat)
+
+    def is_gone(self, chat: int | str) -> bool:
+        with self._read() as conn:
+            return chats.gone(conn, chat)
+
+    def gone_chats(self) -> list[tuple[int | str, str, datetime]]:
+        """(chat, reason, since) of every chat the bot may not post to, oldest first."""
+        with self._read() as conn:
+            return chats.listing(conn)
+
+    def rules_name_chats(self, named: Collection[int | str]) -> list[int | str]:
+        """New rules name these chats: gone chats they name anew come back (returned)."""
+        with self._write() as conn:
+            return chats.rules_named(conn, named)
+
+    # processes (bot.store.processes)
+
+    def beat(self, row: processes.ProcessRow) -> None:
+        """Write this process's row: its roles, what it leads, its rules version, now."""
+        with self._write() as conn:
+            processes.beat(conn, row)
+
+    def forget_process(self, process_id: str) -> None:
+        with self._write() as conn:
+            processes.remove(conn, process_id)
+
+    def running_processes(self) -> list[processes.ProcessRow]:
+        """Every process that has beaten in the last day, by host and pid."""
+        with self._read() as conn:
+            return processes.listing(conn)
+
+    def election(self, name: str) -> Election:
+        """The single-leader lock of a role (``bot.store.election``)."""
+        return Election(self._engine, name)
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
     # stats
 
     def items_seen_since(self, since: datetime) -> int:
@@ -353,3 +481,8 @@ class Store:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _fence(conn: Connection, feed_id: str, holder: str | None) -> None:
+    if holder is not None and not leases.release(conn, feed_id, holder):
+        raise LeaseLost(f"feed {feed_id!r} is polled by another process now")

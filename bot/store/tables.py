@@ -207,9 +207,8 @@ gone_chats = Table(
     Column("chat", String(200), primary_key=True),
     Column("reason", Text, nullable=False),
     Column("since", UTCDateTime, nullable=False),
-    # The rules version that named the chat when it went: a new version naming it again
-    # brings it back.
-    Column("rules_version", String(64)),
+    # Whether the rules loaded last name the chat: rules that name it anew bring it back.
+    Column("named", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # Commands per user in the flood window, so a reader that takes over keeps the count.

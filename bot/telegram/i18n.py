@@ -28,6 +28,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.reload": ("admin: reload the rules now", "管理:立即重新加载规则"),
     "cmd.test": ("admin: /test TEXT or URL (dry run)", "管理:试匹配文本或网址"),
     "cmd.stats": ("admin: chart of alerts, /stats 7d", "管理:统计图表"),
+    "cmd.resumechat": (
+        "admin: send again to a chat that had blocked the bot",
+        "管理:恢复向已停发的聊天发送",
+    ),
     "start.intro": (
         "I watch news feeds and send an alert when an item matches a topic you follow.",
         "我监测新闻源,当新条目匹配你订阅的话题时发送提醒。",

@@ -58,6 +58,19 @@ def _reload(doc: Doc, view: ReloadView) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessLine:
+    """One mediabot process as /status shows it."""
+
+    host: str
+    pid: int
+    roles: str
+    active: str  # the single-leader roles it leads now
+    rules_version: str | None
+    beat_ago: int  # seconds since its last heartbeat
+    alive: bool
+
+
+@dataclass(frozen=True, slots=True)
 class StatusView:
     uptime: str
     reload: ReloadView
@@ -72,6 +85,8 @@ class StatusView:
     outbox: int
     last_poll: str | None
     worst: tuple[tuple[str, int, str], ...]  # (feed id, consecutive errors, last error)
+    processes: tuple[ProcessLine, ...] = ()
+    gone: tuple[tuple[str, str, str], ...] = ()  # (chat, reason, since)
 
 
 def status_report(view: StatusView) -> Message:
@@ -90,7 +105,29 @@ def status_report(view: StatusView) -> Message:
         doc.line().bold("Failing feeds").line()
         for feed_id, errors, error in view.worst:
             doc.add("• ").code(feed_id).add(f" ({errors}×) ").line(_short(error))
+    _processes(doc, view.processes, view.reload.version)
+    if view.gone:
+        doc.line().bold(f"Chats not sent to ({len(view.gone)})").line()
+        for chat, reason, since in view.gone[:10]:
+            doc.add("• ").code(chat).add(f" since {since}: ").line(_short(reason))
+        doc.line("Send again with /resumechat CHAT.")
     return doc.message()
+
+
+def _processes(doc: Doc, lines: Sequence[ProcessLine], version: str) -> None:
+    if not lines:
+        return
+    alive = [p for p in lines if p.alive]
+    versions = {p.rules_version for p in alive}
+    doc.line().bold(f"Processes ({len(alive)} running)").line()
+    for p in lines[:20]:
+        lead = f", leads {p.active}" if p.active else ""
+        state = f"beat {p.beat_ago}s ago" if p.alive else f"silent for {p.beat_ago}s"
+        skew = " ⚠️" if p.alive and p.rules_version != version else ""
+        doc.add("• ").code(f"{p.host}:{p.pid}").add(f" {p.roles}{lead} · {state} · rules ")
+        doc.code(p.rules_version or "?").line(skew)
+    if len(versions) > 1:
+        doc.line("⚠️ Processes run different rules versions: check that they share the rules.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.Column("chat", sa.String(200), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("since", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("rules_version", sa.String(64)),
+        sa.Column("named", sa.Boolean(), nullable=False, server_default=sa.false()),
         sa.PrimaryKeyConstraint("chat", name="pk_gone_chats"),
     )
     op.create_table(

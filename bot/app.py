@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.control import Control, Deps
-from bot.deliver import Sender, Sink
+from bot.deliver import Limits, Sender, Sink
 from bot.digest import DigestCollector
 from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
@@ -122,6 +122,9 @@ class App:
             metrics=self.metrics,
             claimant=self.process_id,
             offload=self.db,
+            # Other processes queue alerts too: reread the outbox at least this often even
+            # if a wake-up (bot.store.notify) is lost.
+            limits=Limits(idle=10.0) if self.store.dialect == "postgresql" else None,
         )
         self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self._topic_name)
         self.pipeline = Pipeline(
@@ -346,7 +349,17 @@ class App:
         """The active sender: what others sent in the last minute first, then the outbox
         and the digests until ``term``."""
         await self.sender.prepare()
-        await asyncio.gather(self.sender.run(term), self.digests.run(term, self.sender.wake))
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # from the listener's thread
+            loop.call_soon_threadsafe(self.sender.wake)
+
+        listener = self.store.outbox_listener(wake)
+        listener.start()
+        try:
+            await asyncio.gather(self.sender.run(term), self.digests.run(term, self.sender.wake))
+        finally:
+            await asyncio.to_thread(listener.stop)
 
     async def _check_telegram(self) -> None:
         """Fail fast on a token Telegram rejects; a network failure only warns."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import signal
+import string
 import subprocess
 import sys
 from collections import Counter
@@ -24,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import Cli, wait_until
 from tests.fakes.feedserver import FeedServer, rss_document
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram_updates import UpdatesTelegram, message_update
 
 FEEDS = 200
 TOPICS = 10
@@ -32,17 +33,23 @@ CHATS_PER_TOPIC = 4
 STORIES = 6  # syndicated stories, each carried by COPIES feeds
 COPIES = 3
 GROUP = -100777  # the channel of the syndicated stories' topic
-WORDS = "harbor ledger quarry violet summit copper meadow falcon orbit canyon tundra".split()
+
+
+def _words(seed: str, count: int) -> str:
+    """Words of their own for each item, so no two items are near-duplicates by chance."""
+    rng = random.Random(seed)  # noqa: S311 -- test text, not security
+    return " ".join(
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(7)) for _ in range(count)
+    )
 
 
 def _body(seed: str) -> str:
-    rng = random.Random(seed)  # noqa: S311 -- test text, not security
-    return " ".join(rng.choice(WORDS) + str(rng.randrange(10_000)) for _ in range(40))
+    return _words(seed, 40)
 
 
 def own_item(n: int) -> dict[str, str]:
     return {
-        "title": f"Wire item {n} kw{n % TOPICS}",
+        "title": f"Wire item {n} kw{n % TOPICS} {_words(f'title{n}', 3)}",
         "link": f"https://example.com/wire/{n}",
         "description": f"<p>Report kw{n % TOPICS}: {_body(f'item{n}')}</p>",
     }
@@ -72,7 +79,9 @@ def write_rules(rules: Path, server: FeedServer) -> None:
         f"    channels: [{', '.join(map(str, topic_chats(t)))}]\n"
         for t in range(TOPICS)
     )
-    topics += f"  - id: syn\n    name: Syndication\n    any: [syndicated]\n    channels: [{GROUP}]\n"
+    topics += (
+        f"  - id: syn\n    name: Syndication\n    any: [syndicated]\n    channels: [{GROUP}]\n"
+    )
     (rules / "rules.yaml").write_text(f"feeds:\n{feeds}topics:\n{topics}", encoding="utf-8")
 
 
@@ -121,8 +130,8 @@ class Fleet:
 
 
 @pytest.fixture
-def limited_telegram() -> Iterator[FakeTelegram]:
-    with FakeTelegram(enforce_limits=True) as fake:
+def limited_telegram() -> Iterator[UpdatesTelegram]:
+    with UpdatesTelegram(enforce_limits=True) as fake:
         yield fake
 
 
@@ -151,7 +160,7 @@ def test_roles_on_postgresql_deliver_everything_once_within_the_limits(
     cli: Cli,
     postgres_url: str,
     feed_server: FeedServer,
-    limited_telegram: FakeTelegram,
+    limited_telegram: UpdatesTelegram,
     tmp_path: Path,
 ) -> None:
     tg = limited_telegram
@@ -198,21 +207,11 @@ def test_roles_on_postgresql_deliver_everything_once_within_the_limits(
         assert fleet.procs[name].wait(timeout=15) == 0, fleet.output()
         # The standby takes over and drains the rest.
         assert tg.wait_for(expected, timeout=240), fleet.output()
-        assert wait_until(
-            lambda: outbox_counts(postgres_url).get("queued", 0) == 0, 60
-        ), fleet.output()
-        # The one updates reader answers commands.
-        tg.push_update(
-            {
-                "message": {
-                    "message_id": 1,
-                    "date": 0,
-                    "chat": {"id": 555, "type": "private"},
-                    "from": {"id": 555, "is_bot": False, "first_name": "A"},
-                    "text": "/start",
-                }
-            }
+        assert wait_until(lambda: outbox_counts(postgres_url).get("queued", 0) == 0, 60), (
+            fleet.output()
         )
+        # The one updates reader answers commands.
+        tg.push_update(message_update("/start", user=555))
         assert tg.wait_for(1, chat=555, timeout=60), fleet.output()
     finally:
         fleet.stop_all()
@@ -220,7 +219,7 @@ def test_roles_on_postgresql_deliver_everything_once_within_the_limits(
     messages = tg.messages()
     alerts = Counter((m.chat, m.text.split("\n")[2]) for m in messages if m.chat != 555)
     wanted = {
-        (chat, f"Wire item {n} kw{n % TOPICS}") for n in range(FEEDS) for chat in topic_chats(n % TOPICS)
+        (chat, own_item(n)["title"]) for n in range(FEEDS) for chat in topic_chats(n % TOPICS)
     } | {(GROUP, f"Syndicated story {s}") for s in range(STORIES)}
     assert set(alerts) == wanted, "every (item, topic, chat) arrives"
     repeated = {key: n for key, n in alerts.items() if n > 1}

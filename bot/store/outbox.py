@@ -17,6 +17,7 @@ from bot.errors import StoreError
 from bot.models import Alert, OutboxEntry
 from bot.store import chats
 from bot.store.codec import alert_values, chat_to_text, entry_from_row
+from bot.store.notify import notify_outbox
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
 
@@ -36,6 +37,8 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
         status = HELD if alert.kind == "digest_item" else QUEUED
         values |= {"created": now, "status": status, "attempts": 0}
         added += insert_ignore(conn, outbox, values)
+    if added:
+        notify_outbox(conn)
     return added
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -35,6 +35,7 @@ from bot.store.codec import buttons_to_json, chat_from_text
 from bot.store.election import Election
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url
 from bot.store.migrate import describe, upgrade
+from bot.store.notify import OutboxListener
 
 log = logging.getLogger(__name__)
 
@@ -449,6 +450,10 @@ class Store:
         """Every process that has beaten in the last day, by host and pid."""
         with self._read() as conn:
             return processes.listing(conn)
+
+    def outbox_listener(self, on_notice: Callable[[], None]) -> OutboxListener:
+        """Wake-ups from other processes' enqueues (``bot.store.notify``)."""
+        return OutboxListener(self._engine, on_notice)
 
     def election(self, name: str) -> Election:
         """The single-leader lock of a role (``bot.store.election``)."""

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
 from bot.summarize import Summary, summarize
+from bot.telegram.protocol import topic_ref
 
 __all__ = [
     "MAX_MESSAGE_UNITS",
@@ -44,7 +45,6 @@ __all__ = [
 ]
 
 MAX_MESSAGE_UNITS = 4096
-MAX_CALLBACK_BYTES = 64
 MAX_WHY = 5
 
 _TITLE_MAX = 500
@@ -167,11 +167,9 @@ def why(hits: Sequence[Hit], limit: int = MAX_WHY) -> str:
 
 
 def _mute_data(topic_id: str) -> str:
-    # Rule ids are ASCII and at most 64 characters, so ``mute:`` and an id of 60 or more
-    # run over Telegram's limit: the data is cut there and the command handler matches
-    # it as a prefix. Cut as bytes, dropping a character split in two, to keep any id safe.
-    data = f"mute:{topic_id}".encode()[:MAX_CALLBACK_BYTES]
-    return data.decode(errors="ignore")
+    # Telegram allows 64 bytes of callback data: a long id travels as a digest, and the
+    # command handler matches either form exactly (``bot.telegram.protocol.topic_ref``).
+    return f"mute:{topic_ref(topic_id)}"
 
 
 def _buttons(link: str | None, topic_id: str) -> tuple[tuple[Button, ...], ...]:

@@ -64,12 +64,22 @@ def _thread(message: TgMessage | None) -> int | None:
     return None
 
 
-def _caller(bot: Bot, chat: Chat, user: User, message: TgMessage | None) -> Caller:
+def _anonymous_admin(chat: Chat, message: TgMessage) -> bool:
+    """A command an anonymous admin sent as the group itself: only a group's admins can.
+
+    Never for a channel: every channel post carries the channel as its sender, whoever
+    reads it, so there it proves nothing.
+    """
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP) or message.sender_chat is None:
+        return False
+    return message.sender_chat.id == chat.id
+
+
+def _caller(
+    bot: Bot, chat: Chat, user: User, message: TgMessage | None, *, anonymous_admin: bool = False
+) -> Caller:
     async def is_chat_admin() -> bool:
-        if chat.type == Chat.PRIVATE:
-            return True
-        # An anonymous group admin posts as the group itself.
-        if message is not None and message.sender_chat and message.sender_chat.id == chat.id:
+        if chat.type == Chat.PRIVATE or anonymous_admin:
             return True
         try:
             member = await bot.get_chat_member(chat.id, user.id)
@@ -143,7 +153,8 @@ class _Handlers:
         parsed = parse_command(message.text, context.bot.username)
         if parsed is None:
             return
-        caller = _caller(context.bot, chat, user, message)
+        anonymous = _anonymous_admin(chat, message)
+        caller = _caller(context.bot, chat, user, message, anonymous_admin=anonymous)
         reply = await self.handler.command(caller, *parsed)
         if reply is not None:
             await _deliver(context.bot, caller.chat, reply)
@@ -157,6 +168,8 @@ class _Handlers:
             await query.answer()  # an inline-mode or game button: nothing of ours
             return
         message = source if isinstance(source, TgMessage) else None
+        # The presser is ``from_user``; the message is the bot's own (in a channel, sent as
+        # the channel): only getChatMember says whether the presser is an admin.
         caller = _caller(context.bot, source.chat, query.from_user, message)
         reply = await self.handler.callback(caller, query.data)
         await query.answer(

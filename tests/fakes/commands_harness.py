@@ -171,10 +171,13 @@ class CommandBot:
         user: int = USER,
         lang: str | None = None,
         username: str | None = None,
+        channel: bool = False,
     ) -> dict[str, Any]:
         """Press a button under ``on``; return Telegram's callback answer."""
         before = len(self.tg.answers())
-        update = callback_update(data, user=user, on=on, lang=lang, username=username)
+        update = callback_update(
+            data, user=user, on=on, lang=lang, username=username, channel=channel
+        )
         self.tg.push_update(update)
         await self.wait(lambda: len(self.tg.answers()) > before)
         return self.tg.answers()[before]

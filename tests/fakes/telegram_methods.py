@@ -179,4 +179,8 @@ def chat_member(api: Api, chat: ChatKey | None, params: dict[str, Any]) -> dict[
     if status == "administrator":
         member.update({right: right != "is_anonymous" for right in _ADMIN_RIGHTS})
         member["can_be_edited"] = False
+    elif status == "creator":
+        member["is_anonymous"] = False
+    elif status == "kicked":
+        member["until_date"] = 0
     return member

@@ -192,7 +192,9 @@ class App:
         token = self.settings.telegram_token
         if token is not None:
             secret, api_url = token.get_secret_value(), self.settings.telegram_api_url
-            loops["telegram-updates"] = lambda: run_updates(secret, api_url, self.control, stop)
+            loops["telegram-updates"] = lambda: run_updates(
+                secret, api_url, self.control, stop, health=self.metrics
+            )
         tasks = {
             name: asyncio.create_task(supervise(name, loop, stop), name=name)
             for name, loop in loops.items()
@@ -207,15 +209,20 @@ class App:
             log.info("service_stopping")
             scheduler.shutdown(wait=False)
             stop.set()
-            # The sender finishes the send in flight (so it is marked sent, not sent again
-            # after a restart); everything else stops at once.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(tasks["sender"]), STOP_GRACE_SECONDS)
+            # Every loop sees ``stop`` and ends itself: the sender after the send in flight
+            # (so it is marked sent, not sent again after a restart), the updates reader
+            # after answering what it has read. Each is awaited in turn, within one grace
+            # period; only one that overstays it is cancelled.
+            deadline = asyncio.get_running_loop().time() + STOP_GRACE_SECONDS
             for task in tasks.values():
+                left = deadline - asyncio.get_running_loop().time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), max(left, 0.0))
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
             if server is not None:
                 await server.aclose()
+            log.info("service_stopped")
 
     async def _check_telegram(self) -> None:
         """Fail fast on a token Telegram rejects; a network failure only warns."""

@@ -55,7 +55,14 @@ from bot.errors import (
 )
 from bot.models import Destination, Message
 
-__all__ = ["NOT_MODIFIED", "REJECTED_ADVICE", "TelegramSink", "classify", "markup"]
+__all__ = [
+    "NOT_MODIFIED",
+    "REJECTED_ADVICE",
+    "TelegramSink",
+    "classify",
+    "markup",
+    "retry_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +109,8 @@ def _quiet_durations() -> Iterator[None]:
         yield
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds (PTB gives an int or a timedelta)."""
     with _quiet_durations():
         value = exc.retry_after
     if isinstance(value, timedelta):
@@ -122,7 +130,7 @@ def _classify_bad_request(exc: BadRequest) -> SendError:
 def classify(exc: TelegramError) -> SendError:
     """Turn a python-telegram-bot error into the matching ``bot.errors.SendError``."""
     if isinstance(exc, RetryAfter):
-        return RetryLater(exc.message, after=_retry_seconds(exc))
+        return RetryLater(exc.message, after=retry_seconds(exc))
     if isinstance(exc, ChatMigrated):
         return ChatMoved(exc.message, new_chat_id=int(exc.new_chat_id))
     if isinstance(exc, BadRequest):  # before NetworkError: it is a subclass

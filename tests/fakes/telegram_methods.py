@@ -138,7 +138,14 @@ def get_updates(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
     def ready() -> bool:
         return api.closed or any(u["update_id"] >= offset for u in api.updates)
 
-    api._cond.wait_for(ready, timeout)
+    # ``polling`` counts the long polls waiting right now: a test can wait for the bot
+    # to be listening, and stop it mid-poll.
+    api.polling += 1
+    api._cond.notify_all()
+    try:
+        api._cond.wait_for(ready, timeout)
+    finally:
+        api.polling -= 1
     return [u for u in api.updates if u["update_id"] >= offset][:limit]
 
 

@@ -4,9 +4,10 @@
 message it sends, edits or posts as a photo waits for its chat's turn under the limits of
 ``bot.ratelimit`` (one per second in a chat, twenty a minute in a group, thirty a second
 overall), so a burst of commands is answered at the pace Telegram accepts instead of
-being refused. A request Telegram still refuses with 429 is sent again after its
-``retry_after``, a few times at most; a wait longer than ``max_wait`` is not worth holding
-a reply for, and neither is any wait once the reader is stopping: the 429 goes up as is.
+being refused, and in the order the commands came. A request Telegram still refuses
+with 429 is sent again after its ``retry_after``, a few times at most; a wait longer
+than ``max_wait`` is not worth holding a reply for, and neither is any wait once the
+reader is stopping: the 429 goes up as is.
 
 Per-user flood control (``bot.control.flood``) decides *whether* a command is answered;
 this decides only *when*.
@@ -19,14 +20,14 @@ import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import Limits, RateLimiter
+from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.telegram.send import retry_seconds
 
 __all__ = ["ReplyPacer"]
@@ -53,6 +54,7 @@ class ReplyPacer(BaseRateLimiter[None]):
         self._max_wait = max_wait
         self._stop = stop or asyncio.Event()
         self._clock = clock
+        self._chats: dict[ChatKey, tuple[asyncio.Lock, int]] = {}  # lock, requests using it
 
     async def initialize(self) -> None:
         # PTB 22 warns, inside every 429 it raises, that ``retry_after`` will become a
@@ -73,6 +75,36 @@ class ReplyPacer(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> Result:
         chat = data.get("chat_id") if endpoint in _PACED else None
+        if chat is None:
+            return await self._send(callback, args, kwargs, endpoint, None)
+        async with self._queue(chat):
+            return await self._send(callback, args, kwargs, endpoint, chat)
+
+    @contextlib.asynccontextmanager
+    async def _queue(self, chat: int | str) -> AsyncIterator[None]:
+        """One request at a time per chat, first come first served: replies arrive in the
+        order of the commands, and a chat waiting out a 429 holds back only itself."""
+        key = chat_key(chat)
+        lock, users = self._chats.get(key, (asyncio.Lock(), 0))
+        self._chats[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._chats[key]
+            if users == 1:
+                del self._chats[key]
+            else:
+                self._chats[key] = (lock, users - 1)
+
+    async def _send(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        chat: int | str | None,
+    ) -> Result:
         for attempt in range(1, self._max_tries + 1):
             sent = await self._turn(chat) if chat is not None else None
             try:

@@ -27,7 +27,7 @@ async def may_change(call: Call) -> bool:
 
 
 def _refused(call: Call) -> Reply:
-    text = call.t("sub.group_admin")
+    text = call.t("mute.admin")
     return Reply(message=plain(text), notice=text, alert=True)
 
 
@@ -100,7 +100,7 @@ async def on_mute(call: Call, rest: str) -> Reply:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None
     if not await may_change(call):
-        return Reply(notice=call.t("sub.group_admin"), alert=True)
+        return Reply(notice=call.t("mute.admin"), alert=True)
     name = short(topic_name(topic))
     if span is not None:
         text = call.t("mute.done", name=name, until=call.local(_set(call, topic, span)))

@@ -265,7 +265,7 @@ class App:
             secret, api_url = token.get_secret_value(), self.settings.telegram_api_url
 
             async def read_updates(term: asyncio.Event) -> None:
-                await run_updates(secret, api_url, self.control, term)
+                await run_updates(secret, api_url, self.control, term, health=self.metrics)
 
             loops["telegram-updates"] = lambda: self._lead(self._updates_role, read_updates, stop)
         tasks = {
@@ -287,12 +287,15 @@ class App:
             log.info("service_stopping")
             scheduler.shutdown(wait=False)
             stop.set()
-            # The sender finishes the send in flight (so it is marked sent, not sent again
-            # after a restart); everything else stops at once.
-            if "sender" in tasks:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(tasks["sender"]), STOP_GRACE_SECONDS)
+            # Every loop sees ``stop`` and ends itself: the sender after the send in flight
+            # (so it is marked sent, not sent again after a restart), the updates reader
+            # after answering what it has read. Each is awaited in turn, within one grace
+            # period; only one that overstays it is cancelled.
+            deadline = asyncio.get_running_loop().time() + STOP_GRACE_SECONDS
             for task in tasks.values():
+                left = deadline - asyncio.get_running_loop().time()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(task), max(left, 0.0))
                 task.cancel()
             await asyncio.gather(*tasks.values(), return_exceptions=True)
             if self.ticker is not None:

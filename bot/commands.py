@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from bot.app import App, make_fetcher
-from bot.errors import FeedError, SendError
+from bot.errors import FeedError, SendError, TokenRejected
 from bot.feeds.inputs import InputFailure, load_inputs
 from bot.lock import acquire_instance_lock
 from bot.models import Destination, Hit, Item, Message, TopicMatch
@@ -295,6 +295,10 @@ async def send_test(settings: Settings, chat: str, thread: int | None, out: Text
     text = "mediabot test message: this chat can receive alerts."
     try:
         message_id = await sink.send(dest, Message(text=text, plain=text), as_plain=True)
+    except TokenRejected as exc:
+        # A verdict on the settings, not on the chat or the network: no hint about either.
+        print(f"mediabot send-test: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except SendError as exc:
         hint = _SEND_HINTS.get(type(exc).__name__, "")
         print(

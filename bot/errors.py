@@ -15,6 +15,8 @@
     │   └── LeaseLost               another process polls this feed now; nothing written
     └── SendError                   Telegram refused or failed a send
         ├── RetryLater              flood control (429) or a transient failure; retry after
+        │   └── TokenRejected       Telegram refused the bot token (401/404): the queue is
+        │                           kept and retried, but a person must check the token
         ├── ParseModeRefused        Telegram cannot parse our HTML; resend as plain text
         ├── ChatGone                bot blocked, kicked or chat not found (403/400)
         ├── ChatMoved               the group became a supergroup with a new id
@@ -110,6 +112,10 @@ class RetryLater(SendError):
     def __init__(self, message: str, *, after: float) -> None:
         super().__init__(message)
         self.after = after
+
+
+class TokenRejected(RetryLater):
+    """Telegram refused the bot token. Said as such, never as a network failure."""
 
 
 class ParseModeRefused(SendError):

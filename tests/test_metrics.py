@@ -217,6 +217,32 @@ async def test_a_loop_that_never_beats_is_stuck_after_its_interval(
     assert body["stuck"] == ["sender"]
 
 
+async def test_a_loop_that_reports_failing_is_down_until_it_beats_again(
+    metrics: Metrics, server: MetricsServer
+) -> None:
+    metrics.watch_loop("updates", within=60)
+    metrics.loop_failing("updates", "InvalidToken: the token was rejected")
+    down = await http(server.port, "/healthz")
+    assert down.status == 503
+    body = down.json()
+    assert body["status"] == "down" and body["down"] == ["updates"] and "stuck" not in body
+    assert body["loops"] == {
+        "updates": {
+            "ok": False,
+            "age_seconds": 0.0,
+            "within_seconds": 60,
+            "error": "InvalidToken: the token was rejected",
+        }
+    }
+    scrape = samples((await http(server.port, "/metrics")).body.decode())
+    assert scrape[("mediabot_loop_down", (("loop", "updates"),))] == 1
+
+    metrics.heartbeat("updates")  # a poll was answered
+    assert (await http(server.port, "/healthz")).status == 200
+    scrape = samples((await http(server.port, "/metrics")).body.decode())
+    assert scrape[("mediabot_loop_down", (("loop", "updates"),))] == 0
+
+
 async def test_other_paths_and_methods(server: MetricsServer) -> None:
     assert (await http(server.port, "/")).status == 404
     post = await http(server.port, "/metrics", method="POST")
@@ -283,5 +309,6 @@ def test_null_metrics_accepts_every_call() -> None:
     null.set_outbox_depth_source(lambda: 1)
     null.watch_loop("sender", 10)
     null.heartbeat("sender")
+    null.loop_failing("updates", "down")
     public = {n for n in dir(NullMetrics) if not n.startswith("_")}
     assert public <= {n for n in dir(Metrics) if not n.startswith("_")}

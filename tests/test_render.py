@@ -12,7 +12,16 @@ from hypothesis import strategies as st
 
 from bot.models import Field, Hit, Item, Message, TopicMatch
 from bot.telegram import render as render_module
-from bot.telegram.render import hashtag, render_alert, utf16_len
+from bot.telegram.protocol import find_topic, topic_ref
+from bot.telegram.render import (
+    DigestLine,
+    hashtag,
+    render_alert,
+    render_also,
+    render_digest,
+    utf16_len,
+)
+from bot.telegram.replies import Doc
 from tests.fakes.telegram_html import parse_html
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -282,8 +291,36 @@ def test_a_message_too_long_without_summary_loses_its_extras(
 
 
 @pytest.mark.parametrize("topic_id", ["a" * 59, "a" * 64, "普" * 30])
-def test_mute_data_is_cut_to_64_bytes_between_characters(topic_id: str) -> None:
+def test_mute_data_of_a_long_id_is_a_digest_of_the_whole_id(topic_id: str) -> None:
     data = render_module._mute_data(topic_id)
     assert len(data.encode()) <= 64
-    assert topic_id.startswith(data.removeprefix("mute:"))
-    assert data == f"mute:{topic_id}"[: len(data)]
+    assert data == f"mute:{topic_ref(topic_id)}" and data.startswith("mute:~")
+    assert find_topic(data.removeprefix("mute:"), [topic_id[:-1] + "b", topic_id]) == topic_id
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidirectional_overrides_never_reach_telegram() -> None:
+    # "Invoice for \u202egpj.exe" shows as "Invoice for exe.jpg": an override reorders the
+    # rest of its line, so a title could disguise itself, its link or its source.
+    title = "Putin wins \u202e!tnemesaeler sserp\u202c vote \u2067ביבי\u2069 (\u202dreal\u202c)"
+    content = f"普京\u202e赢得\u202c选举。{BIDI_CONTROLS}Another\u2066 sentence."
+    hit = content_hit(content, "普京")
+    message = render(make_item(title=title), content, [hit], feed=f"VOA{BIDI_CONTROLS} 中文")
+    also = render_also(message, [("RFA\u202e", "https://rfa.example/a")])
+    digest = render_digest(
+        [DigestLine("russia-dprk", "俄朝", title, "https://x.example/a", "Feed\u202e")],
+        when=datetime(2024, 6, 28, tzinfo=UTC),
+        tz=SHANGHAI,
+    )
+    reply = Doc().bold(title).add(content).message()
+    for shown in (message, also, *digest, reply):
+        assert_telegram_accepts(shown)
+        assert not any(ch in shown.text or ch in shown.plain for ch in BIDI_CONTROLS)
+    assert "Putin wins !tnemesaeler sserp vote ביבי (real)" in message.plain
+    assert "<b>普京</b>赢得选举。" in message.text
+    # Marks that only set the direction of neighbouring punctuation stay: Arabic and
+    # Hebrew text needs them.
+    marked = render(make_item(title="שלום\u200f!"), "正文。", [])
+    assert "שלום\u200f!" in marked.plain

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import ChatGone, ChatMoved, ParseModeRefused, PermanentSendError, RetryLater
+from bot.errors import (
+    ChatGone,
+    ChatMoved,
+    ParseModeRefused,
+    PermanentSendError,
+    RetryLater,
+    TokenRejected,
+)
 from bot.models import Button, Destination, Message
 from bot.telegram import send, updates
 from bot.telegram.send import TelegramSink
@@ -121,11 +128,25 @@ async def test_other_bad_request_is_permanent(tg: FakeTelegram, sink: TelegramSi
 async def test_wrong_token_keeps_the_queue(tg: FakeTelegram) -> None:
     sink = TelegramSink("999:wrong", api_url=tg.url)
     try:
+        with pytest.raises(TokenRejected) as caught:
+            await sink.send(Destination(7), MESSAGE)
+    finally:
+        await sink.aclose()
+    assert isinstance(caught.value, RetryLater)  # the sender keeps the alert queued
+    assert str(caught.value).startswith("the token was rejected: check MEDIABOT_TELEGRAM_TOKEN")
+    assert "999:wrong" not in str(caught.value)
+
+
+async def test_unreachable_server_is_not_a_rejected_token() -> None:
+    with FakeTelegram() as fake:
+        url, token = fake.url, fake.token
+    sink = TelegramSink(token, api_url=url)  # the fake is closed: connection refused
+    try:
         with pytest.raises(RetryLater) as caught:
             await sink.send(Destination(7), MESSAGE)
     finally:
         await sink.aclose()
-    assert "999:wrong" not in str(caught.value)
+    assert not isinstance(caught.value, TokenRejected)
 
 
 async def test_unreachable_server_is_retry_later() -> None:

@@ -164,8 +164,26 @@ def test_run_refuses_a_token_telegram_rejects(
         timeout=60,
     )
     assert result.returncode == 2
-    assert "rejected MEDIABOT_TELEGRAM_TOKEN" in result.stderr
+    assert "the token was rejected: check MEDIABOT_TELEGRAM_TOKEN" in result.stderr
     assert "999:wrong" not in result.stderr
+
+
+def test_send_test_with_a_rejected_token_says_so_and_nothing_else(
+    cli: Cli, telegram: FakeTelegram
+) -> None:
+    result = cli(
+        "send-test",
+        "@mediabot_demo",
+        MEDIABOT_TELEGRAM_TOKEN="999:wrong",
+        MEDIABOT_TELEGRAM_API_URL=telegram.url,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "the token was rejected: check MEDIABOT_TELEGRAM_TOKEN" in result.stderr
+    for misleading in ("hint", "network", "wait", "unauthorized:"):
+        assert misleading not in result.stderr
+    assert "999:wrong" not in result.stderr + result.stdout
+    assert telegram.messages() == []
 
 
 def test_subscriber_gets_next_alert_through_the_running_service(

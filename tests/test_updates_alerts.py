@@ -108,7 +108,7 @@ async def test_muting_a_channel_alert_needs_a_channel_admin_and_silences_the_rul
     channel = -1001000000001  # the id the channel's updates carry
     bot.tg.chat_members[(channel, OTHER)] = "member"
     refused = await bot.press("mute:tech-ai", on=alert, user=OTHER, username="kp_watch")
-    assert "Only this group's admins" in refused["text"]
+    assert refused["text"] == "Only this chat's admins can mute or unmute topics here."
     await bot.press("mute:tech-ai", on=alert, user=USER, username="kp_watch")
     assert Destination("@kp_watch") in bot.store.muted("tech-ai", bot.clock())
     assert await deliver(bot, news("d2", "OpenAI again")) == 0
@@ -132,3 +132,71 @@ async def test_mute_command_offers_durations_and_mutes_for_the_chosen_one(
     assert done.text == "🔕 Taiwan Strait muted here until 2024-06-28 18:00 CST."
     assert (await bot.say("/unmute taiwan")).text == "🔔 Taiwan Strait unmuted here."
     assert (await bot.say("/unmute taiwan")).text == "Taiwan Strait is not muted here."
+
+
+async def test_a_channel_viewer_who_is_not_an_admin_cannot_mute_the_channel(
+    bot: CommandBot,
+) -> None:
+    # Every channel post is sent by the channel itself: that says nothing about the viewer
+    # who presses its button; only getChatMember does.
+    await deliver(bot, news("e1", "OpenAI releases a model"))
+    alert = bot.tg.last("@kp_watch")
+    channel = -1001000000001  # the id the channel's updates carry
+    for status in ("member", "left"):
+        bot.tg.chat_members[(channel, OTHER)] = status
+        refused = await bot.press(
+            "mute:tech-ai", on=alert, user=OTHER, username="kp_watch", channel=True
+        )
+        assert refused["text"] == "Only this chat's admins can mute or unmute topics here."
+        assert bot.store.muted("tech-ai", bot.clock()) == set()
+    assert len(bot.tg.calls_to(channel, "getChatMember")) == 2
+
+    bot.tg.chat_members[(channel, USER)] = "creator"
+    await bot.press("mute:tech-ai", on=alert, user=USER, username="kp_watch", channel=True)
+    assert Destination("@kp_watch") in bot.store.muted("tech-ai", bot.clock())
+    assert len(bot.tg.calls_to(channel, "getChatMember")) == 3
+
+
+async def test_mute_buttons_name_a_topic_exactly_never_by_prefix(bot: CommandBot) -> None:
+    await bot.say("/subscribe tech-ai")
+    await deliver(bot, news("f1", "OpenAI releases a model"))
+    alert = bot.tg.last(USER)
+    for forged in ("mute:tech", "mute:t", "mute:tech-a", "mute:TECH-AI", "mute:tech:1d"):
+        answer = await bot.press(forged, on=alert)
+        assert answer["text"] == "This button is out of date. Send the command again."
+    assert bot.store.mutes_of(Destination(USER), bot.clock()) == {}
+
+
+async def test_topics_with_ids_too_long_for_callback_data_are_told_apart(
+    bot: CommandBot,
+) -> None:
+    # Two ids of 64 characters that share their first 60: the rules allow both, and each
+    # button must act on its own topic.
+    first, second = "a" * 60 + "-one", "a" * 60 + "-two"
+    topics = bot.rules_dir / "topics.yaml"
+    topics.write_text(
+        topics.read_text(encoding="utf-8")
+        + f"\n  - id: {first}\n    any: [OpenAI]\n  - id: {second}\n    any: [Kremlin]\n",
+        encoding="utf-8",
+    )
+    assert await bot.reload() is None
+    await bot.say(f"/subscribe {first} {second}")
+    await deliver(bot, news("g1", "OpenAI releases a model"))
+    alert = bot.tg.last(USER)
+    data = next(b["callback_data"] for b in bot.buttons(alert) if "Mute" in b["text"])
+    assert len(data.encode()) <= 64
+    await bot.press(data, on=alert)
+    assert set(bot.store.mutes_of(Destination(USER), bot.clock())) == {first}
+
+    choice = await bot.say(f"/mute {second}")
+    durations = bot.buttons(choice)
+    assert [b["text"] for b in durations] == ["30 min", "2 h", "8 h", "1 day", "7 days"]
+    await bot.press(durations[0]["callback_data"], on=choice)
+    assert set(bot.store.mutes_of(Destination(USER), bot.clock())) == {first, second}
+
+    mine = await bot.say("/mysubs")
+    leave = [b["callback_data"] for b in bot.buttons(mine)]
+    assert all(len(d.encode()) <= 64 for d in leave)
+    for data in leave:
+        await bot.press(data, on=mine)
+    assert bot.store.topics_of(Destination(USER)) == []

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from bot.control.args import BadArgs, describe_duration, duration, topic_id
 from bot.control.context import Call
-from bot.control.topics import by_prefix, short, suggest, topic_name
+from bot.control.topics import by_ref, short, suggest, topic_name
 from bot.models import Button
 from bot.rules.model import Topic
-from bot.telegram.protocol import Reply
+from bot.telegram.protocol import Reply, topic_ref
 from bot.telegram.replies import Doc, plain, unknown_topic
 
 ALERT_MUTE = timedelta(days=1)
@@ -27,7 +27,7 @@ async def may_change(call: Call) -> bool:
 
 
 def _refused(call: Call) -> Reply:
-    text = call.t("sub.group_admin")
+    text = call.t("mute.admin")
     return Reply(message=plain(text), notice=text, alert=True)
 
 
@@ -69,13 +69,13 @@ async def mute(call: Call, args: str) -> Reply:
 
 
 def _choices(call: Call, topic: Topic) -> Reply:
+    ref = topic_ref(topic.id)
     row = tuple(
-        Button(describe_duration(duration(c), call.lang), callback_data=f"mute:{topic.id}:{c}")
+        Button(describe_duration(duration(c), call.lang), callback_data=f"mute:{ref}:{c}")
         for c in CHOICES
-        if len(f"mute:{topic.id}:{c}".encode()) <= 64
     )
     text = call.t("mute.choose", name=short(topic_name(topic)))
-    return Reply(message=plain(text, (row,) if row else ()))
+    return Reply(message=plain(text, (row,)))
 
 
 async def unmute(call: Call, args: str) -> Reply:
@@ -94,13 +94,13 @@ async def unmute(call: Call, args: str) -> Reply:
 
 async def on_mute(call: Call, rest: str) -> Reply:
     """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice)."""
-    ident, _, choice = rest.partition(":")
-    topic = by_prefix(call.deps.get_book().rules, topic_id(ident))
+    ref, _, choice = rest.partition(":")
+    topic = by_ref(call.deps.get_book().rules, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None
     if not await may_change(call):
-        return Reply(notice=call.t("sub.group_admin"), alert=True)
+        return Reply(notice=call.t("mute.admin"), alert=True)
     name = short(topic_name(topic))
     if span is not None:
         text = call.t("mute.done", name=name, until=call.local(_set(call, topic, span)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process
 
 from bot.rules.model import Near, RuleSet, Term, Topic
+from bot.telegram.protocol import find_topic
 from bot.telegram.replies import Suggestion
 
 DESCRIPTION_CHARS = 90
@@ -54,10 +55,8 @@ def suggest(rules: RuleSet, query: str, limit: int = 3) -> list[Suggestion]:
     return [Suggestion(key, topic_name(by_id[key])) for _, _, key in found]
 
 
-def by_prefix(rules: RuleSet, prefix: str) -> Topic | None:
-    """A topic by id, or by a unique prefix (long ids are cut to fit callback data)."""
-    exact = rules.topic(prefix)
-    if exact is not None:
-        return exact
-    found = [t for t in rules.topics if t.id.startswith(prefix)]
-    return found[0] if len(found) == 1 else None
+def by_ref(rules: RuleSet, ref: str) -> Topic | None:
+    """The topic that callback data names (``bot.telegram.protocol.topic_ref``): exactly
+    one id, never a prefix of one."""
+    found = find_topic(ref, (t.id for t in rules.topics))
+    return rules.topic(found) if found is not None else None

@@ -4,7 +4,9 @@ Subscriptions and mutes belong to the chat (and forum thread) the command was gi
 as Telegram reported it; callback data only ever names a topic and a page, and is
 checked like typed input. In a group, only the group's admins may change them.
 
-Callback data (at most 64 bytes; topic ids contain no ``:``):
+Callback data (at most 64 bytes). ``<topic>`` is the topic's ref
+(``bot.telegram.protocol.topic_ref``): its id, or a digest of an id too long to fit; a ref
+names one id exactly, never a prefix of one:
 
 - ``topics:<page>``: show that page of /topics;
 - ``sub:<topic>:<view>`` / ``unsub:<topic>:<view>``: change, then redraw the view:
@@ -18,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.control.admin import ADMIN_COMMANDS
-from bot.control.args import BadArgs, topic_id, topic_ids
+from bot.control.args import BadArgs, topic_ids
 from bot.control.context import Call, Command
 from bot.control.mutes import may_change, mute, on_mute, unmute
-from bot.control.topics import by_prefix, describe, short, suggest, topic_name
+from bot.control.topics import describe, short, suggest, topic_name
 from bot.models import Button
-from bot.telegram.protocol import Reply
+from bot.telegram.protocol import Reply, find_topic, topic_ref
 from bot.telegram.replies import (
     Doc,
     Suggestion,
@@ -95,7 +97,7 @@ def _topics_view(call: Call, page: int) -> Reply:
 
 
 def _toggle(row: TopicRow, view: int | str) -> str:
-    return f"{'unsub' if row.subscribed else 'sub'}:{row.id}:{view}"[:64]
+    return f"{'unsub' if row.subscribed else 'sub'}:{topic_ref(row.id)}:{view}"
 
 
 async def topics(call: Call, args: str) -> Reply:
@@ -129,7 +131,7 @@ async def _change(call: Call, args: str, *, subscribe: bool) -> Reply:
     for ident in ids:
         suggestions = _apply(call, doc, ident, subscribe)
         for s in suggestions:
-            data = f"sub:{s.id}:{ONE_OFF}"[:64]
+            data = f"sub:{topic_ref(s.id)}:{ONE_OFF}"
             buttons.append((Button("➕ " + short(s.name), callback_data=data),))
     return Reply(message=doc.message(tuple(buttons) if subscribe else ()))
 
@@ -178,7 +180,7 @@ def _mysubs_view(call: Call) -> Reply:
             doc.italic(" — " + call.t("mysubs.muted", until=call.local(muted[ident])))
         doc.line()
         label = call.t("mysubs.unsub_button", name=short(name))
-        buttons.append((Button(label, callback_data=f"unsub:{ident}:{MYSUBS}"[:64]),))
+        buttons.append((Button(label, callback_data=f"unsub:{topic_ref(ident)}:{MYSUBS}"),))
     return Reply(message=doc.message(tuple(buttons)))
 
 
@@ -209,15 +211,15 @@ async def on_unsub(call: Call, rest: str) -> Reply:
 
 
 async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
-    ident, _, view = rest.partition(":")
-    ident = topic_id(ident)
+    ref, _, view = rest.partition(":")
     if view not in (ONE_OFF, MYSUBS):
         _page(view)
-    rules = call.deps.get_book().rules
-    topic = by_prefix(rules, ident)
-    if topic is None and subscribe:
-        raise BadArgs("bad.callback")  # never subscribe to a topic that is not in the rules
-    ident = topic.id if topic is not None else ident
+    known = [t.id for t in call.deps.get_book().rules.topics]
+    if not subscribe:  # a dormant topic, gone from the rules, can still be left
+        known += call.deps.store.topics_of(call.caller.chat)
+    ident = find_topic(ref, known)
+    if ident is None:
+        raise BadArgs("bad.callback")  # never a topic the data does not name exactly
     if not await may_change(call):
         return Reply(notice=call.t("sub.group_admin"), alert=True)
     doc = Doc()

@@ -21,10 +21,13 @@ never item keys, URLs or chats)::
     mediabot_rules_reloads_total{result}              result: ok | error
     mediabot_rules_last_reload_success                1 or 0
     mediabot_loop_heartbeat_age_seconds{loop}         seconds since the loop last beat
+    mediabot_loop_down{loop}                          1 while the loop reports it is failing
     mediabot_build_info{version}
 
 Health: each watched loop (``watch_loop``) must ``heartbeat`` at least every ``within``
-seconds. ``/healthz`` answers 503 naming the stuck loops when one has not, else 200.
+seconds; a loop that knows it is failing (Telegram refusing its polls) says so with
+``loop_failing`` and is down until its next ``heartbeat``. ``/healthz`` answers 503
+naming the stuck and the down loops when there is one, else 200.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class Recorder(Protocol):
 
     def heartbeat(self, loop_name: str) -> None: ...
 
+    def loop_failing(self, loop_name: str, reason: str) -> None: ...
+
 
 class NullMetrics:
     """Records nothing: for ``mediabot once``, tests, and any code run without metrics."""
@@ -131,6 +136,9 @@ class NullMetrics:
     def heartbeat(self, loop_name: str) -> None:
         pass
 
+    def loop_failing(self, loop_name: str, reason: str) -> None:
+        pass
+
 
 class Metrics:
     """The service's metrics and loop heartbeats, in a registry of its own.
@@ -152,6 +160,7 @@ class Metrics:
         self._depth_source: Callable[[], int] | None = None
         self._within: dict[str, float] = {}
         self._last_beat: dict[str, float] = {}
+        self._failing: dict[str, str] = {}
         self._last_success: float | None = None
         if process_metrics:
             ProcessCollector(registry=self.registry)
@@ -208,6 +217,12 @@ class Metrics:
         self.beat_age = Gauge(
             "mediabot_loop_heartbeat_age_seconds",
             "Seconds since a watched loop last reported progress",
+            ["loop"],
+            registry=r,
+        )
+        self.loop_down = Gauge(
+            "mediabot_loop_down",
+            "1 while a watched loop reports that it is failing, else 0",
             ["loop"],
             registry=r,
         )
@@ -274,32 +289,53 @@ class Metrics:
         self._within[loop_name] = within
         self._last_beat.setdefault(loop_name, self._clock())
         self.beat_age.labels(loop_name).set_function(lambda: self._age(loop_name))
+        self.loop_down.labels(loop_name).set_function(lambda: loop_name in self._failing)
 
     def heartbeat(self, loop_name: str) -> None:
-        """The loop made progress (a scheduler tick, a sender round)."""
+        """The loop made progress (a scheduler tick, a sender round); it is up again."""
         self._last_beat[loop_name] = self._clock()
+        self._failing.pop(loop_name, None)
+
+    def loop_failing(self, loop_name: str, reason: str) -> None:
+        """The loop is alive but failing (its calls are refused): down until it beats again.
+
+        ``reason`` is shown on ``/healthz``: a short text with no secrets in it.
+        """
+        self._failing[loop_name] = reason[:200]
 
     def _age(self, loop_name: str) -> float:
         return max(self._clock() - self._last_beat.get(loop_name, self._clock()), 0.0)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """``(healthy, body)``: unhealthy when a watched loop has missed its interval."""
+        """``(healthy, body)``: unhealthy when a watched loop has missed its interval
+        (``stuck``) or reports that it is failing (``down``)."""
         loops: dict[str, dict[str, Any]] = {}
         stuck: list[str] = []
+        down: list[str] = []
         for name, within in sorted(self._within.items()):
             age = self._age(name)
-            ok = age <= within
-            loops[name] = {"ok": ok, "age_seconds": round(age, 3), "within_seconds": within}
-            if not ok:
+            failing = self._failing.get(name)
+            loop: dict[str, Any] = {
+                "ok": age <= within and failing is None,
+                "age_seconds": round(age, 3),
+                "within_seconds": within,
+            }
+            if failing is not None:
+                loop["error"] = failing
+                down.append(name)
+            elif age > within:
                 stuck.append(name)
+            loops[name] = loop
         body: dict[str, Any] = {
-            "status": "stuck" if stuck else "ok",
+            "status": "down" if down else "stuck" if stuck else "ok",
             "loops": loops,
             "last_successful_poll_timestamp": self._last_success,
         }
         if stuck:
             body["stuck"] = stuck
-        return not stuck, body
+        if down:
+            body["down"] = down
+        return not (stuck or down), body
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""

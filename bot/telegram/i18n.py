@@ -65,6 +65,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Only this group's admins can change its subscriptions.",
         "只有本群管理员可以更改本群的订阅。",
     ),
+    "mute.admin": (
+        "Only this chat's admins can mute or unmute topics here.",
+        "只有本聊天的管理员可以在这里静音或取消静音话题。",
+    ),
     "mysubs.title": ("Subscriptions here", "本聊天的订阅"),
     "mysubs.none": (
         "No subscriptions here yet. Send /topics to pick some.",

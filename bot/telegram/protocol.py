@@ -7,15 +7,40 @@ python-telegram-bot. Plain data only: no I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.models import Destination, Message
 
-__all__ = ["Caller", "CommandHandler", "Menu", "Photo", "Reply"]
+__all__ = ["Caller", "CommandHandler", "Menu", "Photo", "Reply", "find_topic", "topic_ref"]
 
 PRIVATE = "private"
+# Callback data holds at most 64 bytes: ``unsub:<ref>:<page>`` must fit with the longest ref.
+REF_MAX = 40
+_DIGEST_BYTES = 9  # 72 bits, 18 hex digits: no two ids of one rules set share one
+
+
+def topic_ref(topic_id: str) -> str:
+    """How callback data names a topic: the id itself when it is at most ``REF_MAX`` bytes,
+    else ``~`` and a digest of the whole id (``~`` is never part of an id)."""
+    raw = topic_id.encode()
+    if len(raw) <= REF_MAX:
+        return topic_id
+    return "~" + hashlib.blake2b(raw, digest_size=_DIGEST_BYTES).hexdigest()
+
+
+def find_topic(ref: str, topic_ids: Iterable[str]) -> str | None:
+    """The one id among ``topic_ids`` that ``ref`` names, or None.
+
+    A ref names an id exactly (equal, or equal digests), never a prefix of it: a forged
+    ``mute:p`` must not reach ``politics``.
+    """
+    for topic_id in topic_ids:
+        if topic_ref(topic_id) == ref:
+            return topic_id
+    return None
 
 
 @dataclass(frozen=True, slots=True)

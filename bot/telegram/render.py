@@ -1,6 +1,7 @@
 """Render an alert as a Telegram message: the only place that builds HTML.
 
-Every value goes through ``html.escape`` and the plain-text fallback is built from the very
+Every value goes through ``html.escape`` (after control characters and bidirectional
+overrides are dropped: ``clean``) and the plain-text fallback is built from the very
 same pieces, so ``Message.plain`` is exactly the text Telegram shows after parsing
 ``Message.text``. That is also what Telegram measures against its 4,096-unit limit (UTF-16
 code units), so the length check runs on ``plain``; when it is over, the summary is shortened
@@ -31,10 +32,12 @@ from zoneinfo import ZoneInfo
 
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
 from bot.summarize import Summary, summarize
+from bot.telegram.protocol import topic_ref
 
 __all__ = [
     "MAX_MESSAGE_UNITS",
     "DigestLine",
+    "clean",
     "hashtag",
     "render_alert",
     "render_also",
@@ -44,7 +47,6 @@ __all__ = [
 ]
 
 MAX_MESSAGE_UNITS = 4096
-MAX_CALLBACK_BYTES = 64
 MAX_WHY = 5
 
 _TITLE_MAX = 500
@@ -54,8 +56,14 @@ _ID_MAX = 64  # rule ids are at most 64 characters (bot.rules.schema.MAX_ID)
 _MIN_SUMMARY = 80
 
 # C0/C1 controls (except tab and newline), lone surrogates and non-characters break the
-# Bot API's JSON or UTF-8 handling; they never carry meaning in a news item.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Bot API's JSON or UTF-8 handling; they never carry meaning in a news item. Bidirectional
+# embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069) reorder what follows
+# them, up to the end of the line: a title could make itself, a link or a source read
+# as something else ("Trojan Source"). The marks U+200E/U+200F/U+061C are kept: they change
+# the direction of neighbouring punctuation only, and right-to-left text needs them.
+_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u202a-\u202e\u2066-\u2069]"
+)
 _SPACES = re.compile(r"\s+")
 _NOT_HASHTAG = re.compile(r"[^0-9A-Za-z_]+")
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
@@ -66,12 +74,14 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
+    """``text`` without what must never reach a chat (see ``_UNSAFE``): every value shown,
+    from a feed, the rules or a command, goes through here before it is escaped."""
     return _UNSAFE.sub("", text)
 
 
 def _one_line(text: str, limit: int) -> str:
-    line = _SPACES.sub(" ", _clean(text)).strip()
+    line = _SPACES.sub(" ", clean(text)).strip()
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
@@ -134,10 +144,10 @@ def _summary_pieces(doc: _Doc, summary: Summary) -> None:
     for start, end in summary.bold:
         if start < pos:
             continue
-        doc.add(_clean(summary.text[pos:start]))
-        doc.tag("b", _clean(summary.text[start:end]))
+        doc.add(clean(summary.text[pos:start]))
+        doc.tag("b", clean(summary.text[start:end]))
         pos = end
-    doc.add(_clean(summary.text[pos:]))
+    doc.add(clean(summary.text[pos:]))
 
 
 def _why_one(hit: Hit) -> str:
@@ -167,11 +177,9 @@ def why(hits: Sequence[Hit], limit: int = MAX_WHY) -> str:
 
 
 def _mute_data(topic_id: str) -> str:
-    # Rule ids are ASCII and at most 64 characters, so ``mute:`` and an id of 60 or more
-    # run over Telegram's limit: the data is cut there and the command handler matches
-    # it as a prefix. Cut as bytes, dropping a character split in two, to keep any id safe.
-    data = f"mute:{topic_id}".encode()[:MAX_CALLBACK_BYTES]
-    return data.decode(errors="ignore")
+    # Telegram allows 64 bytes of callback data: a long id travels as a digest, and the
+    # command handler matches either form exactly (``bot.telegram.protocol.topic_ref``).
+    return f"mute:{topic_ref(topic_id)}"
 
 
 def _buttons(link: str | None, topic_id: str) -> tuple[tuple[Button, ...], ...]:

@@ -1,4 +1,5 @@
-"""Command replies as Telegram HTML messages: every value through ``html.escape``.
+"""Command replies as Telegram HTML messages: every value through ``render.clean`` and
+``html.escape``.
 
 The same discipline as ``bot.telegram.render``: HTML and its plain-text fallback are built
 side by side from the same pieces, and a reply never exceeds Telegram's 4,096 units (a
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.models import FIELDS, Button, Field, Hit, Message
 from bot.telegram.i18n import t
-from bot.telegram.render import utf16_len
+from bot.telegram.render import clean, utf16_len
 
 __all__ = ["Doc", "Suggestion", "TestHit", "TopicRow", "plain", "topics_page"]
 
@@ -30,10 +31,12 @@ class Doc:
     pieces: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, text: str) -> Doc:
+        text = clean(text)
         self.pieces.append((html.escape(text, quote=False), text))
         return self
 
     def _tag(self, name: str, text: str) -> Doc:
+        text = clean(text)
         self.pieces.append((f"<{name}>{html.escape(text, quote=False)}</{name}>", text))
         return self
 

@@ -12,7 +12,7 @@ BadRequest "can't parse entities" & co       ParseModeRefused
 BadRequest "chat not found" & co, Forbidden  ChatGone
 other BadRequest                             PermanentSendError
 TimedOut, NetworkError (5xx), Conflict       RetryLater(after=TRANSIENT_RETRY)
-InvalidToken (401/404)                       RetryLater(after=AUTH_RETRY): keep the queue
+InvalidToken (401/404)                       TokenRejected(after=AUTH_RETRY): keep the queue
 ==========================================  =====================================
 
 ``BadRequest`` subclasses ``NetworkError`` in python-telegram-bot, so it is matched first.
@@ -51,15 +51,27 @@ from bot.errors import (
     PermanentSendError,
     RetryLater,
     SendError,
+    TokenRejected,
 )
 from bot.models import Destination, Message
 
-__all__ = ["NOT_MODIFIED", "TelegramSink", "classify", "markup"]
+__all__ = [
+    "NOT_MODIFIED",
+    "REJECTED_ADVICE",
+    "TelegramSink",
+    "classify",
+    "markup",
+    "retry_seconds",
+]
 
 log = logging.getLogger(__name__)
 
 TRANSIENT_RETRY = 1.0
 AUTH_RETRY = 300.0
+REJECTED_ADVICE = (
+    "the token was rejected: check MEDIABOT_TELEGRAM_TOKEN "
+    "(Telegram answered 401 Unauthorized; @BotFather gives the token)"
+)
 
 _PARSE_REFUSALS = (
     "can't parse entities",
@@ -97,7 +109,8 @@ def _quiet_durations() -> Iterator[None]:
         yield
 
 
-def _retry_seconds(exc: RetryAfter) -> float:
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds (PTB gives an int or a timedelta)."""
     with _quiet_durations():
         value = exc.retry_after
     if isinstance(value, timedelta):
@@ -117,7 +130,7 @@ def _classify_bad_request(exc: BadRequest) -> SendError:
 def classify(exc: TelegramError) -> SendError:
     """Turn a python-telegram-bot error into the matching ``bot.errors.SendError``."""
     if isinstance(exc, RetryAfter):
-        return RetryLater(exc.message, after=_retry_seconds(exc))
+        return RetryLater(exc.message, after=retry_seconds(exc))
     if isinstance(exc, ChatMigrated):
         return ChatMoved(exc.message, new_chat_id=int(exc.new_chat_id))
     if isinstance(exc, BadRequest):  # before NetworkError: it is a subclass
@@ -125,7 +138,7 @@ def classify(exc: TelegramError) -> SendError:
     if isinstance(exc, Forbidden):
         return ChatGone(exc.message)
     if isinstance(exc, InvalidToken):
-        return RetryLater("unauthorized: the bot token was rejected", after=AUTH_RETRY)
+        return TokenRejected(REJECTED_ADVICE, after=AUTH_RETRY)
     if isinstance(exc, NetworkError | Conflict):
         return RetryLater(exc.message, after=TRANSIENT_RETRY)
     return PermanentSendError(exc.message)
@@ -201,10 +214,7 @@ class TelegramSink:
         try:
             me = await self._bot.get_me()
         except InvalidToken as exc:
-            raise ConfigError(
-                "Telegram rejected MEDIABOT_TELEGRAM_TOKEN (401 Unauthorized): "
-                "check the token from @BotFather"
-            ) from exc
+            raise ConfigError(REJECTED_ADVICE) from exc
         except TelegramError as exc:
             raise classify(exc) from exc
         return f"@{me.username}"

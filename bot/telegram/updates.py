@@ -9,12 +9,18 @@ admin commands shown only in the admins' own chats.
 Only messages (commands) and callback queries are asked for. A command addressed to
 another bot (``/help@otherbot``) is left alone. A reply Telegram refuses as HTML is sent
 once more as plain text. Never log a Bot API URL: it carries the token.
+
+``bot.telegram.polling`` reads the updates and outlasts any failure of Telegram (reporting
+the loop down meanwhile); ``bot.telegram.pacing`` keeps replies within Telegram's limits
+and retries them after a 429. ``Caller.is_chat_admin`` asks getChatMember, except for a
+command an anonymous admin wrote as the group itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -31,8 +37,12 @@ from telegram import Message as TgMessage
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.models import Destination, Message
+from bot.ratelimit import Limits
+from bot.telegram.pacing import ReplyPacer
+from bot.telegram.polling import Backoff, Health, Poller
 from bot.telegram.protocol import Caller, CommandHandler, Reply
 from bot.telegram.send import NOT_MODIFIED, markup
 
@@ -64,12 +74,22 @@ def _thread(message: TgMessage | None) -> int | None:
     return None
 
 
-def _caller(bot: Bot, chat: Chat, user: User, message: TgMessage | None) -> Caller:
+def _anonymous_admin(chat: Chat, message: TgMessage) -> bool:
+    """A command an anonymous admin sent as the group itself: only a group's admins can.
+
+    Never for a channel: every channel post carries the channel as its sender, whoever
+    reads it, so there it proves nothing.
+    """
+    if chat.type not in (Chat.GROUP, Chat.SUPERGROUP) or message.sender_chat is None:
+        return False
+    return message.sender_chat.id == chat.id
+
+
+def _caller(
+    bot: Bot, chat: Chat, user: User, message: TgMessage | None, *, anonymous_admin: bool = False
+) -> Caller:
     async def is_chat_admin() -> bool:
-        if chat.type == Chat.PRIVATE:
-            return True
-        # An anonymous group admin posts as the group itself.
-        if message is not None and message.sender_chat and message.sender_chat.id == chat.id:
+        if chat.type == Chat.PRIVATE or anonymous_admin:
             return True
         try:
             member = await bot.get_chat_member(chat.id, user.id)
@@ -143,7 +163,8 @@ class _Handlers:
         parsed = parse_command(message.text, context.bot.username)
         if parsed is None:
             return
-        caller = _caller(context.bot, chat, user, message)
+        anonymous = _anonymous_admin(chat, message)
+        caller = _caller(context.bot, chat, user, message, anonymous_admin=anonymous)
         reply = await self.handler.command(caller, *parsed)
         if reply is not None:
             await _deliver(context.bot, caller.chat, reply)
@@ -157,6 +178,8 @@ class _Handlers:
             await query.answer()  # an inline-mode or game button: nothing of ours
             return
         message = source if isinstance(source, TgMessage) else None
+        # The presser is ``from_user``; the message is the bot's own (in a channel, sent as
+        # the channel): only getChatMember says whether the presser is an admin.
         caller = _caller(context.bot, source.chat, query.from_user, message)
         reply = await self.handler.callback(caller, query.data)
         await query.answer(
@@ -169,20 +192,37 @@ class _Handlers:
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
-        log.error(
-            "update_failed",
-            extra={"error_type": type(error).__name__, "error": str(error)[:300]},
-        )
+        extra = {"error_type": type(error).__name__, "error": str(error)[:300]}
+        if isinstance(error, TelegramError):
+            # Telegram refused or failed a reply (after the pacer's retries): not our bug.
+            log.warning("reply_failed", extra=extra)
+        else:
+            log.error("update_failed", extra=extra, exc_info=error)
 
 
-def build_application(token: str, api_url: str, handler: CommandHandler) -> AnyApp:
-    """The python-telegram-bot application with our handlers (not started)."""
+def build_application(
+    token: str,
+    api_url: str,
+    handler: CommandHandler,
+    pacer: ReplyPacer | None = None,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
+) -> AnyApp:
+    """The python-telegram-bot application with our handlers (not started).
+
+    It has no ``Updater``: ``bot.telegram.polling`` reads the updates and puts them on the
+    application's queue. ``requests`` (calls, getUpdates) are the caller's to close.
+    """
+    calls, polls = requests or _requests()
     app = (
         Application.builder()
         .token(token)
         .base_url(api_url)
+        .request(calls)
+        .get_updates_request(polls)
+        .updater(None)
         .job_queue(None)  # the service has its own scheduler
         .concurrent_updates(8)  # a slow /addfeed fetch must not hold up everyone else
+        .rate_limiter(pacer or ReplyPacer())
         .build()
     )
     handlers = _Handlers(handler)
@@ -192,6 +232,12 @@ def build_application(token: str, api_url: str, handler: CommandHandler) -> AnyA
     app.add_handler(CallbackQueryHandler(handlers.on_callback))
     app.add_error_handler(handlers.on_error)
     return app
+
+
+def _requests() -> tuple[BaseRequest, BaseRequest]:
+    # Two connections for getUpdates: the long poll abandoned at a stop may still hold one
+    # while the last, confirming call is made.
+    return HTTPXRequest(connection_pool_size=16), HTTPXRequest(connection_pool_size=2)
 
 
 async def set_menus(bot: Bot, handler: CommandHandler) -> None:
@@ -215,20 +261,61 @@ async def run_updates(
     stop: asyncio.Event,
     *,
     poll_timeout: int = POLL_TIMEOUT,
+    health: Health | None = None,
+    backoff: Backoff | None = None,
+    limits: Limits | None = None,
 ) -> None:
-    """Answer commands until ``stop`` is set: register the menus, then long-poll."""
-    app = build_application(token, api_url, handler)
-    async with app:
+    """Answer commands until ``stop`` is set: register the menus, then long-poll.
+
+    Telegram refusing or failing (a 401 for a while, 5xx, the network) never ends this:
+    each step is retried with backoff while ``health`` reports the loop down. Once ``stop``
+    is set the reader stops in order: no new polls, the updates already read are answered,
+    Telegram is told they are done, the connections are closed.
+    """
+    requests = _requests()
+    app = build_application(token, api_url, handler, ReplyPacer(limits, stop=stop), requests)
+    poller = Poller(
+        app.bot,
+        app.update_queue,
+        stop,
+        timeout=poll_timeout,
+        health=health,
+        backoff=backoff,
+        secret=token,
+    )
+
+    async def begin() -> None:
+        await app.initialize()  # getMe: the bot's @username, for /help@thisbot
         await set_menus(app.bot, handler)
+        await app.bot.delete_webhook()  # a webhook would make every getUpdates a 409
+
+    try:
+        if not await poller.start(begin):
+            return
         await app.start()
-        assert app.updater is not None  # the builder always makes one
-        await app.updater.start_polling(
-            timeout=poll_timeout, allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY]
-        )
         log.info("updates_started", extra={"bot": app.bot.username})
-        try:
-            await stop.wait()
-        finally:
-            await app.updater.stop()
-            await app.stop()
-            log.info("updates_stopped")
+        await poller.poll()
+    finally:
+        await _finish(_close(app, poller, requests))
+
+
+async def _close(app: AnyApp, poller: Poller, requests: tuple[BaseRequest, BaseRequest]) -> None:
+    if app.running:
+        await app.stop()  # answers the updates already read; the pacer no longer waits
+        await poller.confirm()
+        log.info("updates_stopped")
+    await app.shutdown()
+    # Also when start-up never finished, which app.shutdown() leaves alone.
+    for request in requests:
+        await request.shutdown()
+
+
+async def _finish(closing: Awaitable[None]) -> None:
+    """Run ``closing`` to its end even when the caller is cancelled meanwhile: a shutdown
+    cut in half leaves python-telegram-bot "still running" and its connections open."""
+    task = asyncio.ensure_future(closing)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise

@@ -22,8 +22,10 @@ from bot.control import Control, Deps
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
 from bot.pipeline import RuleBook
+from bot.ratelimit import Limits
 from bot.rules.load import load_rules
 from bot.store import Store
+from bot.telegram.polling import Backoff, Health
 from bot.telegram.updates import run_updates
 from tests.fakes.telegram_api import Sent
 from tests.fakes.telegram_updates import UpdatesTelegram, callback_update, message_update
@@ -32,6 +34,10 @@ ADMIN = 1001
 USER = 2002
 OTHER = 3003
 GROUP = -1001234567890
+# Telegram's limits scaled down a hundredfold (replies in one chat 10 ms apart), and a
+# reader that retries within tens of milliseconds: tests wait for events, not for time.
+FAST = Limits(per_chat_interval=0.01, group_window=0.6)
+QUICK = Backoff(first=0.02, cap=0.2)
 
 FEEDS_YAML = """\
 # Feeds for the command tests.
@@ -109,6 +115,7 @@ class CommandBot:
             clock=self.clock,
         )
         self.control = Control(self.deps)
+        self.stop = asyncio.Event()
 
     async def reload(self) -> RulesError | None:
         try:
@@ -121,15 +128,37 @@ class CommandBot:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def start(cls, tmp_path: Path) -> AsyncIterator[CommandBot]:
-        with UpdatesTelegram() as tg, Store(f"sqlite:///{tmp_path / 'bot.db'}") as store:
+    async def start(
+        cls,
+        tmp_path: Path,
+        *,
+        tg: UpdatesTelegram | None = None,
+        limits: Limits = FAST,
+        health: Health | None = None,
+        backoff: Backoff = QUICK,
+    ) -> AsyncIterator[CommandBot]:
+        """The bot, reading updates from ``tg`` (a fresh fake by default), replying within
+        ``limits`` (scaled down, as the fake's own ``SendLimits`` can be)."""
+        with (
+            tg or UpdatesTelegram() as fake,
+            Store(f"sqlite:///{tmp_path / 'bot.db'}") as store,
+        ):
             store.migrate()
-            bot = cls(tmp_path, tg, store)
-            stop = asyncio.Event()
-            task = asyncio.create_task(run_updates(tg.token, tg.url, bot.control, stop))
+            bot = cls(tmp_path, fake, store)
+            bot.stop = stop = asyncio.Event()
+            reader = run_updates(
+                fake.token,
+                fake.url,
+                bot.control,
+                stop,
+                health=health,
+                backoff=backoff,
+                limits=limits,
+            )
+            task = asyncio.create_task(reader)
             try:
-                # The menus are set, then polling starts with deleteWebhook: the bot is listening.
-                await bot.wait(lambda: any(c.method == "deleteWebhook" for c in tg.calls))
+                # The menus are set, then deleteWebhook, then polling: the bot is listening.
+                await bot.wait(lambda: any(c.method == "deleteWebhook" for c in fake.calls))
                 yield bot
             finally:
                 stop.set()
@@ -171,10 +200,13 @@ class CommandBot:
         user: int = USER,
         lang: str | None = None,
         username: str | None = None,
+        channel: bool = False,
     ) -> dict[str, Any]:
         """Press a button under ``on``; return Telegram's callback answer."""
         before = len(self.tg.answers())
-        update = callback_update(data, user=user, on=on, lang=lang, username=username)
+        update = callback_update(
+            data, user=user, on=on, lang=lang, username=username, channel=channel
+        )
         self.tg.push_update(update)
         await self.wait(lambda: len(self.tg.answers()) > before)
         return self.tg.answers()[before]

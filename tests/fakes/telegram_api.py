@@ -142,6 +142,7 @@ class Api:
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.chat_members: dict[tuple[ChatKey, int], str] = {}
+        self.polling = 0  # getUpdates calls waiting for news right now
         self._ids: dict[ChatKey, int] = {}
         self._next_update = 1
 

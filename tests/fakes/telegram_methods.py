@@ -138,7 +138,14 @@ def get_updates(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
     def ready() -> bool:
         return api.closed or any(u["update_id"] >= offset for u in api.updates)
 
-    api._cond.wait_for(ready, timeout)
+    # ``polling`` counts the long polls waiting right now: a test can wait for the bot
+    # to be listening, and stop it mid-poll.
+    api.polling += 1
+    api._cond.notify_all()
+    try:
+        api._cond.wait_for(ready, timeout)
+    finally:
+        api.polling -= 1
     return [u for u in api.updates if u["update_id"] >= offset][:limit]
 
 
@@ -179,4 +186,8 @@ def chat_member(api: Api, chat: ChatKey | None, params: dict[str, Any]) -> dict[
     if status == "administrator":
         member.update({right: right != "is_anonymous" for right in _ADMIN_RIGHTS})
         member["can_be_edited"] = False
+    elif status == "creator":
+        member["is_anonymous"] = False
+    elif status == "kicked":
+        member["until_date"] = 0
     return member

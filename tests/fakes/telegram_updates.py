@@ -106,10 +106,12 @@ def _user(user_id: int, lang: str | None) -> dict[str, Any]:
     return user
 
 
-def chat_json(chat_id: int, *, username: str | None = None, forum: bool = False) -> dict[str, Any]:
+def chat_json(
+    chat_id: int, *, username: str | None = None, forum: bool = False, channel: bool = False
+) -> dict[str, Any]:
     if chat_id > 0:
         return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
-    kind = "supergroup" if str(chat_id).startswith("-100") else "group"
+    kind = "channel" if channel else "supergroup" if str(chat_id).startswith("-100") else "group"
     chat: dict[str, Any] = {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
     if username:
         chat["username"] = username
@@ -151,16 +153,25 @@ def callback_update(
     on: Sent,
     lang: str | None = None,
     username: str | None = None,
+    channel: bool = False,
 ) -> dict[str, Any]:
-    """A press of a button with ``data`` under the bot's message ``on``."""
+    """A press of a button with ``data`` under the bot's message ``on``.
+
+    With ``channel`` the message is a channel post, as Telegram shows one: sent by the
+    channel itself (``sender_chat``), whoever presses the button (``from``).
+    """
     chat_id = on.chat if isinstance(on.chat, int) else -1001000000001
+    chat = chat_json(chat_id, username=username, channel=channel)
     message: dict[str, Any] = {
         "message_id": on.message_id,
         "date": on.date,
-        "chat": chat_json(chat_id, username=username),
-        "from": BOT_USER,
+        "chat": chat,
         "text": on.text,
     }
+    if channel:
+        message["sender_chat"] = chat
+    else:
+        message["from"] = BOT_USER
     if on.thread is not None:
         message["message_thread_id"] = on.thread
         message["is_topic_message"] = True

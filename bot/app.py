@@ -115,7 +115,9 @@ class App:
             parsers=FeedParsers(
                 default_processes()
                 if settings.parse_processes is None
-                else settings.parse_processes
+                else settings.parse_processes,
+                timeout=settings.parse_timeout,
+                max_memory_mb=settings.parse_max_memory_mb,
             ),
         )
         self._chats_told: set[Destination] = set()  # chats admins already heard about (gone, moved)

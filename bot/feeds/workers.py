@@ -167,16 +167,21 @@ class FeedParsers:
         return self._slots[1]
 
     def _take(self) -> _Worker:
+        """An idle worker, or a new one. Started from the event loop's thread, on purpose:
+        Linux ends a worker when the thread that started it ends (``PR_SET_PDEATHSIG``), and
+        the loop's thread lasts as long as the parsers are in use."""
         with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.alive():
-                    break
-                worker.reap()  # killed while idle: replaced below
-            else:
-                worker = _Worker(self.max_memory_mb)
+            worker = self._idle_worker() or _Worker(self.max_memory_mb)
             self._busy.add(worker)
         return worker
+
+    def _idle_worker(self) -> _Worker | None:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive():
+                return worker
+            worker.reap()  # killed while idle (by the system, say): a new one replaces it
+        return None
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:

@@ -191,7 +191,7 @@ class FeedParsers:
         """Threads that wait for the workers' answers, one per worker."""
         with self._lock:
             if self._threads is None:
-                self._threads = ThreadPoolExecutor(self.processes, "feed-parser")
+                self._threads = ThreadPoolExecutor(max(1, self.processes), "feed-parser")
             return self._threads
 
     def close(self) -> None:

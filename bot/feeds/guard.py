@@ -8,13 +8,14 @@ the check and the connection agree:
   the fetcher hands the client that parsed URL: what was checked is what is requested.
   URLs that parsers read two ways are refused outright: user info (``user@host``), a
   backslash (``http://a:80\\@b/`` is host ``b`` to one parser and ``a`` to another), an
-  ``@`` before the path, spaces and control characters.
+  ``@`` or a space before the path, control characters anywhere.
 - **One lookup, at connect time.** ``GuardedBackend`` is the client's network layer: it
   resolves the host once, refuses it if any address is not public, and connects to one of
-  exactly those addresses. A name that answers a public address to a check and an internal
-  one a moment later (DNS rebinding) gets no second lookup, so no byte of a request is
-  ever written to an address that was not checked. TLS still verifies the certificate
-  against the host name (the client sets SNI and Host from the URL, not the address).
+  exactly those addresses (in the resolver's order, the next when one does not answer).
+  A name that answers a public address to a check and an internal one a moment later (DNS
+  rebinding) gets no second lookup, so no byte of a request is ever written to an address
+  that was not checked. TLS still verifies the certificate against the host name (the
+  client sets SNI and Host from the URL, not the address).
 
 A literal address in the URL is checked by ``parse_url`` already, before any connection
 (and before a test transport, which has no network layer to guard).

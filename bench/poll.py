@@ -260,13 +260,12 @@ def baseline_new_items(base: str, feeds: int, rnd: int, seconds: float) -> Run:
     return _measure(loop)
 
 
-def _workers_peak_mb(parsers: FeedParsers) -> list[float]:
+def _workers_peak_mb() -> list[float]:
     """Peak RSS of each live parser worker (Linux ``/proc``), in MB."""
-    pool = parsers._pool  # the bench looks inside: the product has no use for worker ids
     out = []
-    for pid in list(pool._processes) if pool is not None else []:
-        status = Path(f"/proc/{pid}/status")
-        if status.exists():
+    for child in multiprocessing.active_children():
+        status = Path(f"/proc/{child.pid}/status")
+        if child.name == "mediabot-feed-parser" and status.exists():
             for line in status.read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     out.append(int(line.split()[1]) / 1024)
@@ -318,7 +317,7 @@ def report(
     a = not_modified_cycle(base, feeds, rounds, concurrency, parsers)
     b = new_items_cycle(base, feeds, rounds, concurrency, parsers)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-    workers_rss = _workers_peak_mb(parsers)
+    workers_rss = _workers_peak_mb()
     with feedparser_as_shipped():
         a_base = baseline_not_modified(base, feeds)
         b_base = baseline_new_items(base, feeds, rounds + 1, box)

@@ -145,7 +145,9 @@ class App:
             parsers=FeedParsers(
                 default_processes()
                 if settings.parse_processes is None
-                else settings.parse_processes
+                else settings.parse_processes,
+                timeout=settings.parse_timeout,
+                max_memory_mb=settings.parse_max_memory_mb,
             ),
         )
         self._scheduler: AsyncIOScheduler | None = None

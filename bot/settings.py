@@ -25,6 +25,7 @@ _DURATIONS = (
     "max_interval",
     "fetch_timeout",
     "connect_timeout",
+    "parse_timeout",
     "llm_timeout",
     "feed_lease",
 )
@@ -93,8 +94,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10_000_000, gt=0)
     max_concurrency: int = Field(default=10, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
-    # Worker processes that parse feed documents; unset: one per core (none on one core).
+    # Worker processes that parse feed documents; unset: one per core, at most 4.
     parse_processes: int | None = Field(default=None, ge=0, le=64)
+    # Per document, in a worker: the time and the memory (over an idle worker) it may take.
+    parse_timeout: Annotated[float, Field(gt=0)] = 30.0
+    parse_max_memory_mb: int = Field(default=512, ge=0)
     user_agent: str = "mediabot/0.1 (+https://github.com/mediabot; feed monitor)"
 
     # Alerts

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +23,12 @@ import pytest
 from bot.errors import ParseError
 from bot.feeds.parse import parse_feed
 from bot.feeds.workers import FeedParsers, default_processes
-from tests.conftest import wait_until
+from tests.conftest import Cli, running, wait_until
+from tests.fakes.feedserver import FeedServer
+from tests.fakes.parsing import die, hog_or_parse, spin_or_parse
+from tests.test_e2e import base_env, write_feeds
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wire</title><link>https://example.com/</link>
@@ -55,22 +64,16 @@ def test_parse_errors_come_back_from_the_worker_as_they_are(parsers: FeedParsers
 
 def test_a_killed_worker_is_replaced_and_nothing_is_lost(parsers: FeedParsers) -> None:
     async def scenario() -> list[str]:
-        await parsers.parse(RSS, feed_id="wire")  # the pool is up
-        pool = parsers._pool
-        assert pool is not None
-        for pid in list(pool._processes):
-            os.kill(pid, signal.SIGKILL)
-        # Idle when killed: the pool is marked broken before the next document comes.
-        assert wait_until(lambda: bool(pool._broken), timeout=10)
+        await parsers.parse(RSS, feed_id="wire")  # the worker is up
+        workers = multiprocessing.active_children()
+        assert workers
+        for worker in workers:
+            os.kill(worker.pid or 0, signal.SIGKILL)
+            worker.join()
         again = await parsers.parse(RSS, feed_id="wire")
         return [i.title for i in again.items]
 
     assert asyncio.run(scenario()) == ["普京访问北京", "Second"]
-
-
-def _die(*args: object, **kwargs: object) -> None:
-    """A document that kills the worker parsing it (run in the worker)."""
-    os._exit(3)
 
 
 def test_a_document_that_kills_its_worker_alone_too_is_a_parse_error(
@@ -78,7 +81,7 @@ def test_a_document_that_kills_its_worker_alone_too_is_a_parse_error(
 ) -> None:
     async def scenario() -> int:
         with monkeypatch.context() as patch:
-            patch.setattr("bot.feeds.workers.parse_feed", _die)
+            patch.setattr("bot.feeds.workers.parse_feed", die)
             with pytest.raises(ParseError, match="kills the process that parses it"):
                 await parsers.parse(RSS, feed_id="deadly")
         # The next document gets a fresh pool.
@@ -91,7 +94,7 @@ def test_without_process_support_it_parses_in_threads(monkeypatch: pytest.Monkey
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("[Errno 38] Function not implemented")  # as with no /dev/shm
 
-    monkeypatch.setattr("bot.feeds.workers.ProcessPoolExecutor", refuse)
+    monkeypatch.setattr("bot.feeds.workers._Worker", refuse)
     parsers = FeedParsers(2)
     got = asyncio.run(parsers.parse(RSS, feed_id="wire"))
     assert len(got.items) == 2 and parsers.processes == 0
@@ -100,14 +103,15 @@ def test_without_process_support_it_parses_in_threads(monkeypatch: pytest.Monkey
 def test_no_workers_parses_in_a_thread() -> None:
     inline = FeedParsers(0)
     got = asyncio.run(inline.parse(RSS, feed_id="wire"))
-    assert inline._pool is None
+    assert not inline._idle and inline._threads is None  # no worker was made
     assert len(got.items) == 2
 
 
-def test_default_is_a_worker_per_core_but_none_on_one_core(
+def test_default_is_a_worker_per_core_and_one_on_one_core(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for cores, workers in ((1, 0), (2, 2), (3, 3), (16, 4)):
+    """One worker even on one core: only in a worker can a parse be stopped."""
+    for cores, workers in ((1, 1), (2, 2), (3, 3), (16, 4)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
         assert default_processes() == workers
 
@@ -116,13 +120,13 @@ def test_workers_do_not_outlive_a_killed_main_process(tmp_path: Path) -> None:
     """``kill -9`` of the bot leaves no parser processes behind."""
     script = textwrap.dedent(
         f"""
-        import asyncio, os, sys
+        import asyncio, multiprocessing, os, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
         from bot.feeds.workers import FeedParsers
         rss = {RSS!r}
         parsers = FeedParsers(1)
         asyncio.run(parsers.parse(rss, feed_id="wire"))
-        print(*parsers._pool._processes, flush=True)
+        print(*(p.pid for p in multiprocessing.active_children()), flush=True)
         sys.stdin.read()
         """
     )
@@ -158,3 +162,182 @@ def test_the_faster_windows_1252_table_repairs_text_as_feedparser_does() -> None
     assert text.translate(feedparser.mixin._cp1252) == text.translate(shipped)
     doc = "<rss><channel><item><title>\u0080 100 \u0093ok\u0094</title></item></channel></rss>"
     assert feedparser.parse(doc.encode()).entries[0].title == "€ 100 “ok”"
+
+
+# --- Limits: time, memory, stopping ------------------------------------------------------
+
+
+def test_a_document_that_parses_too_long_is_stopped_and_the_others_go_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("bot.feeds.workers.parse_feed", spin_or_parse)
+    parsers = FeedParsers(2, timeout=3)
+    marker = tmp_path / "spinning"
+
+    async def scenario() -> None:
+        started = time.monotonic()
+        spinning = asyncio.create_task(parsers.parse(f"spin:{marker}".encode(), feed_id="slow"))
+        # While one worker spins, the other parses document after document.
+        for _ in range(3):
+            assert len((await parsers.parse(RSS, feed_id="wire")).items) == 2
+        with pytest.raises(ParseError, match=r"^parsing took longer than 3 s$"):
+            await spinning
+        assert time.monotonic() - started >= 3
+        # The spinning worker was replaced: both workers parse again.
+        both = [parsers.parse(RSS, feed_id=f"wire-{n}") for n in range(4)]
+        assert [len(p.items) for p in await asyncio.gather(*both)] == [2, 2, 2, 2]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        parsers.close()
+    assert marker.exists()
+
+
+def test_a_document_that_needs_too_much_memory_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.feeds.workers.parse_feed", hog_or_parse)
+    parsers = FeedParsers(1, max_memory_mb=64)
+
+    async def scenario() -> None:
+        with pytest.raises(ParseError, match=r"^parsing needed more than 64 MB$"):
+            await parsers.parse(b"hog", feed_id="greedy")
+        assert len((await parsers.parse(RSS, feed_id="wire")).items) == 2
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        parsers.close()
+
+
+def test_a_feed_too_big_for_the_memory_limit_is_a_parse_error() -> None:
+    """The limit holds inside feedparser and expat too, not only in our own code."""
+    items = "<item><title>a</title></item>" * 100_000
+    body = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    parsers = FeedParsers(1, max_memory_mb=32)
+    try:
+        with pytest.raises(ParseError, match=r"^parsing needed more than 32 MB$"):
+            asyncio.run(parsers.parse(body, feed_id="big"))
+        assert len(asyncio.run(parsers.parse(RSS, feed_id="wire")).items) == 2
+    finally:
+        parsers.close()
+
+
+def test_closing_does_not_wait_for_a_busy_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("bot.feeds.workers.parse_feed", spin_or_parse)
+    parsers = FeedParsers(1)
+    marker = tmp_path / "spinning"
+    errors: list[BaseException] = []
+
+    def poll() -> None:
+        try:
+            asyncio.run(parsers.parse(f"spin:{marker}".encode(), feed_id="slow"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        assert wait_until(marker.exists, timeout=60), "the worker never started the document"
+        workers = multiprocessing.active_children()
+        closing = threading.Thread(target=parsers.close)
+        closing.start()
+        closing.join(timeout=10)
+        assert not closing.is_alive(), "close() waited for the document at hand"
+        poller.join(timeout=10)
+        assert not poller.is_alive()
+        assert len(errors) == 1 and isinstance(errors[0], ParseError), errors
+        assert all(_exits(w.pid or 0) for w in workers)
+    finally:
+        for child in multiprocessing.active_children():
+            child.kill()
+
+
+def test_a_busy_worker_does_not_outlive_a_killed_main_process(tmp_path: Path) -> None:
+    """``kill -9`` of the bot while a worker is deep in one long C call (holding the
+    interpreter lock, so no thread of the worker can notice) leaves no worker behind."""
+    marker = tmp_path / "spinning"
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import bot.feeds.workers
+        from tests.fakes.parsing import backtrack_or_parse
+        bot.feeds.workers.parse_feed = backtrack_or_parse
+        parsers = bot.feeds.workers.FeedParsers(1)
+        asyncio.run(parsers.parse(b"spin:{marker}", feed_id="slow"))
+        """
+    )
+    with subprocess.Popen([sys.executable, "-c", script]) as main:
+        workers: list[int] = []
+        try:
+            assert wait_until(marker.exists, timeout=60), "the worker never started the document"
+            workers = _children(main.pid)
+            assert workers
+            main.kill()
+            main.wait(timeout=10)
+            for pid in workers:
+                assert _exits(pid), f"parser worker {pid} outlived the main process"
+        finally:
+            main.kill()
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+SPIN_SITECUSTOMIZE = """
+import os
+from pathlib import Path
+
+if os.environ.get("SPIN_MARKER"):
+    import bot.feeds.parse
+
+    def spin(*args, **kwargs):
+        Path(os.environ["SPIN_MARKER"]).touch()
+        while True:
+            pass
+
+    bot.feeds.parse.parse_feed = spin
+"""
+
+
+def test_the_service_stops_promptly_while_a_worker_is_busy(
+    cli: Cli, feed_server: FeedServer, shipped_rules: Path, tmp_path: Path
+) -> None:
+    """SIGTERM of ``mediabot run`` while a document is being parsed: the service stops
+    within its usual time, and takes its workers with it."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SPIN_SITECUSTOMIZE)
+    marker = tmp_path / "spinning"
+    feed_server.route("/feed.xml", RSS)
+    write_feeds(shipped_rules, {"wire": feed_server.url("/feed.xml")})
+    env = {
+        **base_env(shipped_rules),
+        "MEDIABOT_PARSE_PROCESSES": "1",
+        "SPIN_MARKER": str(marker),
+        "PYTHONPATH": str(hooks) + os.pathsep + cli.env["PYTHONPATH"],
+    }
+    with running(cli, "run", **env) as service:
+        workers: list[int] = []
+        try:
+            assert wait_until(marker.exists, timeout=60), service.output()
+            workers = _children(service.proc.pid)
+            assert workers
+            assert service.stop(timeout=15) == 0, service.output()
+            for pid in workers:
+                assert _exits(pid), f"parser worker {pid} outlived the service"
+        finally:
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

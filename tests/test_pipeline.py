@@ -19,6 +19,7 @@ from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.store import Store
 from tests.fakes.feedserver import FeedServer, rss_document
+from tests.fakes.parsing import spin_or_parse
 
 RULES = """
 entities:
@@ -331,6 +332,25 @@ async def test_documents_parsed_in_a_worker_process_alert_the_same(
     finally:
         parsers.close()
     assert report.ok and report.new_items == 2 and report.alerts == 4
+
+
+async def test_a_document_too_slow_to_parse_fails_its_feed_and_the_others_go_on(
+    make: MakePipeline, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.feeds.workers.parse_feed", spin_or_parse)
+    feed_server.route("/a.xml", f"spin:{tmp_path / 'spinning'}".encode())
+    feed_server.route("/b.xml", rss_document([story(1)]))
+    parsers = FeedParsers(2, timeout=3)
+    try:
+        pipeline = make(parsers=parsers)
+        reports = {r.feed_id: r for r in await pipeline.poll_all()}
+    finally:
+        parsers.close()
+    assert reports["a"].error == "parsing took longer than 3 s" and not reports["a"].ok
+    assert reports["b"].ok and reports["b"].new_items == 1
+    state = pipeline.store.feed_state("a")
+    assert state is not None and state.consecutive_errors == 1
+    assert state.last_error == "parse: parsing took longer than 3 s"
 
 
 class HeldParsers(FeedParsers):

@@ -37,7 +37,10 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _PROLOG = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:\-]+)[\"']", re.I)
-_PROLOG_ENCODING = re.compile(r"(<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9._:\-]+([\"'])", re.I)
+# Anchored, and no "<" or ">" before the name: one attempt, never a rescan from every "<?xml".
+_PROLOG_ENCODING = re.compile(
+    r"(\A[ \t\r\n]*<\?xml[^<>]*?encoding\s*=\s*[\"'])[A-Za-z0-9._:\-]+([\"'])", re.I
+)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:\-]+)", re.I)
 _FALLBACKS = ("gb18030", "big5hkscs", "cp1252")
 # The 210 most frequent Chinese characters, Simplified then Traditional forms.
@@ -106,9 +109,9 @@ def decode_feed(body: bytes, content_type: str | None = None) -> Decoded:
     return chosen
 
 
-def to_utf8_document(decoded: Decoded) -> bytes:
-    """UTF-8 bytes of the text with the XML prolog's encoding rewritten to match."""
-    text = _PROLOG_ENCODING.sub(r"\g<1>utf-8\g<2>", decoded.text, count=1)
+def to_utf8_document(text: str) -> bytes:
+    """UTF-8 bytes of the text with the XML declaration's encoding rewritten to match."""
+    text = _PROLOG_ENCODING.sub(r"\g<1>utf-8\g<2>", text, count=1)
     return text.encode("utf-8")
 
 

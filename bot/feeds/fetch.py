@@ -1,7 +1,9 @@
 """Fetch feed documents over HTTP, politely and defensively.
 
 One shared ``httpx.AsyncClient``; conditional GET; redirects followed here, one hop at a
-time, so every hop passes the private-network guard; the body is streamed and capped
+time, so every hop passes the private-network guard (``bot.feeds.guard``: each URL is
+parsed once and the client gets that parsed URL; each connection is checked by the
+client's network layer before a byte is sent); the body is streamed and capped
 after decompression (a 10 KB gzip can inflate to gigabytes); a global and a per-host
 semaphore keep us from hammering anyone. ``timeout`` bounds the whole request (lookups,
 connects, every redirect hop, headers and body), not each read: a server that sends a
@@ -18,12 +20,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from bot.errors import FetchError
-from bot.feeds.guard import check_peer, check_url
+from bot.feeds.guard import guarded_transport, parse_url
 from bot.feeds.httputil import describe_size, retry_after_seconds
 from bot.models import FetchResult
 
@@ -92,7 +93,8 @@ class Fetcher:
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
             headers={"User-Agent": user_agent, "Accept": _ACCEPT},
             follow_redirects=False,
-            transport=transport,
+            # A transport given (tests) is the network; only literal addresses are checked.
+            transport=transport or guarded_transport(allow_private=allow_private_networks),
             # Proxies from the environment would bypass the private-network guard.
             trust_env=False,
         )
@@ -121,16 +123,14 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         budget = _Budget(self._timeout)
-        current = url
+        current = parse_url(url, allow_private=self._allow_private)
         for _hop in range(self._max_redirects + 1):
-            async with budget.spend():
-                await check_url(current, allow_private=self._allow_private)
-            async with self._slot(urlsplit(current).hostname or ""), budget.spend():
+            async with self._slot(current.host), budget.spend():
                 outcome = await self._get(current, headers, etag, last_modified)
             if isinstance(outcome, FetchResult):
                 return outcome
-            current = urljoin(current, outcome.location)
-            log.debug("feed_redirected", extra={"url": url, "location": current})
+            current = parse_url(outcome.location, allow_private=self._allow_private, base=current)
+            log.debug("feed_redirected", extra={"url": url, "location": str(current)})
         raise FetchError(f"too many redirects (more than {self._max_redirects})")
 
     @asynccontextmanager
@@ -142,12 +142,11 @@ class Fetcher:
             yield
 
     async def _get(
-        self, url: str, headers: dict[str, str], etag: str | None, last_modified: str | None
+        self, url: httpx.URL, headers: dict[str, str], etag: str | None, last_modified: str | None
     ) -> FetchResult | _Redirect:
         try:
             async with self._client.stream("GET", url, headers=headers) as response:
-                check_peer(response, allow_private=self._allow_private)
-                return await self._handle(url, response, etag, last_modified)
+                return await self._handle(str(url), response, etag, last_modified)
         except httpx.TimeoutException:
             raise FetchError(f"timed out after {self._timeout:g}s") from None
         except httpx.DecodingError as exc:

@@ -1,25 +1,44 @@
 """The private-network guard: feed URLs must not reach loopback, private or internal hosts.
 
 A feed URL is user input; without this, ``/addfeed http://169.254.169.254/…`` would read
-cloud metadata and ``http://127.0.0.1:6379/`` would poke local services. The host of the
-URL (and of every redirect target) is resolved and every address must be public. After
-connecting, the peer address is checked again, so a DNS answer that changes between the
-check and the connection (rebinding) cannot get a body read from an internal address.
+cloud metadata and ``http://127.0.0.1:6379/`` would poke local services. Two rules make
+the check and the connection agree:
+
+- **One parse.** ``parse_url`` reads a URL once, with the HTTP client's own parser, and
+  the fetcher hands the client that parsed URL: what was checked is what is requested.
+  URLs that parsers read two ways are refused outright: user info (``user@host``), a
+  backslash (``http://a:80\\@b/`` is host ``b`` to one parser and ``a`` to another), an
+  ``@`` or a space before the path, control characters anywhere.
+- **One lookup, at connect time.** ``GuardedBackend`` is the client's network layer: it
+  resolves the host once, refuses it if any address is not public, and connects to one of
+  exactly those addresses (in the resolver's order, the next when one does not answer).
+  A name that answers a public address to a check and an internal one a moment later (DNS
+  rebinding) gets no second lookup, so no byte of a request is ever written to an address
+  that was not checked. TLS still verifies the certificate against the host name (the
+  client sets SNI and Host from the URL, not the address).
+
+A literal address in the URL is checked by ``parse_url`` already, before any connection
+(and before a test transport, which has no network layer to guard).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Iterable
 
+import httpcore
 import httpx
 
 from bot.errors import FetchError, UnsafeURLError
 
 _ALLOWED_SCHEMES = ("http", "https")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# "http://host/…" or a redirect's "//host/…"; the scheme as RFC 3986 spells it.
+_NETWORK_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//")
+_ALLOW_HINT = "set MEDIABOT_ALLOW_PRIVATE_NETWORKS=true to allow"
 
 
 def is_public_address(address: str) -> bool:
@@ -51,52 +70,130 @@ def _embedded_ipv4(
     return embedded + (ip.teredo or ())
 
 
-async def check_url(url: str, *, allow_private: bool) -> None:
-    """Raise ``FetchError`` for a non-http(s) URL, ``UnsafeURLError`` for an internal host."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise FetchError(f"invalid URL {url!r}: {exc}") from None
-    if parts.scheme.lower() not in _ALLOWED_SCHEMES:
+def parse_url(url: str, *, allow_private: bool, base: httpx.URL | None = None) -> httpx.URL:
+    """``url`` (resolved against ``base``, for a redirect) parsed once for check and request.
+
+    Raises ``FetchError`` for a URL that is not plain http(s) or parses two ways, and
+    ``UnsafeURLError`` for a literal non-public address. The fragment is dropped: it is
+    never sent."""
+    authority = _authority(url)
+    if _CONTROL.search(url) or any(c in authority for c in "\\ "):
         raise FetchError(
-            f"unsupported URL scheme {parts.scheme or '(none)'!r}: only http and https"
+            f"invalid URL {url!r}: control characters, or a backslash or space before the path"
         )
-    host = parts.hostname
-    if not host:
+    if "@" in authority:  # not echoed: user info may hold a password
+        raise FetchError("invalid URL: user info (an @ before the path) is not accepted")
+    try:
+        parsed = base.join(url) if base is not None else httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}") from None
+    if parsed.scheme not in _ALLOWED_SCHEMES:
+        raise FetchError(
+            f"unsupported URL scheme {parsed.scheme or '(none)'!r}: only http and https"
+        )
+    if not parsed.host:
         raise FetchError(f"invalid URL {url!r}: no host")
-    if allow_private:
-        return
-    for address in await _resolve(host, port or (443 if parts.scheme == "https" else 80)):
-        if not is_public_address(address):
-            raise UnsafeURLError(
-                f"refused: {host} resolves to non-public address {address} "
-                "(set MEDIABOT_ALLOW_PRIVATE_NETWORKS=true to allow)"
-            )
+    if parsed.userinfo:  # any other spelling of user info that httpx would accept
+        raise FetchError("invalid URL: user info (an @ before the path) is not accepted")
+    if not allow_private and _is_address(parsed.host) and not is_public_address(parsed.host):
+        raise UnsafeURLError(f"refused: non-public address {parsed.host} ({_ALLOW_HINT})")
+    return parsed.copy_with(fragment=None)
 
 
-def check_peer(response: httpx.Response, *, allow_private: bool) -> None:
-    """After connecting: the address actually connected to must be public too."""
-    if allow_private:
-        return
-    stream: Any = response.extensions.get("network_stream")
-    if stream is None:  # not a socket (a test transport): nothing to check
-        return
-    peer = stream.get_extra_info("server_addr")
-    if isinstance(peer, tuple) and peer and not is_public_address(str(peer[0])):
-        raise UnsafeURLError(f"refused: connected to non-public address {peer[0]}")
+def _authority(url: str) -> str:
+    """What any parser could take for the host part: from ``//`` to the first ``/``.
+
+    ``?`` and ``#`` do not end it here, on purpose: ``http://a:80#@b/`` must not be read as
+    host ``a`` by one parser and ``b`` by another. A relative reference (a redirect to a
+    path) has none."""
+    start = _NETWORK_PATH.match(url)
+    if start is None:
+        return ""
+    end = url.find("/", start.end())
+    return url[start.end() : end if end != -1 else len(url)]
 
 
-async def _resolve(host: str, port: int) -> list[str]:
+def _is_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        pass
-    else:
+        return False
+    return True
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """The client's network layer: one lookup, every address checked, connect to one of them."""
+
+    def __init__(self, *, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await _resolve(host, port)
+        if not self._allow_private:
+            for address in addresses:
+                if not is_public_address(address):
+                    raise UnsafeURLError(
+                        f"refused: {host} resolves to non-public address {address} ({_ALLOW_HINT})"
+                    )
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # the next address may answer
+        assert failure is not None  # _resolve never returns an empty list
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise FetchError("refused: feeds are fetched over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def guarded_transport(*, allow_private: bool) -> httpx.AsyncHTTPTransport:
+    """httpx's transport with ``GuardedBackend`` as its network layer.
+
+    httpx takes no network backend as a parameter; its connection pool keeps one and hands
+    it to every connection it opens, so setting it there guards every connection. A
+    future httpx without that attribute fails here, loudly, not open."""
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    pool = transport._pool
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("httpx's connection pool has changed: cannot guard connections")
+    pool._network_backend = GuardedBackend(allow_private=allow_private)
+    return transport
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """Every address of ``host``, in the resolver's order of preference, each once."""
+    if _is_address(host):
         return [host]
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise FetchError(f"cannot resolve host {host}: {exc}") from None
-    return sorted({str(info[4][0]) for info in infos})
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not addresses:
+        raise FetchError(f"cannot resolve host {host}: no addresses")
+    return addresses

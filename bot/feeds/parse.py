@@ -2,8 +2,8 @@
 
 Pure CPU work (callers run it in a thread). feedparser never fetches anything: it gets
 the bytes in a ``BytesIO`` (given a bare ``bytes`` value it would try it as a file name),
-already decoded to UTF-8 by ``bot.feeds.encoding`` and checked for entity bombs by
-``bot.feeds.safety``.
+already decoded to UTF-8 by ``bot.feeds.encoding``, checked for entity bombs and stripped
+of its doctype by ``bot.feeds.safety`` (so no parser path can expand an entity).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from bot.feeds.encoding import Decoded, decode_feed, to_utf8_document
 from bot.feeds.entries import RawEntry, build_items, duplicate_guids
 from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
 from bot.feeds.plain import html_to_plain
-from bot.feeds.safety import check_xml_safety
+from bot.feeds.safety import safe_xml
 from bot.feeds.sniff import html_page_error
 from bot.models import ParsedFeed
 
@@ -75,9 +75,8 @@ def parse_feed(
     page_error = html_page_error(decoded.text, base_url=url)
     if page_error is not None:
         raise ParseError(page_error)
-    check_xml_safety(decoded.text)
     result = feedparser.parse(
-        io.BytesIO(to_utf8_document(decoded)),
+        io.BytesIO(to_utf8_document(safe_xml(decoded.text))),
         response_headers=_feedparser_headers(lowered, url),
         # Content is kept as received: it is only ever read as plain text (script and
         # style dropped there) and every output is escaped, so feedparser's sanitizer and

@@ -8,7 +8,8 @@ from urllib.parse import urljoin
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|<\?xml[^>]*\?>|<!--.*?-->)*", re.S)
 _HTML_START = re.compile(r"<!DOCTYPE\s+html\b|<html\b|<head\b|<body\b", re.I)
-_LINK_TAG = re.compile(r"<link\b[^>]*>", re.I)
+# "[^<>]": a "<link" that never closes stops at the next tag, not at the end of the page.
+_LINK_TAG = re.compile(r"<link\b[^<>]*>", re.I)
 _ATTR = re.compile(r"""([a-zA-Z:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 FEED_TYPES = (
     "application/rss+xml",

@@ -171,7 +171,7 @@ def test_compose_has_an_optional_postgres_profile() -> None:
     services = data["services"]
     assert isinstance(services, dict)
     pg = services["postgres"]
-    assert pg["profiles"] == ["postgres"]
+    assert pg["profiles"] == ["postgres", "scale"]
     assert pg["image"].startswith("postgres:")
     assert "healthcheck" in pg
     assert "ports" not in pg  # reachable from the bot only
@@ -180,6 +180,20 @@ def test_compose_has_an_optional_postgres_profile() -> None:
     top = data["volumes"]
     assert isinstance(top, dict)
     assert any(v.split(":")[0] in top for v in pg["volumes"])
+
+
+def test_compose_scale_profile_runs_each_role_as_its_own_service_on_postgres() -> None:
+    services = compose()["services"]
+    assert isinstance(services, dict)
+    for role in ("poller", "sender", "updates"):
+        service = services[role]
+        assert service["profiles"] == ["scale"]
+        env = service["environment"]
+        assert env["MEDIABOT_ROLES"] == role
+        assert env["MEDIABOT_DATABASE_URL"].startswith("${DATABASE_URL:?"), "PostgreSQL only"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["read_only"] is True and service["cap_drop"] == ["ALL"]
+        assert any(v.endswith("/etc/mediabot/rules:ro") for v in service["volumes"])
 
 
 # --- systemd ------------------------------------------------------------------------------

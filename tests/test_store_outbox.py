@@ -188,3 +188,42 @@ def test_drop_chat_fails_only_that_chats_queue(store: Store) -> None:
     assert dropped is not None
     assert (dropped.status, dropped.error) == ("failed", "Forbidden: bot was kicked")
     assert store.sent_alerts()[0].status == "sent"
+
+
+def test_a_digest_is_released_once_even_if_two_collectors_race(store: Store) -> None:
+    from dataclasses import replace
+
+    held = [
+        replace(alert(k), kind="digest_item", deliver_at=T0 + HOUR, fingerprint=None)
+        for k in ("a", "b")
+    ]
+    store.enqueue(held)
+    items = store.held_digest_items(T0 + HOUR)
+    digest = replace(alert("digest#1", topic="digest"), kind="digest")
+    ids = [e.id for e in items]
+    assert store.release_digests([digest], ids, T0 + HOUR) == 1
+    # A second collector that read the same held items before the first released them.
+    late = replace(alert("digest#1-late", topic="digest"), kind="digest")
+    assert store.release_digests([late], ids, T0 + HOUR) == 0
+    assert [e.alert.item_key for e in store.due(T0 + HOUR)] == ["digest#1"]
+    assert store.held_digest_items(T0 + HOUR) == []
+
+
+def test_nothing_is_queued_for_a_chat_that_is_gone_until_it_comes_back(store: Store) -> None:
+    store.enqueue([alert("a", chat=7)])
+    store.drop_chat(7, "Forbidden: bot was blocked by the user")
+    since, _ = store.mark_gone(7, "Forbidden: bot was blocked by the user")
+    assert store.enqueue([alert("b", chat=7), alert("c", chat=8)]) == 1
+    assert queued_keys(store) == ["c"]
+    assert [chat for chat, _, _ in store.gone_chats()] == [7]
+    assert store.mark_gone(7, "again")[0] == since, "the first time stays"
+    assert store.resume_chat(7)
+    assert store.enqueue([alert("b", chat=7)]) == 1
+
+
+def test_rules_that_name_a_gone_chat_anew_bring_it_back(store: Store) -> None:
+    store.mark_gone(-1001, "Forbidden: bot was kicked", named=True)
+    assert store.rules_name_chats([-1001]) == [], "still named as before: still gone"
+    assert store.rules_name_chats([]) == [], "no longer named"
+    assert store.rules_name_chats([-1001]) == [-1001], "named anew: back"
+    assert store.gone_chats() == []

@@ -156,15 +156,26 @@ def next_digest_time(conn: Connection) -> datetime | None:
 def release(
     conn: Connection, digests: Sequence[Alert], item_ids: Sequence[int], now: datetime
 ) -> int:
-    """Queue the digest messages and mark their items sent with them; the number queued."""
-    queued = enqueue(conn, digests, now)
+    """Queue the digest messages and mark their items sent with them; the number queued.
+
+    Idempotent: the items are taken first, and only if every one is still held; a digest
+    whose items another collector took meanwhile queues nothing (its caller's transaction
+    is rolled back by ``DigestTaken``), and digest keys are unique per slot and items.
+    """
     if item_ids:
-        conn.execute(
+        taken = conn.execute(
             update(outbox)
             .where(outbox.c.id.in_(list(item_ids)), outbox.c.status == HELD)
             .values(status="sent", sent_at=now)
-        )
-    return queued
+            .returning(outbox.c.id)
+        ).all()
+        if len(taken) != len(set(item_ids)):
+            raise DigestTaken(f"{len(item_ids) - len(taken)} of the digest's items were taken")
+    return enqueue(conn, digests, now)
+
+
+class DigestTaken(Exception):
+    """Another collector released some of these digest items first."""
 
 
 def drop_held(conn: Connection, chat: int | str, reason: str) -> int:

@@ -342,8 +342,12 @@ class Store:
         self, digests: Sequence[Alert], item_ids: Sequence[int], now: datetime
     ) -> int:
         """Queue digest messages and mark their items sent, in one transaction."""
-        with self._write() as conn:
-            return alerts.release(conn, digests, item_ids, now)
+        try:
+            with self._write() as conn:
+                return alerts.release(conn, digests, item_ids, now)
+        except alerts.DigestTaken as exc:
+            log.info("digest_already_released", extra={"error": str(exc)})
+            return 0
 
     # subscriptions
 

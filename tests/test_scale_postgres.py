@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,14 @@ def test_roles_on_postgresql_deliver_everything_once_within_the_limits(
     assert all(n <= 2 for n in fetches.values())
     assert len(twice) <= 6, twice
     assert outbox_counts(postgres_url).get("failed", 0) == 0
+    # The standby took over within 10 s of the active sender's stop.
+    stopped = _logged_at(logs / f"{name}.log", "service_stopping")
+    standby = next(n for n in ("sender0", "sender1") if n != name)
+    took_over = _logged_at(logs / f"{standby}.log", "role_active role=sender")
+    assert (took_over - stopped).total_seconds() <= 10
+
+
+def _logged_at(log: Path, event: str) -> datetime:
+    """The time of the last line of ``log`` with ``event`` (console log format)."""
+    line = [line for line in log.read_text().splitlines() if event in line][-1]
+    return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S")

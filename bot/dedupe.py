@@ -21,10 +21,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from bot import cluster
 from bot.models import Alert, AlertKind, Destination, OutboxEntry
+from bot.store.alerts import RecentAlerts
 from bot.telegram.render import also_note
 
 __all__ = ["MAX_ALSO", "WINDOW", "DedupeStore", "collapse_near_duplicates"]
@@ -38,14 +38,8 @@ Scope = tuple[str, Destination]  # topic id, chat
 Ref = tuple[str, str]  # feed id, item key of the first alert of a story
 
 
-class DedupeStore(Protocol):
-    def recent_alerts(
-        self, topic_id: str, dest: Destination, since: datetime
-    ) -> list[OutboxEntry]: ...
-
-    def duplicates_of(
-        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
-    ) -> list[OutboxEntry]: ...
+# What the check reads: the store, or one write transaction's view of the outbox.
+DedupeStore = RecentAlerts
 
 
 @dataclass(frozen=True, slots=True)

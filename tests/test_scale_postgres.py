@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -136,24 +137,23 @@ def limited_telegram() -> Iterator[UpdatesTelegram]:
         yield fake
 
 
-def active_sender(url: str) -> str | None:
+def query(url: str, sql: str) -> list[Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id, active FROM processes")).all()
+            return list(conn.execute(text(sql)).all())
     finally:
         engine.dispose()
+
+
+def active_sender(url: str) -> str | None:
+    rows = query(url, "SELECT id, active FROM processes")
     leaders = [row.id for row in rows if "sender" in row.active.split(",")]
     return leaders[0] if len(leaders) == 1 else None
 
 
 def outbox_counts(url: str) -> dict[str, int]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT status, count(*) FROM outbox GROUP BY status")).all()
-    finally:
-        engine.dispose()
+    rows = query(url, "SELECT status, count(*) FROM outbox GROUP BY status")
     return {status: int(count) for status, count in rows}
 
 

@@ -175,6 +175,7 @@ class App:
                 rules_dir=settings.rules_dir,
                 fetcher=self.fetcher,
                 tz=settings.tz,
+                offload=self.db,
             )
         )
 

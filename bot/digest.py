@@ -155,9 +155,10 @@ class DigestCollector:
         while not stop.is_set():
             delay = RECHECK
             try:
-                if self.collect():
+                # The store's transactions block: off the event loop, beside the sends.
+                if await asyncio.to_thread(self.collect):
                     on_queued()
-                delay = self.seconds_to_next()
+                delay = await asyncio.to_thread(self.seconds_to_next)
             except Exception:  # the store may be briefly unavailable; keep the loop alive
                 log.exception("digest_collect_failed")
             with contextlib.suppress(TimeoutError):

@@ -53,7 +53,7 @@ def feed_state_name(feed: FeedRule, state: FeedState | None) -> str:
 async def status(call: Call, args: str) -> Reply:
     deps, now = call.deps, call.now()
     feeds = deps.get_book().rules.feeds
-    states = {s.feed_id: s for s in deps.store.feed_states()}
+    states = {s.feed_id: s for s in await deps.db.feed_states()}
     kinds = [feed_state_name(f, states.get(f.id)) for f in feeds]
     polls = [s.last_poll for s in states.values() if s.last_poll is not None]
     failing = sorted(
@@ -67,11 +67,11 @@ async def status(call: Call, args: str) -> Reply:
         feeds_failing=kinds.count("failing"),
         feeds_paused=kinds.count("paused"),
         feeds_pending=kinds.count("new"),
-        items_hour=deps.store.items_seen_since(now - HOUR),
-        items_day=deps.store.items_seen_since(now - DAY),
-        alerts_hour=deps.store.alerts_sent_since(now - HOUR),
-        alerts_day=deps.store.alerts_sent_since(now - DAY),
-        outbox=deps.store.outbox_depth(),
+        items_hour=await deps.db.items_seen_since(now - HOUR),
+        items_day=await deps.db.items_seen_since(now - DAY),
+        alerts_hour=await deps.db.alerts_sent_since(now - HOUR),
+        alerts_day=await deps.db.alerts_sent_since(now - DAY),
+        outbox=await deps.db.outbox_depth(),
         last_poll=call.local(max(polls)) if polls else None,
         worst=tuple((s.feed_id, s.consecutive_errors, s.last_error or "") for s in failing[:WORST]),
         processes=tuple(
@@ -84,11 +84,11 @@ async def status(call: Call, args: str) -> Reply:
                 beat_ago=max(0, int((now - p.heartbeat).total_seconds())),
                 alive=now - p.heartbeat <= PROCESS_ALIVE,
             )
-            for p in deps.store.running_processes()
+            for p in await deps.db.running_processes()
         ),
         gone=tuple(
             (str(chat), reason, call.local(since))
-            for chat, reason, since in deps.store.gone_chats()
+            for chat, reason, since in await deps.db.gone_chats()
         ),
     )
     return Reply(message=status_report(view))
@@ -104,7 +104,7 @@ async def resumechat(call: Call, args: str) -> Reply:
     chat: int | str = int(text) if text.lstrip("-").isdigit() else text
     if isinstance(chat, str) and not chat.startswith("@"):
         return Reply(message=plain(f"Not a chat: {text!r}. Give a chat id or @name."))
-    if call.deps.store.resume_chat(chat):
+    if await call.deps.db.resume_chat(chat):
         return Reply(message=plain(f"Alerts go to {chat} again."))
     return Reply(message=plain(f"{chat} was not stopped; nothing to resume."))
 
@@ -125,7 +125,7 @@ def _ago(now: datetime, when: datetime | None, call: Call) -> str | None:
 
 async def feeds(call: Call, args: str) -> Reply:
     now = call.now()
-    states = {s.feed_id: s for s in call.deps.store.feed_states()}
+    states = {s.feed_id: s for s in await call.deps.db.feed_states()}
     rows = []
     for feed in call.deps.get_book().rules.feeds:
         state = states.get(feed.id)
@@ -147,7 +147,7 @@ async def feeds(call: Call, args: str) -> Reply:
 async def rules(call: Call, args: str) -> Reply:
     book = call.deps.get_book()
     subscribed: dict[str, int] = {}
-    for _, topic_id in call.deps.store.subscriptions():
+    for _, topic_id in await call.deps.db.subscriptions():
         subscribed[topic_id] = subscribed.get(topic_id, 0) + 1
     topics = [
         TopicSummary(

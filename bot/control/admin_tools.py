@@ -108,9 +108,9 @@ async def stats(call: Call, args: str) -> Reply:
     today = call.now().astimezone(tz).date()
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time(), tzinfo=tz)
-    store = call.deps.store
-    alerts = _bucket(store.alert_times(since), call, first, days)
-    items = Counter(feed for feed, _ in store.item_times(since))
+    store = call.deps.db
+    alerts = _bucket(await store.alert_times(since), call, first, days)
+    items = Counter(feed for feed, _ in await store.item_times(since))
     labels = tuple(f"{first + timedelta(days=d):%m-%d}" for d in range(days))
     title = f"mediabot · last {days} days ({first:%Y-%m-%d} .. {today:%Y-%m-%d}, {tz.key})"
     data = StatsData(title, labels, alerts, sorted(items.items(), key=lambda kv: (-kv[1], kv[0])))

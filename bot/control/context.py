@@ -12,6 +12,7 @@ from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
 from bot.pipeline import RuleBook, utc_now
 from bot.store import Store
+from bot.store.aio import AsyncStore, Offload, to_thread
 from bot.telegram.i18n import t
 from bot.telegram.protocol import Caller, Reply
 
@@ -38,6 +39,12 @@ class Deps:
     started_at: datetime = field(default_factory=utc_now)
     clock: Callable[[], datetime] = utc_now
     last_reload: ReloadState = field(default_factory=ReloadState)
+    offload: Offload = to_thread  # where store calls run (bot.store.aio)
+    # The store as coroutines: what commands use, so the event loop never waits on it.
+    db: AsyncStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = AsyncStore(self.store, self.offload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,16 +31,16 @@ def _refused(call: Call) -> Reply:
     return Reply(message=plain(text), notice=text, alert=True)
 
 
-def _set(call: Call, topic: Topic, span: timedelta) -> datetime:
+async def _set(call: Call, topic: Topic, span: timedelta) -> datetime:
     until = call.now() + span
     for dest in call.caller.destinations():
-        call.deps.store.mute(dest, topic.id, until)
+        await call.deps.db.mute(dest, topic.id, until)
     return until
 
 
-def _lift(call: Call, topic: Topic) -> bool:
+async def _lift(call: Call, topic: Topic) -> bool:
     now = call.now()
-    lifted = [call.deps.store.unmute(d, topic.id, now) for d in call.caller.destinations()]
+    lifted = [await call.deps.db.unmute(d, topic.id, now) for d in call.caller.destinations()]
     return any(lifted)
 
 
@@ -62,7 +62,7 @@ async def mute(call: Call, args: str) -> Reply:
     span = duration(parts[1])
     if not await may_change(call):
         return _refused(call)
-    until = _set(call, topic, span)
+    until = await _set(call, topic, span)
     return Reply(
         message=plain(call.t("mute.done", name=topic_name(topic), until=call.local(until)))
     )
@@ -88,7 +88,7 @@ async def unmute(call: Call, args: str) -> Reply:
         return _unknown(call, ident)
     if not await may_change(call):
         return _refused(call)
-    key = "unmute.done" if _lift(call, topic) else "unmute.not"
+    key = "unmute.done" if await _lift(call, topic) else "unmute.not"
     return Reply(message=plain(call.t(key, name=topic_name(topic))))
 
 
@@ -103,11 +103,11 @@ async def on_mute(call: Call, rest: str) -> Reply:
         return Reply(notice=call.t("mute.admin"), alert=True)
     name = short(topic_name(topic))
     if span is not None:
-        text = call.t("mute.done", name=name, until=call.local(_set(call, topic, span)))
+        text = call.t("mute.done", name=name, until=call.local(await _set(call, topic, span)))
         return Reply(notice=text, edit=plain(text))
-    muted = call.deps.store.mutes_of(call.caller.chat, call.now())
-    if topic.id in muted and _lift(call, topic):
+    muted = await call.deps.db.mutes_of(call.caller.chat, call.now())
+    if topic.id in muted and await _lift(call, topic):
         return Reply(notice=call.t("unmute.done", name=name))
-    _set(call, topic, ALERT_MUTE)
+    await _set(call, topic, ALERT_MUTE)
     span_text = describe_duration(ALERT_MUTE, call.lang)
     return Reply(notice=call.t("mute.toast", name=name, duration=span_text))

@@ -71,9 +71,9 @@ async def help_(call: Call, args: str) -> Reply:
 # --- /topics ---------------------------------------------------------------------------------
 
 
-def _topics_view(call: Call, page: int) -> Reply:
+async def _topics_view(call: Call, page: int) -> Reply:
     rules = call.deps.get_book().rules
-    mine = set(call.deps.store.topics_of(call.caller.chat))
+    mine = set(await call.deps.db.topics_of(call.caller.chat))
     pages = max(1, -(-len(rules.topics) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = rules.topics[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
@@ -101,7 +101,7 @@ def _toggle(row: TopicRow, view: int | str) -> str:
 
 
 async def topics(call: Call, args: str) -> Reply:
-    return _topics_view(call, 0)
+    return await _topics_view(call, 0)
 
 
 # --- subscribe / unsubscribe -----------------------------------------------------------------
@@ -129,25 +129,25 @@ async def _change(call: Call, args: str, *, subscribe: bool) -> Reply:
     doc = Doc()
     buttons: list[tuple[Button, ...]] = []
     for ident in ids:
-        suggestions = _apply(call, doc, ident, subscribe)
+        suggestions = await _apply(call, doc, ident, subscribe)
         for s in suggestions:
             data = f"sub:{topic_ref(s.id)}:{ONE_OFF}"
             buttons.append((Button("➕ " + short(s.name), callback_data=data),))
     return Reply(message=doc.message(tuple(buttons) if subscribe else ()))
 
 
-def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion]:
+async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion]:
     """Make the change and say so; for an unknown topic, say so and return suggestions."""
-    store, dest = call.deps.store, call.caller.chat
+    store, dest = call.deps.db, call.caller.chat
     rules = call.deps.get_book().rules
     topic = rules.topic(ident)
     name = topic_name(topic) if topic else ident
     if subscribe and topic is not None:
-        done = store.subscribe(dest, ident)
+        done = await store.subscribe(dest, ident)
         doc.line(call.t("sub.done" if done else "sub.already", name=name))
         return []
     # Unsubscribing works for dormant topics too: they may be gone from the rules.
-    if not subscribe and store.unsubscribe(dest, ident):
+    if not subscribe and await store.unsubscribe(dest, ident):
         doc.line(call.t("unsub.done", name=name))
         return []
     if not subscribe and topic is not None:
@@ -161,13 +161,13 @@ def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion
 # --- /mysubs ---------------------------------------------------------------------------------
 
 
-def _mysubs_view(call: Call) -> Reply:
-    store, dest = call.deps.store, call.caller.chat
+async def _mysubs_view(call: Call) -> Reply:
+    store, dest = call.deps.db, call.caller.chat
     rules = call.deps.get_book().rules
-    ids = store.topics_of(dest)
+    ids = await store.topics_of(dest)
     if not ids:
         return Reply(message=plain(call.t("mysubs.none"), _topics_button(call)))
-    muted = store.mutes_of(dest, call.now())
+    muted = await store.mutes_of(dest, call.now())
     doc = Doc().bold(call.t("mysubs.title")).line()
     buttons = []
     for ident in ids:
@@ -185,7 +185,7 @@ def _mysubs_view(call: Call) -> Reply:
 
 
 async def mysubs(call: Call, args: str) -> Reply:
-    return _mysubs_view(call)
+    return await _mysubs_view(call)
 
 
 # --- callbacks -------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _page(value: str) -> int:
 
 
 async def on_topics(call: Call, rest: str) -> Reply:
-    view = _topics_view(call, _page(rest))
+    view = await _topics_view(call, _page(rest))
     return Reply(edit=view.message)
 
 
@@ -216,18 +216,18 @@ async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
         _page(view)
     known = [t.id for t in call.deps.get_book().rules.topics]
     if not subscribe:  # a dormant topic, gone from the rules, can still be left
-        known += call.deps.store.topics_of(call.caller.chat)
+        known += await call.deps.db.topics_of(call.caller.chat)
     ident = find_topic(ref, known)
     if ident is None:
         raise BadArgs("bad.callback")  # never a topic the data does not name exactly
     if not await may_change(call):
         return Reply(notice=call.t("sub.group_admin"), alert=True)
     doc = Doc()
-    _apply(call, doc, ident, subscribe)
+    await _apply(call, doc, ident, subscribe)
     notice = doc.message().plain
     if view == ONE_OFF:
         return Reply(notice=notice, edit=doc.message())
-    redrawn = _mysubs_view(call) if view == MYSUBS else _topics_view(call, _page(view))
+    redrawn = await _mysubs_view(call) if view == MYSUBS else await _topics_view(call, _page(view))
     return Reply(notice=notice, edit=redrawn.message)
 
 

@@ -12,9 +12,11 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, Protocol, TypeVar
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-__all__ = ["DatabaseThreads", "Offload", "to_thread"]
+from bot.store.store import Store
+
+__all__ = ["AsyncStore", "DatabaseThreads", "Offload", "to_thread"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,3 +45,40 @@ class DatabaseThreads:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def _offloaded(
+    method: Callable[Concatenate[Store, P], T],
+) -> Callable[Concatenate[AsyncStore, P], Awaitable[T]]:
+    def call(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]:
+        return self._io(method, self.store, *args, **kwargs)
+
+    call.__name__ = method.__name__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class AsyncStore:
+    """The store's methods as coroutines, each run through an ``Offload``: what event-loop
+    code (commands, button presses) uses, so a slow transaction never stalls the loop."""
+
+    def __init__(self, store: Store, offload: Offload = to_thread) -> None:
+        self.store = store
+        self._io = offload
+
+    feed_states = _offloaded(Store.feed_states)
+    items_seen_since = _offloaded(Store.items_seen_since)
+    alerts_sent_since = _offloaded(Store.alerts_sent_since)
+    alert_times = _offloaded(Store.alert_times)
+    item_times = _offloaded(Store.item_times)
+    outbox_depth = _offloaded(Store.outbox_depth)
+    running_processes = _offloaded(Store.running_processes)
+    gone_chats = _offloaded(Store.gone_chats)
+    resume_chat = _offloaded(Store.resume_chat)
+    subscriptions = _offloaded(Store.subscriptions)
+    subscribe = _offloaded(Store.subscribe)
+    unsubscribe = _offloaded(Store.unsubscribe)
+    topics_of = _offloaded(Store.topics_of)
+    mute = _offloaded(Store.mute)
+    unmute = _offloaded(Store.unmute)
+    mutes_of = _offloaded(Store.mutes_of)

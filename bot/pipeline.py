@@ -139,11 +139,16 @@ class Pipeline:
             feeds = [f for f in self.book.rules.feeds if f.enabled]
         leases: dict[str, Lease] = {}
         if holder is not None:
-            self.store.sync_feeds(
-                {f.id: self._interval(f) for f in self.book.rules.feeds if f.enabled}
+            await asyncio.to_thread(
+                self.store.sync_feeds,
+                {f.id: self._interval(f) for f in self.book.rules.feeds if f.enabled},
             )
-            at, taken = self.store.lease_feeds(
-                holder, [f.id for f in feeds], self.lease_seconds, self._clock()
+            at, taken = await asyncio.to_thread(
+                self.store.lease_feeds,
+                holder,
+                [f.id for f in feeds],
+                self.lease_seconds,
+                self._clock(),
             )
             leases = {feed_id: Lease(holder, at) for feed_id in taken}
         polls = []
@@ -204,7 +209,9 @@ class Pipeline:
     async def _poll_feed(
         self, feed: FeedRule, on_schedule: bool, lease: Lease | None
     ) -> PollReport:
-        state = self.store.feed_state(feed.id) or FeedState(feed_id=feed.id, url=feed.url)
+        # Store calls block: off the event loop, so sends and commands go on meanwhile.
+        known = await asyncio.to_thread(self.store.feed_state, feed.id)
+        state = known or FeedState(feed_id=feed.id, url=feed.url)
         if state.url != feed.url:
             state = _moved(state, feed)
         now = lease.at if lease is not None else self._clock()
@@ -213,7 +220,7 @@ class Pipeline:
         if not judged and not self._due(state, now, on_schedule):
             log.debug("feed_not_due", extra={"feed_id": feed.id})
             if holder is not None:
-                self.store.release_feed(feed.id, holder)
+                await asyncio.to_thread(self.store.release_feed, feed.id, holder)
             return PollReport(feed.id, ok=True, skipped=True)
         state.last_poll = now
         try:
@@ -223,14 +230,14 @@ class Pipeline:
             if result.not_modified:
                 self._record_success(state, now)
                 notices = self._plan(feed, state, now, result=result)
-                self.store.save_feed_state(state, holder=holder)
+                await asyncio.to_thread(self.store.save_feed_state, state, holder=holder)
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
                 return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
             parsed = await self.parsers.parse(
                 result.body, feed_id=feed.id, url=result.url, headers=result.headers
             )
         except FeedError as exc:
-            return self._record_failure(state, feed, exc, now, holder)
+            return await asyncio.to_thread(self._record_failure, state, feed, exc, now, holder)
         state.etag, state.last_modified = result.etag, result.last_modified
         state.title = parsed.title or state.title
         # Matching, rendering and the store's writes are CPU and blocking I/O: off the loop,

@@ -83,3 +83,37 @@ async def test_a_migrated_group_is_followed_and_admins_are_told_once(
     assert len(telegram.texts(-100555)) == 2
     notices = telegram.texts(1)
     assert len(notices) == 1 and "-555" in notices[0] and "-100555" in notices[0]
+
+
+async def test_a_chat_named_in_the_rules_that_blocks_the_bot_gets_nothing_more(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
+) -> None:
+    """Measured before: such a chat answered 403 and was sent to 8 more times, across a
+    restart. Now it is remembered as gone until an admin resumes it."""
+    route = feed_server.route("/f.xml", rss_document([story(1)]))
+    topics = RULES.replace('any: ["@putin"]}', 'any: ["@putin"], channels: [777, 888]}')
+    app = make_app(tmp_path, feed_server, telegram, topics)
+    try:
+        await app.once()
+        telegram.block(777)
+        for n in (2, 3):
+            route.body = rss_document([story(n), story(n - 1)])
+            await app.once()
+    finally:
+        await app.aclose()
+    restarted = App(app.settings)  # the same database and rules, as after a restart
+    try:
+        route.body = rss_document([story(4), story(3)])
+        await restarted.once()
+        assert [c for c, _, _ in restarted.store.gone_chats()] == [777]
+        assert restarted.store.resume_chat(777), "an admin's /resumechat"
+        telegram.clear_faults()
+        route.body = rss_document([story(5), story(4)])
+        await restarted.once()
+    finally:
+        await restarted.aclose()
+    assert len(telegram.calls_to(777)) == 2, "the refused send, then only after /resumechat"
+    assert len(telegram.texts(777)) == 1
+    assert len(telegram.texts(888)) == 4
+    notices = telegram.texts(1)
+    assert len(notices) == 1 and "777" in notices[0], "admins hear once"

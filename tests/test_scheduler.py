@@ -77,14 +77,14 @@ class Polls:
         for feed_id in feed_ids:
             self.gates.setdefault(feed_id, asyncio.Event()).set()
         for feed_id in feed_ids:
-            await asyncio.wait_for(self.ended.setdefault(feed_id, asyncio.Event()).wait(), 10)
+            await asyncio.wait_for(self.ended.setdefault(feed_id, asyncio.Event()).wait(), 30)
         for feed_id in feed_ids:
             self.gates[feed_id] = asyncio.Event()
             self.ended[feed_id] = asyncio.Event()
 
     async def until_started(self, count: int) -> None:
         async with self.more:
-            await asyncio.wait_for(self.more.wait_for(lambda: len(self.started) >= count), 10)
+            await asyncio.wait_for(self.more.wait_for(lambda: len(self.started) >= count), 30)
 
     def ids(self) -> list[str]:
         return [feed_id for feed_id, _ in self.started]

@@ -324,6 +324,8 @@ class App:
                 log.warning("role_lock_failed", extra={"role": name, "error": str(exc)})
                 won = False
             if not won:
+                # Standing by is healthy: /healthz must not call a standby stuck.
+                self.metrics.heartbeat(name)
                 await _wait(stop, STANDBY_SECONDS)
                 continue
             log.info("role_active", extra={"role": name, "process_id": self.process_id})

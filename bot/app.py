@@ -28,6 +28,7 @@ from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
+from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import load_rules
 from bot.scheduler import make_scheduler, sync_feed_jobs
 from bot.settings import Settings
@@ -265,7 +266,11 @@ class App:
     async def reload_rules(self, scheduler: AsyncIOScheduler | None = None) -> RulesError | None:
         """Load and validate the rules; swap them in when valid, else keep the last good set."""
         try:
-            loaded = await asyncio.to_thread(load_rules, self.settings.rules_dir)
+            loaded = await load_rules_bounded(
+                self.settings.rules_dir,
+                time_limit=self.settings.rules_reload_timeout,
+                max_memory=self.settings.rules_reload_max_mb << 20,
+            )
             book = await asyncio.to_thread(RuleBook.build, loaded)
         except RulesError as exc:
             log.error(

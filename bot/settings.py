@@ -26,6 +26,7 @@ _DURATIONS = (
     "fetch_timeout",
     "connect_timeout",
     "llm_timeout",
+    "rules_reload_timeout",
 )
 
 
@@ -61,6 +62,9 @@ class Settings(BaseSettings):
     # Storage and rules
     database_url: str = "sqlite:///data/mediabot.db"
     rules_dir: Path = Path("rules")
+    # A live reload reads the rules in a worker process with these limits.
+    rules_reload_timeout: Annotated[float, Field(gt=0)] = 30.0
+    rules_reload_max_mb: int = Field(default=1024, ge=128)
 
     # Feeds
     allow_private_networks: bool = False

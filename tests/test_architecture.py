@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,
     "bot.rules.edit": ADAPTER,
+    "bot.rules.bounded": ADAPTER,
     "bot.telegram": ADAPTER,
     "bot.telegram.render": PURE,
     "bot.telegram.replies": PURE,

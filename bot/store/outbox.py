@@ -15,7 +15,7 @@ from sqlalchemy.sql import ColumnElement
 
 from bot.errors import StoreError
 from bot.models import Alert, OutboxEntry
-from bot.store.codec import alert_values, chat_to_text, entry_from_row
+from bot.store.codec import alert_values, bounded, bounded_key, chat_to_text, entry_from_row
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
 
@@ -27,7 +27,7 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
     """Queue the alerts not queued before; the number newly queued."""
     added = 0
     for alert in alerts:
-        values = alert_values(alert) | _item_columns(conn, alert)
+        values = alert_values(alert) | bounded(_item_columns(conn, alert))
         status = HELD if alert.kind == "digest_item" else QUEUED
         values |= {"created": now, "status": status, "attempts": 0}
         added += insert_ignore(conn, outbox, values)
@@ -39,7 +39,7 @@ def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
     if alert.title is not None and alert.link is not None:
         return {"item_title": alert.title, "item_link": alert.link}
     query = select(seen_items.c.title, seen_items.c.link).where(
-        seen_items.c.feed_id == alert.feed_id, seen_items.c.key == alert.item_key
+        seen_items.c.feed_id == alert.feed_id, seen_items.c.key == bounded_key(alert.item_key)
     )
     row = conn.execute(query).first()
     return {"item_title": row.title, "item_link": row.link} if row is not None else {}
@@ -74,7 +74,8 @@ def get_entry(conn: Connection, entry_id: int) -> OutboxEntry | None:
 
 
 def change_entry(conn: Connection, entry_id: int, **values: Any) -> None:
-    result = conn.execute(update(outbox).where(outbox.c.id == entry_id).values(**values))
+    query = update(outbox).where(outbox.c.id == entry_id).values(**bounded(values))
+    result = conn.execute(query)
     if not result.rowcount:
         raise StoreError(f"no outbox entry with id {entry_id}")
 
@@ -114,7 +115,7 @@ def drop_chat(conn: Connection, chat: int | str, reason: str) -> int:
     query = (
         update(outbox)
         .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == QUEUED)
-        .values(status="failed", error=reason)
+        .values(bounded({"status": "failed", "error": reason}))
     )
     return int(conn.execute(query).rowcount)
 

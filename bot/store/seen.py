@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from bot.models import FeedState, Item
-from bot.store.codec import feed_state_from_row, feed_state_values
+from bot.store.codec import bounded, bounded_key, feed_state_from_row, feed_state_values
 from bot.store.sql import chunks, insert_many_ignore, upsert
 from bot.store.tables import feed_state, seen_items
 
@@ -29,36 +29,40 @@ def save_feed_state(conn: Connection, state: FeedState) -> None:
 
 
 def unseen(conn: Connection, feed_id: str, keys: Sequence[str]) -> set[str]:
-    wanted = list(dict.fromkeys(keys))
+    stored = {bounded_key(k): k for k in keys}
     known: set[str] = set()
-    for part in chunks(wanted):
+    for part in chunks(list(stored)):
         query = select(seen_items.c.key).where(
             seen_items.c.feed_id == feed_id, seen_items.c.key.in_(part)
         )
-        known.update(conn.execute(query).scalars())
-    return set(wanted) - known
+        known.update(stored[key] for key in conn.execute(query).scalars())
+    return set(stored.values()) - known
 
 
 def seen_links(conn: Connection, feed_id: str, keys: Sequence[str]) -> dict[str, str]:
+    """The link recorded with each of ``keys`` seen for this feed (by the key as given)."""
+    stored = {bounded_key(k): k for k in keys}
     found: dict[str, str] = {}
-    for part in chunks(list(dict.fromkeys(keys))):
+    for part in chunks(list(stored)):
         query = select(seen_items.c.key, seen_items.c.link).where(
             seen_items.c.feed_id == feed_id, seen_items.c.key.in_(part)
         )
-        found.update((row.key, row.link) for row in conn.execute(query))
+        found.update((stored[row.key], row.link) for row in conn.execute(query))
     return found
 
 
 def record_seen(conn: Connection, items: Sequence[Item], first_seen: datetime) -> None:
     rows = [
-        {
-            "feed_id": item.feed_id,
-            "key": item.key,
-            "title": item.title,
-            "link": item.link,
-            "published": item.published,
-            "first_seen": first_seen,
-        }
+        bounded(
+            {
+                "feed_id": item.feed_id,
+                "key": item.key,
+                "title": item.title,
+                "link": item.link,
+                "published": item.published,
+                "first_seen": first_seen,
+            }
+        )
         for item in items
     ]
     insert_many_ignore(conn, seen_items, rows)

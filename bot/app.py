@@ -28,6 +28,7 @@ from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Message
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
+from bot.retention import schedule_retention
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import load_rules
 from bot.scheduler import make_scheduler, sync_feed_jobs
@@ -180,6 +181,12 @@ class App:
         self._sync_jobs(scheduler)
         scheduler.add_job(
             self._heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="heartbeat"
+        )
+        schedule_retention(
+            scheduler,
+            self.store,
+            seen_days=self.settings.seen_retention_days,
+            outbox_days=self.settings.outbox_retention_days,
         )
         self.metrics.watch_loop("scheduler", within=SCHEDULER_STUCK_AFTER)
         self.metrics.watch_loop("sender", within=SENDER_STUCK_AFTER)

@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "bot.machine_summary": ORCHESTRATION,
     "bot.digest": ORCHESTRATION,
     "bot.dedupe": ORCHESTRATION,
+    "bot.retention": ORCHESTRATION,
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
     "bot.audience": ORCHESTRATION,

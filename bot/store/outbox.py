@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
 from bot.errors import StoreError
@@ -21,6 +21,7 @@ from bot.store.tables import outbox, seen_items
 
 QUEUED = "queued"
 HELD = "held"  # a digest item until its digest is built
+DONE = ("sent", "failed")  # what retention may delete; queued and held rows always stay
 
 
 def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
@@ -133,3 +134,14 @@ def sent(conn: Connection, topic_id: str | None, since: datetime | None) -> list
         query = query.where(outbox.c.sent_at >= since)
     query = query.order_by(outbox.c.sent_at, outbox.c.id)
     return [entry_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def prune(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` sent or failed entries finished (sent, else queued) before
+    ``before``; the number deleted. Queued and held entries are never deleted."""
+    finished = func.coalesce(outbox.c.sent_at, outbox.c.created)
+    query = select(outbox.c.id).where(outbox.c.status.in_(DONE), finished < before).limit(limit)
+    ids = list(conn.execute(query).scalars())
+    if ids:
+        conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+    return len(ids)

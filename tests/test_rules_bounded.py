@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -86,7 +87,7 @@ async def test_a_worker_over_its_memory_is_stopped_and_reported(tmp_path: Path) 
 
 
 async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(RulesError, match=r"stopped without an answer \(exit code 3\)"):
+    with pytest.raises(RulesError, match=r"stopped without an answer \(exit code 3; "):
         await bounded(tmp_path, work=die)
 
 
@@ -162,3 +163,16 @@ async def test_a_reload_past_the_time_limit_keeps_the_rules_and_tells_admins(
     assert isinstance(error, RulesError)
     assert app.book is kept
     assert "loading the rules took more than 1 s" in "\n".join(telegram.texts(1))
+
+
+def killed(rules_dir: Path) -> NoReturn:
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
+
+
+async def test_a_worker_killed_by_a_signal_is_reported_as_maybe_out_of_memory(
+    tmp_path: Path,
+) -> None:
+    """The system's OOM killer ends a process with SIGKILL, before any limit of ours."""
+    with pytest.raises(RulesError, match="stopped by signal 9 without an answer; it may have"):
+        await bounded(tmp_path, work=killed)

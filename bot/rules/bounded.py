@@ -137,10 +137,14 @@ def _outcome(answer: Any, rules_dir: Path, *, max_memory: int, exitcode: int | N
             raise _limit_hit(rules_dir, f"needed more than {max_memory // MB} MB of memory")
         if kind == "crashed":
             raise _limit_hit(rules_dir, f"failed: {value}")
+    if exitcode is not None and exitcode < 0:  # a signal: the system's OOM killer, say
+        raise _limit_hit(
+            rules_dir,
+            f"stopped by signal {-exitcode} without an answer; it may have run out of "
+            f"memory (limit {max_memory // MB} MB)",
+        )
     raise _limit_hit(
-        rules_dir,
-        f"stopped without an answer (exit code {exitcode}); it may have run out of "
-        f"memory (limit {max_memory // MB} MB)",
+        rules_dir, f"stopped without an answer (exit code {exitcode}; see its error output)"
     )
 
 

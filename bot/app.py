@@ -33,6 +33,8 @@ from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Destination, Lease
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
+from bot.retention import schedule_retention
+from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
@@ -255,6 +257,13 @@ class App:
             id="heartbeat",
             next_run_time=now,
         )
+        if "sender" in roles:  # deletes are idempotent: any process could prune
+            schedule_retention(
+                scheduler,
+                self.store,
+                seen_days=self.settings.seen_retention_days,
+                outbox_days=self.settings.outbox_retention_days,
+            )
         self.metrics.heartbeat("scheduler")
         scheduler.start()
         loops: dict[str, Callable[[], Awaitable[None]]] = {
@@ -442,7 +451,11 @@ class App:
     async def reload_rules(self) -> RulesError | None:
         """Load and validate the rules; swap them in when valid, else keep the last good set."""
         try:
-            loaded = await asyncio.to_thread(load_rules, self.settings.rules_dir)
+            loaded = await load_rules_bounded(
+                self.settings.rules_dir,
+                time_limit=self.settings.rules_reload_timeout,
+                max_memory=self.settings.rules_reload_max_mb << 20,
+            )
             book = await asyncio.to_thread(RuleBook.build, loaded)
         except RulesError as exc:
             log.error(

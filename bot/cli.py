@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser(
         "db",
         help="database maintenance",
-        description="Database maintenance: schema migrations.",
+        description="Database maintenance: schema migrations, pruning old rows.",
     )
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser(
@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="bring the database schema to this version",
         description="Bring the database schema to this version (migrations also run at the "
         "start of run and once); refuses while a service holds the SQLite database.",
+    )
+    db_sub.add_parser(
+        "prune",
+        help="delete old seen items and finished alerts",
+        description="Delete seen items and sent or failed alerts older than "
+        "MEDIABOT_SEEN_RETENTION_DAYS and MEDIABOT_OUTBOX_RETENTION_DAYS (each feed keeps its "
+        "most recent items). The service does this daily; run it from cron with `once`.",
     )
 
     feeds = sub.add_parser(
@@ -197,6 +204,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             return commands.config(settings, out)
         case "send-test":
             return asyncio.run(commands.send_test(settings, args.chat, args.thread, out))
+        case "db" if args.db_command == "prune":
+            return commands.db_prune(settings, out)
         case "db":
             return commands.db_upgrade(settings, out)
         case "feeds" if args.feeds_command == "add":

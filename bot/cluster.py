@@ -50,6 +50,9 @@ BODY_MIN = 0.5
 BODY_WITH_TITLE = 0.2
 TITLE_MIN = 0.7
 TITLE_ONLY_MIN = 0.85
+# Titles are compared by edit distance (quadratic) and stored with every alert: a title is
+# judged by its first 500 characters, as much as an alert shows.
+TITLE_CHARS = 500
 
 _NOT_WORD = re.compile(r"[\W_]+")
 _DIGITS = re.compile(r"\d+")
@@ -84,6 +87,7 @@ def fingerprint(title: str, body: str) -> Fingerprint:
     hashes = {_hash(s) for s in shingles}
     sketch = tuple(heapq.nsmallest(SKETCH, hashes))
     plain_title = " ".join(normalize(_TITLE_TAG.sub("", title)).split())
+    plain_title = plain_title[:TITLE_CHARS]
     return Fingerprint(title=plain_title, sketch=sketch, size=len(hashes))
 
 

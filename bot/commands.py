@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bot.app import App, make_fetcher
@@ -51,6 +52,18 @@ def db_upgrade(settings: Settings, out: TextIO) -> int:
     with acquire_instance_lock(settings.database_url), Store(settings.database_url) as store:
         store.migrate()
     print("database schema is up to date", file=out)
+    return EXIT_OK
+
+
+def db_prune(settings: Settings, out: TextIO) -> int:
+    # No instance lock: deleting old rows is safe beside a running service.
+    with Store(settings.database_url) as store:
+        pruned = store.prune(
+            datetime.now(UTC),
+            seen_days=settings.seen_retention_days,
+            outbox_days=settings.outbox_retention_days,
+        )
+    print(f"deleted: {pruned.seen} seen items, {pruned.outbox} sent or failed alerts", file=out)
     return EXIT_OK
 
 

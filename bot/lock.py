@@ -1,13 +1,22 @@
-"""One service per SQLite database: an exclusive ``flock`` on ``<database file>.lock``.
+"""One service per SQLite database, whatever path leads to it.
 
 Two ``mediabot run`` processes on one SQLite file would both drain the outbox and could
-send an alert twice. The first takes the lock and writes its PID into the lock file; a
-second one fails at once with ``AlreadyRunning`` naming the database and that PID.
+send an alert twice. The first takes two exclusive ``flock`` locks; a second one fails at
+once with ``AlreadyRunning``:
 
-The kernel drops the lock when its holder exits, however it exits (SIGKILL included), so
-a crash never leaves a stale lock behind; the file itself stays, and is reused. ``flock``
-works between processes and containers on one host sharing the same local file system;
-it is not reliable on network file systems (neither is SQLite).
+- on the database file itself. A lock belongs to the file, not to a name for it, so every
+  path to the same file meets it: a symlink, a symlinked folder, a hard link, a bind
+  mount. (The file is created empty if it does not exist yet; SQLite takes an empty file
+  for a new database.) SQLite locks with ``fcntl``, which on Linux is independent of
+  ``flock``; but closing any descriptor of the file drops the ``fcntl`` locks this process
+  holds on it, so the lock is released only after the process's connections are closed.
+- on ``<database file>.lock`` beside the file, its path with symlinks resolved. It holds
+  the PID of the process that owns the database, for the message the second one gives.
+
+The kernel drops both when their holder exits, however it exits (SIGKILL included), so
+a crash never leaves a stale lock behind; the ``.lock`` file itself stays, and is reused.
+``flock`` works between processes and containers on one host sharing the same local file
+system; it is not reliable on network file systems (neither is SQLite).
 
 PostgreSQL needs no lock here: there the roles may run as many processes as wanted, and
 they coordinate through the database itself (row leases, ``SKIP LOCKED``).
@@ -19,6 +28,7 @@ import contextlib
 import fcntl
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -31,17 +41,24 @@ log = logging.getLogger(__name__)
 class InstanceLock:
     """A held instance lock (or none, for databases that need none); a context manager."""
 
-    def __init__(self, path: Path | None, fd: int | None) -> None:
+    def __init__(self, path: Path | None, fd: int | None, database_fd: int | None = None) -> None:
         self.path = path
         self._fd = fd
+        self._database_fd = database_fd
 
     @property
     def held(self) -> bool:
         return self._fd is not None
 
     def release(self) -> None:
-        """Give the lock up (idempotent). The PID is cleared first, while still held."""
+        """Give the lock up (idempotent). The PID is cleared first, while still held.
+
+        Call it after this process's connections to the database are closed (see the
+        module docstring)."""
         fd, self._fd = self._fd, None
+        database_fd, self._database_fd = self._database_fd, None
+        if database_fd is not None:
+            os.close(database_fd)  # which drops its lock
         if fd is None:
             return
         try:
@@ -67,8 +84,8 @@ class InstanceLock:
         return f"InstanceLock({str(self.path)!r}, held={self.held})"
 
 
-def lock_path(database_url: str) -> Path | None:
-    """Where the lock of this database lives; None when it needs none."""
+def database_path(database_url: str) -> Path | None:
+    """The SQLite file of ``database_url``, symlinks resolved; None when there is none."""
     url = parse_url(database_url)
     if url.get_backend_name() != "sqlite" or is_memory(url):
         return None  # PostgreSQL: row leases; in-memory SQLite: nothing to share
@@ -78,45 +95,76 @@ def lock_path(database_url: str) -> Path | None:
         database = database[len("file:") :].split("?", 1)[0]
         if not database:
             return None
-    path = Path(database)
-    return path.with_name(path.name + ".lock")
+    return Path(database).resolve()
+
+
+def lock_path(database_url: str) -> Path | None:
+    """Where the PID lock of this database lives; None when it needs none."""
+    path = database_path(database_url)
+    return None if path is None else path.with_name(path.name + ".lock")
 
 
 def acquire_instance_lock(database_url: str) -> InstanceLock:
     """Take the instance lock of ``database_url`` or raise ``AlreadyRunning`` at once."""
-    path = lock_path(database_url)
-    if path is None:
+    database = database_path(database_url)
+    if database is None:
         return InstanceLock(None, None)
+    path = database.with_name(database.name + ".lock")
     where = safe_url(parse_url(database_url))
-    fd = _open(path, where)
+    fd = _open(path, where, "lock file")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        pid = _read_pid(fd)
-        os.close(fd)
-        holder = f"process {pid}" if pid is not None else "another process"
-        raise AlreadyRunning(
-            f"{where} is in use by another mediabot ({holder}, lock file {path}); "
-            "only one `mediabot run` may use a SQLite database at a time. Stop the other "
-            "one first, or give this one its own MEDIABOT_DATABASE_URL.",
-            pid=pid,
-        ) from None
+        _lock(fd, lambda: _held_by_pid(fd, where, path))
+        database_fd = _open(database, where, "database file")
+        try:
+            _lock(database_fd, lambda: _held_through_another_path(where, database))
+        except BaseException:
+            os.close(database_fd)
+            raise
     except BaseException:
         os.close(fd)
         raise
     _write_pid(fd)
     log.debug("instance_lock_acquired", extra={"lock_file": str(path), "pid": os.getpid()})
-    return InstanceLock(path, fd)
+    return InstanceLock(path, fd, database_fd)
 
 
-def _open(path: Path, where: str) -> int:
+def _lock(fd: int, refusal: Callable[[], AlreadyRunning]) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise refusal() from None
+
+
+def _held_by_pid(fd: int, where: str, path: Path) -> AlreadyRunning:
+    pid = _read_pid(fd)
+    holder = f"process {pid}" if pid is not None else "another process"
+    return AlreadyRunning(
+        f"{where} is in use by another mediabot ({holder}, lock file {path}); {_ONLY_ONE}",
+        pid=pid,
+    )
+
+
+def _held_through_another_path(where: str, database: Path) -> AlreadyRunning:
+    return AlreadyRunning(
+        f"{where} is in use by another mediabot that reached the same file {database} "
+        f"by another path (a hard link or a bind mount); {_ONLY_ONE}"
+    )
+
+
+_ONLY_ONE = (
+    "only one `mediabot run` may use a SQLite database at a time. Stop the other one "
+    "first, or give this one its own MEDIABOT_DATABASE_URL."
+)
+
+
+def _open(path: Path, where: str, what: str) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Not inherited by child processes (O_CLOEXEC is Python's default).
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise StoreError(
-            f"cannot create the lock file {str(path)!r} for {where}: {exc.strerror or exc}"
+            f"cannot create the {what} {str(path)!r} for {where}: {exc.strerror or exc}"
         ) from None
 
 

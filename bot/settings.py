@@ -28,6 +28,7 @@ _DURATIONS = (
     "parse_timeout",
     "llm_timeout",
     "feed_lease",
+    "rules_reload_timeout",
 )
 
 
@@ -43,6 +44,7 @@ def parse_duration(value: object) -> float:
 
 
 Duration = Annotated[float, Field(ge=0)]
+MIN_RETENTION_DAYS = 7
 
 Role = Literal["poller", "sender", "updates"]
 ROLES: tuple[Role, ...] = ("poller", "sender", "updates")
@@ -82,6 +84,12 @@ class Settings(BaseSettings):
     # Storage and rules
     database_url: str = "sqlite:///data/mediabot.db"
     rules_dir: Path = Path("rules")
+    # A live reload reads the rules in a worker process with these limits.
+    rules_reload_timeout: Annotated[float, Field(gt=0)] = 30.0
+    rules_reload_max_mb: int = Field(default=1024, ge=128)
+    # Retention, in days (0: keep forever); see bot.store.store.Store.prune.
+    seen_retention_days: int = 90
+    outbox_retention_days: int = 90
 
     # Feeds
     allow_private_networks: bool = False
@@ -149,6 +157,16 @@ class Settings(BaseSettings):
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
+
+    @field_validator("seen_retention_days", "outbox_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        # Near-duplicates look back 72 hours, coverage baselines a week: keep at least that.
+        if value != 0 and value < MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"use 0 (keep forever) or at least {MIN_RETENTION_DAYS} days, got {value}"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -123,3 +123,83 @@ def test_an_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
 
     with pytest.raises(StoreError, match="cannot create the lock file"):
         acquire_instance_lock(f"sqlite:///{blocker / 'sub' / 'x.db'}")
+
+
+def other_path(kind: str, database: Path, tmp_path: Path) -> Path:
+    """Another path to ``database``: a symlink to it, to its folder, or a hard link."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(exist_ok=True)
+    if kind == "symlink":
+        (elsewhere / "link.db").symlink_to(database)
+        return elsewhere / "link.db"
+    if kind == "symlinked-folder":
+        (elsewhere / "folder").symlink_to(database.parent, target_is_directory=True)
+        return elsewhere / "folder" / database.name
+    os.link(database, elsewhere / "hard.db")
+    return elsewhere / "hard.db"
+
+
+KINDS = ["symlink", "symlinked-folder", "hard-link"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_another_path_to_the_same_file_is_refused(
+    kind: str, url: str, tmp_path: Path, holder: subprocess.Popen[str]
+) -> None:
+    """Before, the lock was keyed on the path: through a symlink, a second service ran on
+    the same database (3 duplicate alerts in 40)."""
+    database = tmp_path / "state" / "mediabot.db"
+    assert database.is_file()  # the holder's lock made it, empty, for a new database
+    other = other_path(kind, database, tmp_path)
+    with pytest.raises(AlreadyRunning) as caught:
+        acquire_instance_lock(f"sqlite:///{other}")
+    message = str(caught.value)
+    assert "in use by another mediabot" in message
+    if kind == "hard-link":  # another name: only the lock on the file itself sees it
+        assert f"same file {other}" in message and "by another path" in message
+    else:  # symlinks resolve to the same lock file, which names the holder
+        assert caught.value.pid == holder.pid
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_other_path_locks_first_and_the_original_is_refused(
+    kind: str, url: str, tmp_path: Path
+) -> None:
+    database = tmp_path / "state" / "mediabot.db"
+    database.parent.mkdir()
+    database.write_bytes(b"")
+    other = other_path(kind, database, tmp_path)
+    with acquire_instance_lock(f"sqlite:///{other}") as lock:
+        assert lock.held
+        with pytest.raises(AlreadyRunning):
+            acquire_instance_lock(url)
+    with acquire_instance_lock(url) as again:  # released: the original path is free now
+        assert again.held
+
+
+def test_distinct_databases_side_by_side_do_not_collide(tmp_path: Path) -> None:
+    with (
+        acquire_instance_lock(f"sqlite:///{tmp_path / 'a.db'}") as a,
+        acquire_instance_lock(f"sqlite:///{tmp_path / 'b.db'}") as b,
+    ):
+        assert a.held and b.held
+        assert a.path != b.path
+    # A copy is another file, not another path to the same one.
+    (tmp_path / "a.db").write_bytes(b"x")
+    copy = tmp_path / "copy.db"
+    copy.write_bytes((tmp_path / "a.db").read_bytes())
+    with (
+        acquire_instance_lock(f"sqlite:///{tmp_path / 'a.db'}"),
+        acquire_instance_lock(f"sqlite:///{copy}") as c,
+    ):
+        assert c.held
+
+
+def test_the_database_file_is_left_as_it_was(url: str, tmp_path: Path) -> None:
+    database = tmp_path / "state" / "mediabot.db"
+    database.parent.mkdir()
+    database.write_bytes(b"SQLite format 3\x00" + b"\x01" * 100)
+    before = database.read_bytes()
+    with acquire_instance_lock(url):
+        pass
+    assert database.read_bytes() == before

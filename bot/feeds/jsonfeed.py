@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.errors import ParseError
 from bot.feeds.dates import parse_date
-from bot.feeds.entries import RawEntry, build_items, duplicate_guids
+from bot.feeds.entries import RawEntry, bounded_title, build_items, duplicate_guids
 from bot.feeds.plain import html_to_plain
 from bot.models import ParsedFeed
 
@@ -33,7 +33,9 @@ def parse_json_feed(body: bytes, *, feed_id: str) -> ParsedFeed:
         warnings.append(f"{skipped} items are not JSON objects")
     title = doc.get("title")
     return ParsedFeed(
-        title=html_to_plain(title, unescape=False) if isinstance(title, str) else None,
+        title=bounded_title(html_to_plain(title, unescape=False))
+        if isinstance(title, str)
+        else None,
         items=build_items(raw, feed_id=feed_id),
         warnings=tuple(warnings),
     )

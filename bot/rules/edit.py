@@ -38,6 +38,7 @@ from ruamel.yaml.error import YAMLError
 
 from bot.errors import Problem, RulesError
 from bot.rules.load import load_rules, rule_files
+from bot.rules.safeyaml import rule_yaml
 from bot.rules.schema import ID
 
 __all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled"]
@@ -73,8 +74,9 @@ def _refuse(where: Path | str, message: str) -> RulesError:
 
 
 def _yaml_for(text: str) -> YAML:
-    """A round-trip YAML that writes lists the way this file already does."""
-    yaml = YAML(typ="rt")
+    """A round-trip YAML that writes lists the way this file already does (and, like the
+    loader, refuses anchors and aliases)."""
+    yaml = rule_yaml()
     found = _DASH.search(text)
     offset = len(found.group(1)) if found else 2
     yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
@@ -91,7 +93,7 @@ def _read(path: Path) -> _Doc:
     yaml = _yaml_for(text)
     try:
         data = yaml.load(text)
-    except YAMLError as exc:
+    except (YAMLError, ValueError) as exc:
         raise _refuse(path, f"cannot edit a file that does not parse: {exc}") from None
     return _Doc(path, text, data, yaml)
 

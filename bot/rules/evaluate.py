@@ -8,8 +8,9 @@ that fire.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import NamedTuple
 
 from bot.models import Field, Hit
@@ -85,19 +86,33 @@ def _near_hits(ref: NearRef, hits: PatternHits) -> list[TermHit]:
 
 
 def _pairs(left: list[TermHit], right: list[TermHit], within: int) -> list[TermHit]:
-    """Every hit on either side with a partner at most ``within`` characters away."""
-    right.sort(key=lambda th: th[1].nstart)
-    starts = [h.nstart for _, h in right]
-    longest = max(h.nend - h.nstart for _, h in right)
+    """Every hit on either side with a partner at most ``within`` characters away.
+
+    Two spans are at most ``within`` apart when ``max(starts) - min(ends) <= within``,
+    which (spans being ``start <= end`` and ``within`` positive) is: the partner starts at
+    most ``within`` after this hit ends, and ends at least ``within`` before it starts.
+    So each side is checked against the other in one sorted pass, O(n log n) in the number
+    of hits however large ``within`` is, instead of visiting every pair in reach.
+    """
     paired: dict[tuple[str, int, int], TermHit] = {}
-    for lt, lh in left:
-        lo = bisect_left(starts, lh.nstart - within - longest)
-        hi = bisect_right(starts, lh.nend + within)
-        for rt, rh in right[lo:hi]:
-            if max(lh.nstart, rh.nstart) - min(lh.nend, rh.nend) <= within:
-                paired[(lt.text, lh.start, lh.end)] = (lt, lh)
-                paired[(rt.text, rh.start, rh.end)] = (rt, rh)
+    for term, hit in _with_partner(left, right, within) + _with_partner(right, left, within):
+        paired[(term.text, hit.start, hit.end)] = (term, hit)
     return list(paired.values())
+
+
+def _with_partner(mine: list[TermHit], theirs: list[TermHit], within: int) -> list[TermHit]:
+    """The hits of ``mine`` that have a hit of ``theirs`` at most ``within`` away."""
+    by_start = sorted((h.nstart, h.nend) for _, h in theirs)
+    starts = [s for s, _ in by_start]
+    furthest = list(accumulate((e for _, e in by_start), max))  # furthest end among the first k
+    found: list[TermHit] = []
+    for term, hit in mine:
+        # Among the partners starting at most ``within`` after this hit ends, does one end
+        # at least ``within`` before this hit starts?
+        reach = bisect_right(starts, hit.nend + within)
+        if reach and furthest[reach - 1] >= hit.nstart - within:
+            found.append((term, hit))
+    return found
 
 
 def _any_hits(refs: tuple[ClauseRef, ...], hits: PatternHits) -> bool:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import Problem, RulesError
 from bot.rules.model import Entity, FeedRule, RuleSet, Topic
+from bot.rules.safeyaml import Refused, rule_yaml
 from bot.rules.schema import (
     Context,
     check_id,
@@ -104,12 +104,15 @@ def _parse(ctx: Context, data: bytes) -> Any:
         ctx.error(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
         return None
     try:
-        doc = YAML(typ="rt").load(text)
+        doc = rule_yaml().load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        ctx.error(line, f"YAML syntax: {reason}")
+        ctx.error(line, reason if isinstance(exc, Refused) else f"YAML syntax: {reason}")
+        return None
+    except ValueError as exc:  # a value Python will not build, e.g. an int of 5,000 digits
+        ctx.error(None, f"YAML value cannot be read: {exc}")
         return None
     if doc is not None and not isinstance(doc, dict):
         ctx.error(node_line(doc, 1), "a rule file must be a mapping of feeds, entities, topics")

@@ -10,8 +10,9 @@ Grammar (YAML; every ``*.yaml``/``*.yml`` under the rules directory, see docs/ru
                   fields?: [title|content...], fuzzy?: auto|0|1|2, feeds?: [id | "#tag"...],
                   channels?: [chat...], delivery?: instant|hourly|daily@HH:MM}
     group     := clause | [clause...]                      (OR inside, AND across groups)
-    clause    := term | {near: [term, term], within: N, field?}
+    clause    := term | {near: [term, term], within: 1..MAX_WITHIN, field?}
     term      := string | "@entity-id" | {term: string, case?, fuzzy?, field?}
+                 (a string of at most MAX_TERM characters)
     chat      := "@channel" | int | {chat: "@channel" | int, thread?: int}
 
 An ``@id`` term stands for every alias of entity ``id``; it is expanded when the rules
@@ -49,6 +50,12 @@ AUTO = "auto"
 ONE_EDIT_LETTERS = 6  # auto: 6..11 Latin letters allow one edit
 TWO_EDIT_LETTERS = 12  # auto: 12 or more allow two
 EXPLICIT_MIN_LETTERS = 4  # explicit fuzzy: 1|2 needs at least this many letters
+# "Near" means near: a paragraph or two. The cap also keeps the characters a near clause
+# can look across small, whatever the size of an item.
+MAX_WITHIN = 1000
+# A keyword or a name, not a paragraph: the matcher's tables grow with the square of a
+# fuzzy term's length, and a term of a few thousand letters took half a minute to compile.
+MAX_TERM = 200
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.errors import Problem
 from bot.models import Destination
-from bot.rules.model import EXPLICIT_MIN_LETTERS, Entity, FeedRule, Term
+from bot.rules.model import EXPLICIT_MIN_LETTERS, MAX_TERM, Entity, FeedRule, Term
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS, is_latin_term, latin_letter_count
 
@@ -251,7 +251,15 @@ def parse_term_object(
 
 
 def check_term(ctx: Context, term: Term, line: int | None) -> Term | None:
-    """Errors for terms that can never match; warnings for options that cannot apply."""
+    """Errors for terms that can never match or are too long; warnings for options that
+    cannot apply."""
+    if len(term.text) > MAX_TERM:
+        ctx.error(
+            line,
+            f"term {_quoted(term.text)} is too long ({len(term.text)} characters; "
+            f"at most {MAX_TERM})",
+        )
+        return None
     norm = normalize(term.stem, casefold=not term.case)
     if not norm:
         ctx.error(line, f"term {term.text!r} is empty after normalization")

@@ -6,7 +6,17 @@ import dataclasses
 from typing import Any
 
 from bot.models import Destination, Field
-from bot.rules.model import AUTO, EXPLICIT_MIN_LETTERS, Clause, Entity, Group, Near, Term, Topic
+from bot.rules.model import (
+    AUTO,
+    EXPLICIT_MIN_LETTERS,
+    MAX_WITHIN,
+    Clause,
+    Entity,
+    Group,
+    Near,
+    Term,
+    Topic,
+)
 from bot.rules.schema import (
     Context,
     as_list,
@@ -170,10 +180,10 @@ class TopicReader:
             return None
         left, right = (self.terms(v, item_line(pair, i, line)) for i, v in enumerate(pair))
         within = node.get("within")
-        if isinstance(within, bool) or not isinstance(within, int) or within <= 0:
+        if isinstance(within, bool) or not isinstance(within, int) or not 0 < within <= MAX_WITHIN:
             ctx.error(
                 value_line(node, "within", line),
-                f"bad within {within!r}: use a number of characters above 0",
+                f"bad within {within!r}: use a number of characters from 1 to {MAX_WITHIN}",
             )
             return None
         where = node.get("field")

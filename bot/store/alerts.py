@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import Connection, func, select, text, update
 
 from bot.models import Alert, Destination, OutboxEntry
-from bot.store.codec import chat_to_text, destination_key, entry_from_row
+from bot.store.codec import bounded, bounded_key, chat_to_text, destination_key, entry_from_row
 from bot.store.outbox import enqueue
 from bot.store.tables import outbox
 
@@ -109,7 +109,7 @@ def duplicates_of(
         .where(
             *_in(dest, topic_id),  # type: ignore[arg-type]
             outbox.c.ref_feed == ref_feed,
-            outbox.c.ref_key == ref_key,
+            outbox.c.ref_key == bounded_key(ref_key),
         )
         .order_by(outbox.c.id)
     )
@@ -122,7 +122,7 @@ def original(
     query = select(outbox).where(
         *_in(dest, topic_id),  # type: ignore[arg-type]
         outbox.c.feed_id == feed_id,
-        outbox.c.item_key == item_key,
+        outbox.c.item_key == bounded_key(item_key),
     )
     row = conn.execute(query).mappings().first()
     return entry_from_row(row) if row is not None else None
@@ -183,6 +183,6 @@ def drop_held(conn: Connection, chat: int | str, reason: str) -> int:
     query = (
         update(outbox)
         .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == HELD)
-        .values(status="failed", error=reason)
+        .values(bounded({"status": "failed", "error": reason}))
     )
     return int(conn.execute(query).rowcount)

@@ -1,20 +1,86 @@
-"""Conversions between the models and table rows (no I/O here)."""
+"""Conversions between the models and table rows (no I/O here), and the bounds on stored text.
+
+Every text column has a bound, applied to every row written (``bounded``): a second line
+behind the limits an item gets when its feed is parsed (``bot.feeds.entries``), so that
+whatever reaches the store, no row grows without bound. Each bound is at least the
+parse-time limit, so items from feeds are stored as they are. What a cut would make wrong
+(a link, an ETag, a fingerprint, the buttons) is dropped instead; an item key, which must
+stay unique, becomes its beginning and a digest of the whole (``bounded_key``), the same
+way wherever keys are written or looked up.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
 from sqlalchemy import RowMapping
 
 from bot.models import Alert, Button, Destination, FeedState, Message, OutboxEntry
+from bot.text.clip import clip
 
 _INTEGER = re.compile(r"^-?\d+$")
 NO_THREAD = 0  # see bot.store.tables: 0 stands for "no forum thread"
 
 Status = Literal["queued", "sent", "failed", "held"]
 Kind = Literal["alert", "also", "digest_item", "digest"]
+
+MAX_TITLE = 1000  # item and feed titles, an alert's source name
+MAX_LINK = 2000  # item links; longer ones are dropped, as when a feed is parsed
+MAX_KEY = 4096  # item keys (guid, canonical link or hash)
+MAX_ERROR = 2000  # error messages kept for admins
+MAX_HEADER = 1000  # ETag and Last-Modified as the server sent them
+MAX_FINGERPRINT = 4096  # bot.cluster.encode: a 500-character title and a 512-digit sketch
+# Rendered messages stay under Telegram's 4,096 characters plus the link in the markup.
+MAX_MESSAGE = 65_536
+
+_CUT = {
+    "title": MAX_TITLE,
+    "item_title": MAX_TITLE,
+    "source": MAX_TITLE,
+    "error": MAX_ERROR,
+    "last_error": MAX_ERROR,
+    "text": MAX_MESSAGE,
+    "plain": MAX_MESSAGE,
+    "summary_input": MAX_MESSAGE,
+}
+# Column -> (limit, what is stored instead of a longer value).
+_DROP: dict[str, tuple[int, str | None]] = {
+    "link": (MAX_LINK, ""),
+    "item_link": (MAX_LINK, None),
+    "etag": (MAX_HEADER, None),
+    "last_modified": (MAX_HEADER, None),
+    "fingerprint": (MAX_FINGERPRINT, None),
+    "buttons": (MAX_MESSAGE, "[]"),
+}
+_KEYS = ("key", "item_key", "ref_key")
+
+
+def bounded_key(key: str) -> str:
+    """An item key as stored: itself up to ``MAX_KEY`` characters, else its beginning and
+    the SHA-256 of the whole, ``MAX_KEY`` characters in all (so bounding is idempotent)."""
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{key[: MAX_KEY - len(digest) - 1]}#{digest}"
+
+
+def bounded(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Row values with every text column within its bound (see the module docstring)."""
+    out = dict(values)
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        if name in _CUT:
+            out[name] = clip(value, _CUT[name])
+        elif name in _DROP and len(value) > _DROP[name][0]:
+            out[name] = _DROP[name][1]
+        elif name in _KEYS:
+            out[name] = bounded_key(value)
+    return out
 
 
 def chat_to_text(chat: int | str) -> str:
@@ -64,7 +130,7 @@ def buttons_from_json(text: str) -> tuple[tuple[Button, ...], ...]:
 def alert_values(alert: Alert) -> dict[str, Any]:
     """The outbox columns that describe an alert (status and bookkeeping excluded)."""
     chat, thread = destination_key(alert.destination)
-    return {
+    values = {
         "feed_id": alert.feed_id,
         "item_key": alert.item_key,
         "topic_id": alert.topic_id,
@@ -82,6 +148,7 @@ def alert_values(alert: Alert) -> dict[str, Any]:
         "deliver_at": alert.deliver_at,
         "summary_input": alert.summary_input,
     }
+    return bounded(values)
 
 
 def entry_from_row(row: RowMapping) -> OutboxEntry:
@@ -137,7 +204,7 @@ FEED_STATE_FIELDS = (
 def feed_state_values(state: FeedState) -> dict[str, Any]:
     values = {name: getattr(state, name) for name in FEED_STATE_FIELDS}
     values["feed_id"] = state.feed_id
-    return values
+    return bounded(values)
 
 
 def feed_state_from_row(row: RowMapping) -> FeedState:

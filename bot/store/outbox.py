@@ -10,19 +10,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
 from bot.errors import StoreError
 from bot.models import Alert, OutboxEntry
 from bot.store import chats
-from bot.store.codec import alert_values, chat_to_text, entry_from_row
+from bot.store.codec import alert_values, bounded, bounded_key, chat_to_text, entry_from_row
 from bot.store.notify import notify_outbox
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
 
 QUEUED = "queued"
 HELD = "held"  # a digest item until its digest is built
+DONE = ("sent", "failed")  # what retention may delete; queued and held rows always stay
 
 
 def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
@@ -31,7 +32,7 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
     added = 0
     gone = chats.gone_among(conn, (chat_to_text(a.destination.chat) for a in alerts))
     for alert in alerts:
-        values = alert_values(alert) | _item_columns(conn, alert)
+        values = alert_values(alert) | bounded(_item_columns(conn, alert))
         if values["chat"] in gone:
             continue
         status = HELD if alert.kind == "digest_item" else QUEUED
@@ -47,7 +48,7 @@ def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
     if alert.title is not None and alert.link is not None:
         return {"item_title": alert.title, "item_link": alert.link}
     query = select(seen_items.c.title, seen_items.c.link).where(
-        seen_items.c.feed_id == alert.feed_id, seen_items.c.key == alert.item_key
+        seen_items.c.feed_id == alert.feed_id, seen_items.c.key == bounded_key(alert.item_key)
     )
     row = conn.execute(query).first()
     return {"item_title": row.title, "item_link": row.link} if row is not None else {}
@@ -82,7 +83,8 @@ def get_entry(conn: Connection, entry_id: int) -> OutboxEntry | None:
 
 
 def change_entry(conn: Connection, entry_id: int, **values: Any) -> None:
-    result = conn.execute(update(outbox).where(outbox.c.id == entry_id).values(**values))
+    query = update(outbox).where(outbox.c.id == entry_id).values(**bounded(values))
+    result = conn.execute(query)
     if not result.rowcount:
         raise StoreError(f"no outbox entry with id {entry_id}")
 
@@ -172,7 +174,7 @@ def drop_chat(conn: Connection, chat: int | str, reason: str) -> int:
     query = (
         update(outbox)
         .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == QUEUED)
-        .values(status="failed", error=reason)
+        .values(bounded({"status": "failed", "error": reason}))
     )
     return int(conn.execute(query).rowcount)
 
@@ -190,3 +192,14 @@ def sent(conn: Connection, topic_id: str | None, since: datetime | None) -> list
         query = query.where(outbox.c.sent_at >= since)
     query = query.order_by(outbox.c.sent_at, outbox.c.id)
     return [entry_from_row(row) for row in conn.execute(query).mappings()]
+
+
+def prune(conn: Connection, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` sent or failed entries finished (sent, else queued) before
+    ``before``; the number deleted. Queued and held entries are never deleted."""
+    finished = func.coalesce(outbox.c.sent_at, outbox.c.created)
+    query = select(outbox.c.id).where(outbox.c.status.in_(DONE), finished < before).limit(limit)
+    ids = list(conn.execute(query).scalars())
+    if ids:
+        conn.execute(delete(outbox).where(outbox.c.id.in_(ids)))
+    return len(ids)

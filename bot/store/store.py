@@ -11,7 +11,8 @@ import html
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy import Connection
@@ -38,6 +39,19 @@ from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
 
 log = logging.getLogger(__name__)
+
+# Retention (``Store.prune``): a feed's most recently seen items that always stay, and how
+# many outbox rows one write transaction deletes (short ones, so pollers never wait long).
+KEEP_SEEN_PER_FEED = 1000
+PRUNE_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What one ``Store.prune`` deleted."""
+
+    seen: int = 0
+    outbox: int = 0
 
 
 class Store:
@@ -466,6 +480,34 @@ class Store:
     @property
     def dialect(self) -> str:
         return self._engine.dialect.name
+
+    # retention
+
+    def prune(self, now: datetime, *, seen_days: int, outbox_days: int) -> Pruned:
+        """Delete what is older than its retention period (0 days: keep forever).
+
+        Seen items first seen more than ``seen_days`` ago go, except each feed's
+        ``KEEP_SEEN_PER_FEED`` most recent (see ``bot.store.seen``); sent and failed
+        outbox entries finished more than ``outbox_days`` ago go, queued and held ones
+        never. Many short transactions, one feed or one batch each.
+        """
+        pruned_seen = pruned_outbox = 0
+        if seen_days > 0:
+            before = now - timedelta(days=seen_days)
+            with self._read() as conn:
+                feeds = seen.seen_feeds(conn)
+            for feed_id in feeds:
+                with self._write() as conn:
+                    pruned_seen += seen.prune_seen(conn, feed_id, before, KEEP_SEEN_PER_FEED)
+        if outbox_days > 0:
+            before = now - timedelta(days=outbox_days)
+            deleted = PRUNE_BATCH
+            while deleted == PRUNE_BATCH:
+                with self._write() as conn:
+                    deleted = outbox.prune(conn, before, PRUNE_BATCH)
+                pruned_outbox += deleted
+        log.info("store_pruned", extra={"seen_items": pruned_seen, "outbox": pruned_outbox})
+        return Pruned(pruned_seen, pruned_outbox)
 
     # stats
 

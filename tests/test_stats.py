@@ -75,8 +75,22 @@ def test_the_chart_is_a_png_even_with_no_data_and_many_series() -> None:
         assert image.format == "PNG" and image.size[0] == 960
 
 
-def test_flood_warns_once_then_drops_until_the_window_has_room() -> None:
-    flood = Flood(limit=2, window=10)
+def test_flood_warns_once_then_drops_until_the_window_has_room(store: Store) -> None:
+    flood = Flood(store, limit=2, window=10)
     assert [flood.check(1, t).value for t in (0, 1, 2, 3)] == ["ok", "ok", "warn", "drop"]
     assert flood.check(2, 3) is Verdict.OK  # other users are not affected
     assert flood.check(1, 10.5) is Verdict.OK
+    assert flood.check(1, 10.6) is Verdict.WARN  # a new flood is told again, once
+    assert flood.check(1, 10.7) is Verdict.DROP
+
+
+def test_a_flood_count_outlives_the_process_that_kept_it(store: Store) -> None:
+    first = Flood(store, limit=2, window=10)
+    assert [first.check(1, t).value for t in (0, 1, 2)] == ["ok", "ok", "warn"]
+    takeover = Flood(store, limit=2, window=10)  # another updates reader, same database
+    assert takeover.check(1, 3) is Verdict.DROP  # still over, and already told
+    assert takeover.check(1, 10.5) is Verdict.OK
+    epoch = datetime.fromtimestamp(0, UTC)
+    assert store.command_calls(1, epoch - timedelta(seconds=1)) == 3
+    Flood(store, limit=2, window=10).check(2, 30)  # prunes what the window has left
+    assert store.command_calls(1, epoch - timedelta(seconds=1)) == 0

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.control import Control
 from bot.models import Destination
+from bot.telegram.protocol import Caller
 from tests.fakes.commands_harness import ADMIN, GROUP, OTHER, USER, CommandBot
 
 
@@ -181,6 +183,27 @@ async def test_flooding_commands_is_rate_limited(
     assert any(r.message == "command_flood" for r in caplog.records)
     bot.clock.advance(seconds=30)
     assert "No subscriptions" in (await bot.say("/mysubs")).text
+
+
+async def test_an_updates_reader_that_takes_over_keeps_the_flood_counts(bot: CommandBot) -> None:
+    for _ in range(10):
+        await bot.say("/mysubs")
+    takeover = Control(bot.deps)  # the reader of another process, on the same database
+    caller = Caller(USER, Destination(USER), "private", None, is_chat_admin=_yes)
+    reply = await takeover.command(caller, "mysubs", "")
+    assert reply is not None and reply.message is not None
+    assert reply.message.plain == "Too many commands at once: wait a few seconds."
+    assert await takeover.command(caller, "mysubs", "") is None  # told once, across readers
+    pressed = await takeover.callback(caller, "topics:0")
+    assert pressed.notice is None and pressed.edit is None  # buttons share the count
+    bot.clock.advance(seconds=30)
+    reply = await takeover.command(caller, "mysubs", "")
+    assert reply is not None and reply.message is not None
+    assert "No subscriptions" in reply.message.plain
+
+
+async def _yes() -> bool:
+    return True
 
 
 async def test_forged_or_stale_callback_data_changes_nothing(bot: CommandBot) -> None:

@@ -26,7 +26,7 @@ from bot.control.args import BadArgs, check_length
 from bot.control.context import Call, Command, Deps, ReloadState
 from bot.control.flood import Flood, Verdict
 from bot.control.users import CALLBACKS, USER_COMMANDS
-from bot.errors import RulesError
+from bot.errors import RulesError, StoreError
 from bot.telegram.i18n import ZH, language, t
 from bot.telegram.protocol import Caller, Menu, Reply
 from bot.telegram.replies import plain
@@ -41,7 +41,7 @@ class Control:
         self.deps = deps
         self.commands: dict[str, Command] = {c.name: c for c in USER_COMMANDS + ADMIN_COMMANDS}
         self._callbacks = CALLBACKS
-        self._flood = flood or Flood()
+        self._flood = flood or Flood(deps.store)
 
     def reload_done(self, error: RulesError | None) -> None:
         """Record a reload's outcome (the watcher's or /reload's) for /status and /rules."""
@@ -64,9 +64,14 @@ class Control:
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.deps.admin_ids
 
-    def _gate(self, caller: Caller, lang: str) -> Reply | None:
+    async def _gate(self, caller: Caller, lang: str) -> Reply | None:
         """A flood answer, or None when the call may go ahead; None also for silence."""
-        verdict = self._flood.check(caller.user_id, self.deps.clock().timestamp())
+        now = self.deps.clock().timestamp()
+        try:
+            verdict = await self.deps.offload(self._flood.check, caller.user_id, now)
+        except StoreError as exc:  # the store is failing: let the call through to say so
+            log.warning("flood_check_failed", extra={"user_id": caller.user_id, "error": str(exc)})
+            return None
         if verdict is Verdict.OK:
             return None
         log.warning("command_flood", extra={"user_id": caller.user_id, "verdict": verdict.value})
@@ -75,7 +80,7 @@ class Control:
 
     async def command(self, caller: Caller, name: str, args: str) -> Reply | None:
         lang = language(caller.language)
-        gated = self._gate(caller, lang)
+        gated = await self._gate(caller, lang)
         if gated is not None:
             return gated if gated.message else None
         command = self.commands.get(name.lower())
@@ -111,7 +116,7 @@ class Control:
 
     async def callback(self, caller: Caller, data: str) -> Reply:
         lang = language(caller.language)
-        gated = self._gate(caller, lang)
+        gated = await self._gate(caller, lang)
         if gated is not None:
             return Reply(notice=gated.notice) if gated.notice else Reply()
         kind, _, rest = data.partition(":")

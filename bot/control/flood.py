@@ -3,14 +3,20 @@
 A user may make ``limit`` calls within any ``window`` seconds. The first call over the
 limit gets one "slow down" answer; the ones after it are dropped silently until the
 window has room again, so a flooding client cannot make the bot flood back.
+
+The calls are rows in the store (``bot.store.flood``), not a dict in this process: an
+updates reader that takes over (DESIGN §9) goes on counting where the last one stopped,
+and does not say "slow down" a second time. ``check`` is one short transaction that
+blocks: call it off the event loop.
 """
 
 from __future__ import annotations
 
 import enum
-from collections import deque
+import math
+from datetime import UTC, datetime, timedelta
 
-MAX_USERS = 10_000
+from bot.store import Store
 
 
 class Verdict(enum.Enum):
@@ -20,29 +26,19 @@ class Verdict(enum.Enum):
 
 
 class Flood:
-    def __init__(self, limit: int = 10, window: float = 20.0) -> None:
+    def __init__(self, store: Store, limit: int = 10, window: float = 20.0) -> None:
         self.limit = limit
         self.window = window
-        self._calls: dict[int, deque[float]] = {}
-        self._warned: set[int] = set()
+        self._store = store
+        self._pruned = -math.inf  # when this process last pruned old calls
 
     def check(self, user_id: int, now: float) -> Verdict:
-        calls = self._calls.setdefault(user_id, deque())
-        while calls and calls[0] <= now - self.window:
-            calls.popleft()
-        if len(calls) >= self.limit:
-            if user_id in self._warned:
-                return Verdict.DROP
-            self._warned.add(user_id)
-            return Verdict.WARN
-        self._warned.discard(user_id)
-        calls.append(now)
-        if len(self._calls) > MAX_USERS:
-            self._forget_idle(now)
-        return Verdict.OK
-
-    def _forget_idle(self, now: float) -> None:
-        idle = [u for u, c in self._calls.items() if not c or c[-1] <= now - self.window]
-        for user_id in idle:
-            del self._calls[user_id]
-            self._warned.discard(user_id)
+        """The verdict on a call by ``user_id`` at ``now`` (Unix seconds)."""
+        at = datetime.fromtimestamp(now, UTC)
+        since = at - timedelta(seconds=self.window)
+        verdict = Verdict(self._store.command_call(user_id, at, since, self.limit))
+        if now - self._pruned >= self.window:
+            # Calls older than the window count for nothing: keep the table that small.
+            self._pruned = now
+            self._store.prune_command_calls(since)
+        return verdict

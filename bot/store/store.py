@@ -23,6 +23,7 @@ from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
 from bot.store import (
     alerts,
     chats,
+    flood,
     leases,
     mutes,
     outbox,
@@ -452,6 +453,26 @@ class Store:
         """New rules name these chats: gone chats they name anew come back (returned)."""
         with self._write() as conn:
             return chats.rules_named(conn, named)
+
+    # flood control (bot.store.flood)
+
+    def command_call(
+        self, user_id: int, at: datetime, since: datetime, limit: int
+    ) -> flood.Verdict:
+        """A command or button press at ``at``: "ok" (recorded) while the user made fewer
+        than ``limit`` since ``since``, else "warn" once per flood, then "drop"."""
+        with self._write() as conn:
+            return flood.decide(conn, user_id, at, since, limit)
+
+    def command_calls(self, user_id: int, since: datetime) -> int:
+        """The user's recorded calls after ``since``."""
+        with self._read() as conn:
+            return flood.calls_since(conn, user_id, since)
+
+    def prune_command_calls(self, before: datetime) -> int:
+        """Forget command calls at or before ``before``; how many."""
+        with self._write() as conn:
+            return flood.prune(conn, before)
 
     # processes (bot.store.processes)
 

@@ -218,5 +218,7 @@ command_calls = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("user_id", BigInteger, nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    # The user was told to slow down after this call (once per flood; bot.store.flood).
+    Column("warned", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_command_calls_user_id_at", "user_id", "at"),
 )

@@ -23,6 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.control import Control, Deps
+from bot.control.members import gone_notice
 from bot.deliver import Limits, Sender, Sink
 from bot.digest import DigestCollector
 from bot.errors import RulesError, SendError, StoreError
@@ -178,6 +179,7 @@ class App:
                 fetcher=self.fetcher,
                 tz=settings.tz,
                 offload=self.db,
+                notify=self.notify_admins,
             )
         )
 
@@ -514,13 +516,8 @@ class App:
         named = dest.chat in self._named_chats()
         since, topics = await self.db(self.store.mark_gone, dest.chat, reason, named)
         log.warning("chat_gone_remembered", extra={"chat_id": str(dest), "topics": len(topics)})
-        note = f" and ended its {len(topics)} subscription(s)" if topics else ""
-        await self.notify_admins(
-            f"Stopped sending to {dest.chat}{note}: {reason}. "
-            f"It gets nothing until /resumechat {dest.chat}, the bot is added back, or a "
-            "rule file names it anew.",
-            key=f"chat-gone:{dest.chat}:{since.isoformat()}",
-        )
+        key, text = gone_notice(dest.chat, reason, topics, since)
+        await self.notify_admins(text, key=key)
 
     def _named_chats(self) -> set[int | str]:
         """Every chat the current rule files name in a topic's ``channels``."""

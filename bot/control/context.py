@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.errors import RulesError
@@ -27,6 +28,12 @@ class ReloadState:
     problems: tuple[str, ...] = ()
 
 
+class Notify(Protocol):
+    """Tell every admin; notes with the same ``key`` are told once."""
+
+    def __call__(self, text: str, *, key: str | None = None) -> Awaitable[None]: ...
+
+
 @dataclass(slots=True)
 class Deps:
     store: Store
@@ -40,6 +47,7 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     last_reload: ReloadState = field(default_factory=ReloadState)
     offload: Offload = to_thread  # where store calls run (bot.store.aio)
+    notify: Notify | None = None  # None: admins are not told (tests, tools)
     # The store as coroutines: what commands use, so the event loop never waits on it.
     db: AsyncStore = field(init=False)
 

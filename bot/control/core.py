@@ -12,6 +12,9 @@ Telegram. Every call passes the same gates, in order:
 
 Changes to a group's subscriptions and mutes also need the caller to be an admin of that
 group, asked of Telegram on every call (see ``bot.control.users``).
+
+The bot's own membership changes (added to a chat, removed, blocked) are no command and
+pass no gate: they keep the gone chats in step (``bot.control.members``).
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from bot.control.admin import ADMIN_COMMANDS
 from bot.control.args import BadArgs, check_length
 from bot.control.context import Call, Command, Deps, ReloadState
 from bot.control.flood import Flood, Verdict
+from bot.control.members import bot_added, bot_removed
 from bot.control.users import CALLBACKS, USER_COMMANDS
 from bot.errors import RulesError, StoreError
 from bot.telegram.i18n import ZH, language, t
-from bot.telegram.protocol import Caller, Menu, Reply
+from bot.telegram.protocol import Caller, Membership, Menu, Reply
 from bot.telegram.replies import plain
 
 log = logging.getLogger(__name__)
@@ -133,3 +137,10 @@ class Control:
         except Exception:  # a failing button must not stop the bot
             log.exception("callback_failed", extra={"user_id": caller.user_id, "kind": kind})
             return Reply(notice=call.t("error.internal"))
+
+    async def membership(self, change: Membership) -> None:
+        """The bot added to a chat (a gone chat comes back) or removed (it goes)."""
+        try:
+            await (bot_added if change.present else bot_removed)(self.deps, change)
+        except Exception:  # one failed update must not stop the bot
+            log.exception("membership_failed", extra={"chat_id": str(change.chat)})

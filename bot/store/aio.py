@@ -74,6 +74,8 @@ class AsyncStore:
     outbox_depth = _offloaded(Store.outbox_depth)
     running_processes = _offloaded(Store.running_processes)
     gone_chats = _offloaded(Store.gone_chats)
+    mark_gone = _offloaded(Store.mark_gone)
+    drop_chat = _offloaded(Store.drop_chat)
     resume_chat = _offloaded(Store.resume_chat)
     subscriptions = _offloaded(Store.subscriptions)
     subscribe = _offloaded(Store.subscribe)

@@ -32,7 +32,8 @@ __all__ = ["LOOP", "Backoff", "Health", "Poller", "Stopped"]
 log = logging.getLogger(__name__)
 
 LOOP = "updates"  # the loop's name on /healthz and in mediabot_loop_* series
-ALLOWED = (Update.MESSAGE, Update.CALLBACK_QUERY)
+# The bot's own membership changes too: a chat that removed the bot is gone at once.
+ALLOWED = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER)
 CONFIRM_TIMEOUT = 3.0  # seconds for the last, short getUpdates that confirms the offset
 T = TypeVar("T")
 

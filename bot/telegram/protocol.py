@@ -14,7 +14,16 @@ from typing import Protocol
 
 from bot.models import Destination, Message
 
-__all__ = ["Caller", "CommandHandler", "Menu", "Photo", "Reply", "find_topic", "topic_ref"]
+__all__ = [
+    "Caller",
+    "CommandHandler",
+    "Membership",
+    "Menu",
+    "Photo",
+    "Reply",
+    "find_topic",
+    "topic_ref",
+]
 
 PRIVATE = "private"
 # Callback data holds at most 64 bytes: ``unsub:<ref>:<page>`` must fit with the longest ref.
@@ -97,6 +106,34 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class Membership:
+    """The bot's own place in a chat changed (Telegram's ``my_chat_member`` update).
+
+    ``present`` is True when the bot is in the chat now (a member, an admin, the owner,
+    or restricted but still a member), False when it was removed or banned, or, in a
+    private chat, blocked by the user. ``status`` is Telegram's word for the new state;
+    ``by`` the user who made the change.
+    """
+
+    chat: int
+    chat_type: str  # private | group | supergroup | channel
+    present: bool
+    status: str
+    by: int | None = None
+    username: str | None = None  # a public chat's @username, without the @
+
+    @property
+    def private(self) -> bool:
+        return self.chat_type == PRIVATE
+
+    def chats(self) -> tuple[int | str, ...]:
+        """The chat by id, and by ``@username`` for a public group or channel: rules and
+        alerts may name it either way."""
+        named = () if self.private or not self.username else (f"@{self.username}",)
+        return (self.chat, *named)
+
+
+@dataclass(frozen=True, slots=True)
 class Menu:
     """Commands for the ``/`` menu: for everyone (``chat_ids`` None) or for these chats."""
 
@@ -116,4 +153,8 @@ class CommandHandler(Protocol):
 
     async def callback(self, caller: Caller, data: str) -> Reply:
         """A button press with its callback data (untrusted: validate it)."""
+        ...
+
+    async def membership(self, change: Membership) -> None:
+        """The bot was added to, or removed from, a chat."""
         ...

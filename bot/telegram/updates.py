@@ -6,8 +6,10 @@ a message or photo in the same chat and forum thread, a callback answer, an edit
 message a button was under. The ``/`` menu is registered in English and Chinese, with the
 admin commands shown only in the admins' own chats.
 
-Only messages (commands) and callback queries are asked for. A command addressed to
-another bot (``/help@otherbot``) is left alone. A reply Telegram refuses as HTML is sent
+Messages (commands), callback queries and the bot's own membership changes
+(``my_chat_member``: added to a chat, removed, blocked) are asked for; the last become
+``CommandHandler.membership`` calls. A command addressed to another bot
+(``/help@otherbot``) is left alone. A reply Telegram refuses as HTML is sent
 once more as plain text. Never log a Bot API URL: it carries the token.
 
 ``bot.telegram.polling`` reads the updates and outlasts any failure of Telegram (reporting
@@ -29,6 +31,7 @@ from telegram import (
     BotCommandScopeChat,
     CallbackQuery,
     Chat,
+    ChatMemberUpdated,
     LinkPreviewOptions,
     Update,
     User,
@@ -36,14 +39,21 @@ from telegram import (
 from telegram import Message as TgMessage
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.models import Destination, Message
 from bot.ratelimit import Limits
 from bot.telegram.pacing import ReplyPacer
 from bot.telegram.polling import Backoff, Health, Poller
-from bot.telegram.protocol import Caller, CommandHandler, Reply
+from bot.telegram.protocol import Caller, CommandHandler, Membership, Reply
 from bot.telegram.send import NOT_MODIFIED, markup
 
 __all__ = ["CommandHandler", "build_application", "parse_command", "run_updates"]
@@ -52,6 +62,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds a getUpdates call may wait for news
 _ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+_PRESENT = (*_ADMINS, ChatMemberStatus.MEMBER)
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
@@ -105,6 +116,22 @@ def _caller(
         language=user.language_code,
         is_chat_admin=is_chat_admin,
         username=chat.username,
+    )
+
+
+def _membership(change: ChatMemberUpdated) -> Membership:
+    new = change.new_chat_member
+    # A restricted bot may still be in the chat (``is_member``) or not.
+    present = new.status in _PRESENT or (
+        new.status == ChatMemberStatus.RESTRICTED and bool(getattr(new, "is_member", False))
+    )
+    return Membership(
+        chat=change.chat.id,
+        chat_type=change.chat.type,
+        present=present,
+        status=str(new.status),
+        by=change.from_user.id,
+        username=change.chat.username,
     )
 
 
@@ -190,6 +217,10 @@ class _Handlers:
         if reply.message is not None or reply.photo is not None:
             await _deliver(context.bot, caller.chat, reply)
 
+    async def on_membership(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.my_chat_member is not None:
+            await self.handler.membership(_membership(update.my_chat_member))
+
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
         extra = {"error_type": type(error).__name__, "error": str(error)[:300]}
@@ -230,6 +261,7 @@ def build_application(
         MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handlers.on_command)
     )
     app.add_handler(CallbackQueryHandler(handlers.on_callback))
+    app.add_handler(ChatMemberHandler(handlers.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(handlers.on_error)
     return app
 

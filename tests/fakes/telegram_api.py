@@ -143,6 +143,9 @@ class Api:
         self.callback_answers: list[dict[str, Any]] = []
         self.chat_members: dict[tuple[ChatKey, int], str] = {}
         self.polling = 0  # getUpdates calls waiting for news right now
+        # The kinds of update asked for by the last getUpdates that named them (Telegram
+        # keeps the setting); None: Telegram's default.
+        self.allowed_updates: list[str] | None = None
         self._ids: dict[ChatKey, int] = {}
         self._next_update = 1
 

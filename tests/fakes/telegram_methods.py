@@ -127,16 +127,34 @@ def set_commands(api: Api, params: dict[str, Any]) -> bool:
     return True
 
 
+# What Telegram leaves out unless asked for by name (``allowed_updates``).
+_NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+
+def _wanted(api: Api, update: dict[str, Any]) -> bool:
+    kind = next(k for k in update if k != "update_id")
+    if api.allowed_updates:
+        return kind in api.allowed_updates
+    return kind not in _NOT_BY_DEFAULT
+
+
 def get_updates(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
     offset = int(params.get("offset") or 0)
     timeout = min(float(params.get("timeout") or 0), 30.0)
     limit = int(params.get("limit") or 100)
+    allowed = api.load_json(params.get("allowed_updates"))
+    if allowed is not None:
+        api.allowed_updates = list(allowed)
     if offset:
         # Telegram forgets confirmed updates once a later offset is asked for.
         api.updates = [u for u in api.updates if u["update_id"] >= offset]
 
+    def pending() -> list[dict[str, Any]]:
+        # A kind not asked for is never delivered.
+        return [u for u in api.updates if u["update_id"] >= offset and _wanted(api, u)]
+
     def ready() -> bool:
-        return api.closed or any(u["update_id"] >= offset for u in api.updates)
+        return api.closed or bool(pending())
 
     # ``polling`` counts the long polls waiting right now: a test can wait for the bot
     # to be listening, and stop it mid-poll.
@@ -146,7 +164,7 @@ def get_updates(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
         api._cond.wait_for(ready, timeout)
     finally:
         api.polling -= 1
-    return [u for u in api.updates if u["update_id"] >= offset][:limit]
+    return pending()[:limit]
 
 
 _ADMIN_RIGHTS = [
@@ -182,6 +200,11 @@ def chat_member(api: Api, chat: ChatKey | None, params: dict[str, Any]) -> dict[
             "first_name": "User",
         }
     )
+    return member_json(status, user)
+
+
+def member_json(status: str, user: dict[str, Any]) -> dict[str, Any]:
+    """A ChatMember object with the fields Telegram sends for ``status``."""
     member: dict[str, Any] = {"status": status, "user": user}
     if status == "administrator":
         member.update({right: right != "is_anonymous" for right in _ADMIN_RIGHTS})

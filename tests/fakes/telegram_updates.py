@@ -3,8 +3,9 @@ photos' bytes, every ``setMyCommands`` call, and waiting for any recorded call.
 
 ``UpdatesTelegram`` is a ``FakeTelegram`` that also keeps the bytes of each photo sent
 (``photos``) and each menu registration (``command_sets``: scope, language, commands).
-``message_update`` and ``callback_update`` build the JSON Telegram delivers through
-``getUpdates``; push them with ``push_update``.
+``message_update``, ``callback_update`` and ``member_update`` build the JSON Telegram
+delivers through ``getUpdates``; push them with ``push_update``. Like Telegram, the fake
+delivers only the kinds of update the reader asks for (``allowed_updates``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 from tests.fakes.telegram import FakeTelegram, _handler_for, _params
 from tests.fakes.telegram_api import BOT_USER, ApiError, Sent
+from tests.fakes.telegram_methods import member_json
 
 _ids = itertools.count(1000)
 
@@ -182,5 +184,30 @@ def callback_update(
             "chat_instance": "42",
             "data": data,
             "message": message,
+        }
+    }
+
+
+def member_update(
+    chat: int,
+    status: str,
+    *,
+    by: int,
+    old: str | None = None,
+    username: str | None = None,
+    channel: bool = False,
+) -> dict[str, Any]:
+    """The bot's own status in ``chat`` became ``status`` (``member``, ``administrator``,
+    ``left``, ``kicked``, ...), changed by user ``by``: a ``my_chat_member`` update. In a
+    private chat ``kicked`` is the user blocking the bot and ``member`` unblocking it."""
+    if old is None:
+        old = "left" if status in ("member", "administrator", "creator") else "member"
+    return {
+        "my_chat_member": {
+            "chat": chat_json(chat, username=username, channel=channel),
+            "from": _user(by, None),
+            "date": int(time.time()),
+            "old_chat_member": member_json(old, BOT_USER),
+            "new_chat_member": member_json(status, BOT_USER),
         }
     }

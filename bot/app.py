@@ -22,6 +22,7 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.alarm import StoreAlarm
 from bot.control import Control, Deps
 from bot.control.members import gone_notice
 from bot.deliver import Limits, Sender, Sink
@@ -110,10 +111,12 @@ class App:
             self.store.close()
             raise
         self.metrics.set_outbox_depth_source(self.store.outbox_depth)
+        self.metrics.watch_check("store", self.store.check)
         # Store calls from the event loop run here (bot.store.aio).
         self.db = DatabaseThreads(1 if self.store.dialect == "sqlite" else 4)
         self.fetcher = make_fetcher(settings)
         self.sink = self._make_sink()
+        self.store_alarm = StoreAlarm(self.sink, settings.admin_ids)
         self.summarizer = _make_summarizer(settings)
         self.sender = Sender(
             self.store,
@@ -295,10 +298,12 @@ class App:
                 "topics": len(self.book.rules.topics),
             },
         )
+        detach_alarm = self.store_alarm.attach(self.store.health)
         try:
             await stop.wait()
         finally:
             log.info("service_stopping")
+            detach_alarm()
             scheduler.shutdown(wait=False)
             stop.set()
             # Every loop sees ``stop`` and ends itself: the sender after the send in flight
@@ -318,6 +323,7 @@ class App:
                 await self.db(self.store.forget_process, self.process_id)
             if server is not None:
                 await server.aclose()
+            await self.store_alarm.aclose()
             log.info("service_stopped")
 
     async def _lead(

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.app import App
+from bot.errors import StoreError
+from bot.metrics import Metrics
 from bot.models import Destination
-from bot.settings import load_settings
+from bot.settings import Role, load_settings
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.fakes.telegram import FakeTelegram
+from tests.test_metrics import http
+from tests.test_service import free_port
 
 RULES = """
 entities:
@@ -23,7 +32,13 @@ def story(n: int) -> dict[str, str]:
 
 
 def make_app(
-    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram, topics: str = RULES
+    tmp_path: Path,
+    feed_server: FeedServer,
+    telegram: FakeTelegram,
+    topics: str = RULES,
+    *,
+    roles: tuple[Role, ...] | None = None,
+    **options: Any,
 ) -> App:
     """An app on a temporary rules folder (one feed, /f.xml) and database; admin id 1."""
     rules = tmp_path / "rules"
@@ -38,8 +53,9 @@ def make_app(
         telegram_api_url=telegram.url,
         admin_ids="1",
         allow_private_networks=True,
+        **options,
     )
-    return App(settings)
+    return App(settings, roles=roles)
 
 
 async def test_a_chat_that_blocks_the_bot_is_unsubscribed_and_admins_hear_once(
@@ -117,3 +133,46 @@ async def test_a_chat_named_in_the_rules_that_blocks_the_bot_gets_nothing_more(
     assert len(telegram.texts(888)) == 4
     notices = telegram.texts(1)
     assert len(notices) == 1 and "777" in notices[0], "admins hear once"
+
+
+async def test_a_database_deleted_under_the_running_service_is_reported_until_it_is_back(
+    tmp_path: Path, feed_server: FeedServer, telegram: FakeTelegram
+) -> None:
+    feed_server.route("/f.xml", rss_document([story(1)]))
+    port = free_port()
+    app = make_app(
+        tmp_path, feed_server, telegram, roles=("poller", "sender"),
+        backfill=1, metrics_addr=f"127.0.0.1:{port}",
+    )  # fmt: skip
+    assert isinstance(app.metrics, Metrics)
+    app.store.subscribe(Destination(777), "putin")
+    db, kept = tmp_path / "db.sqlite", tmp_path / "kept.sqlite"
+    stop = asyncio.Event()
+    service = asyncio.create_task(app.run(stop))
+    try:
+        assert await asyncio.to_thread(telegram.wait_for, 1, 777, 30)  # up and sending
+        assert (await http(port, "/healthz")).status == 200
+
+        os.link(db, kept)
+        db.unlink()  # deleted while the service runs
+        assert await asyncio.to_thread(telegram.wait_for, 1, 1, 30)
+        health = await http(port, "/healthz")
+        assert health.status == 503
+        body = health.json()
+        assert body["status"] == "down" and body["down"] == ["store"]
+        error = body["checks"]["store"]["error"]  # type: ignore[index]
+        assert f"the database file {db} was deleted or replaced" in error
+        for _ in range(3):  # it goes on failing: admins are not told again
+            with pytest.raises(StoreError):
+                await app.db(app.store.outbox_depth)
+
+        os.link(kept, db)  # the same file is back
+        await app.db(app.store.outbox_depth)  # a transaction works again
+        assert (await http(port, "/healthz")).status == 200
+    finally:
+        stop.set()
+        await service
+        await app.aclose()
+    [notice] = telegram.texts(1)
+    assert notice.startswith("mediabot cannot use its database: the database file")
+    assert "restart to recreate it — queued alerts in the old file are lost" in notice

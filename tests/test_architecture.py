@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "bot.pipeline": ORCHESTRATION,
     "bot.scheduler": ORCHESTRATION,
     "bot.deliver": ORCHESTRATION,
+    "bot.alarm": ORCHESTRATION,
     "bot.machine_summary": ORCHESTRATION,
     "bot.digest": ORCHESTRATION,
     "bot.dedupe": ORCHESTRATION,

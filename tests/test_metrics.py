@@ -243,6 +243,37 @@ async def test_a_loop_that_reports_failing_is_down_until_it_beats_again(
     assert scrape[("mediabot_loop_down", (("loop", "updates"),))] == 0
 
 
+async def test_a_check_that_names_a_problem_is_down_until_it_stops(
+    metrics: Metrics, server: MetricsServer
+) -> None:
+    problem: list[str] = ["the database file data/m.db was deleted"]
+    metrics.watch_check("store", lambda: problem[0] if problem else None)
+    down = await http(server.port, "/healthz")
+    assert down.status == 503
+    body = down.json()
+    assert body["status"] == "down" and body["down"] == ["store"]
+    assert body["checks"] == {
+        "store": {"ok": False, "error": "the database file data/m.db was deleted"}
+    }
+    scrape = samples((await http(server.port, "/metrics")).body.decode())
+    assert scrape[("mediabot_check_down", (("check", "store"),))] == 1
+
+    problem.clear()
+    up = await http(server.port, "/healthz")
+    assert up.status == 200 and up.json()["checks"] == {"store": {"ok": True}}
+    scrape = samples((await http(server.port, "/metrics")).body.decode())
+    assert scrape[("mediabot_check_down", (("check", "store"),))] == 0
+
+
+async def test_a_check_that_raises_counts_as_failing(metrics: Metrics) -> None:
+    def broken() -> str | None:
+        raise RuntimeError("boom")
+
+    metrics.watch_check("store", broken)
+    healthy, body = metrics.health()
+    assert not healthy and body["checks"]["store"]["error"] == "the check failed: RuntimeError"
+
+
 async def test_other_paths_and_methods(server: MetricsServer) -> None:
     assert (await http(server.port, "/")).status == 404
     post = await http(server.port, "/metrics", method="POST")
@@ -310,5 +341,6 @@ def test_null_metrics_accepts_every_call() -> None:
     null.watch_loop("sender", 10)
     null.heartbeat("sender")
     null.loop_failing("updates", "down")
+    null.watch_check("store", lambda: "down")
     public = {n for n in dir(NullMetrics) if not n.startswith("_")}
     assert public <= {n for n in dir(Metrics) if not n.startswith("_")}

@@ -22,12 +22,14 @@ never item keys, URLs or chats)::
     mediabot_rules_last_reload_success                1 or 0
     mediabot_loop_heartbeat_age_seconds{loop}         seconds since the loop last beat
     mediabot_loop_down{loop}                          1 while the loop reports it is failing
+    mediabot_check_down{check}                        1 while a health check fails (store)
     mediabot_build_info{version}
 
 Health: each watched loop (``watch_loop``) must ``heartbeat`` at least every ``within``
 seconds; a loop that knows it is failing (Telegram refusing its polls) says so with
-``loop_failing`` and is down until its next ``heartbeat``. ``/healthz`` answers 503
-naming the stuck and the down loops when there is one, else 200.
+``loop_failing`` and is down until its next ``heartbeat``. A check (``watch_check``, such
+as the store's) is asked at each probe and is down while it names a problem. ``/healthz``
+answers 503 naming the stuck and the down loops and checks when there is one, else 200.
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ class Recorder(Protocol):
 
     def loop_failing(self, loop_name: str, reason: str) -> None: ...
 
+    def watch_check(self, name: str, check: Callable[[], str | None]) -> None: ...
+
 
 class NullMetrics:
     """Records nothing: for ``mediabot once``, tests, and any code run without metrics."""
@@ -139,6 +143,9 @@ class NullMetrics:
     def loop_failing(self, loop_name: str, reason: str) -> None:
         pass
 
+    def watch_check(self, name: str, check: Callable[[], str | None]) -> None:
+        pass
+
 
 class Metrics:
     """The service's metrics and loop heartbeats, in a registry of its own.
@@ -161,6 +168,7 @@ class Metrics:
         self._within: dict[str, float] = {}
         self._last_beat: dict[str, float] = {}
         self._failing: dict[str, str] = {}
+        self._checks: dict[str, Callable[[], str | None]] = {}
         self._last_success: float | None = None
         if process_metrics:
             ProcessCollector(registry=self.registry)
@@ -224,6 +232,12 @@ class Metrics:
             "mediabot_loop_down",
             "1 while a watched loop reports that it is failing, else 0",
             ["loop"],
+            registry=r,
+        )
+        self.check_down = Gauge(
+            "mediabot_check_down",
+            "1 while a health check (such as the store's) fails, else 0",
+            ["check"],
             registry=r,
         )
         info = Gauge("mediabot_build_info", "mediabot version", ["version"], registry=r)
@@ -303,12 +317,26 @@ class Metrics:
         """
         self._failing[loop_name] = reason[:200]
 
+    def watch_check(self, name: str, check: Callable[[], str | None]) -> None:
+        """``check()`` is asked at each health probe (on the event loop: it must be quick)
+        and names what is wrong, or None; ``/healthz`` is down while it names something."""
+        self._checks[name] = check
+        self.check_down.labels(name).set_function(lambda: self._problem(name) is not None)
+
+    def _problem(self, name: str) -> str | None:
+        try:
+            problem = self._checks[name]()
+        except Exception as exc:  # a broken check is a failing one
+            problem = f"the check failed: {type(exc).__name__}"
+        return problem[:300] if problem is not None else None
+
     def _age(self, loop_name: str) -> float:
         return max(self._clock() - self._last_beat.get(loop_name, self._clock()), 0.0)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """``(healthy, body)``: unhealthy when a watched loop has missed its interval
-        (``stuck``) or reports that it is failing (``down``)."""
+        (``stuck``), or a loop reports that it is failing or a check names a problem
+        (``down``)."""
         loops: dict[str, dict[str, Any]] = {}
         stuck: list[str] = []
         down: list[str] = []
@@ -326,11 +354,20 @@ class Metrics:
             elif age > within:
                 stuck.append(name)
             loops[name] = loop
+        checks: dict[str, dict[str, Any]] = {}
+        for name in sorted(self._checks):
+            problem = self._problem(name)
+            checks[name] = {"ok": problem is None}
+            if problem is not None:
+                checks[name]["error"] = problem
+                down.append(name)
         body: dict[str, Any] = {
             "status": "down" if down else "stuck" if stuck else "ok",
             "loops": loops,
             "last_successful_poll_timestamp": self._last_success,
         }
+        if checks:
+            body["checks"] = checks
         if stuck:
             body["stuck"] = stuck
         if down:

@@ -62,6 +62,17 @@ def is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or "mode=memory" in str(url.query)
 
 
+def sqlite_path(url: URL) -> Path | None:
+    """The absolute path of a SQLite database file; None for memory, URI names and
+    other databases."""
+    if url.get_backend_name() != "sqlite" or is_memory(url):
+        return None
+    assert url.database is not None
+    if url.database.startswith("file:"):
+        return None
+    return Path(url.database).absolute()
+
+
 def build_engine(url: URL) -> Engine:
     """An engine for ``url``; for a SQLite file, its folder is created first."""
     options: dict[str, Any] = {}

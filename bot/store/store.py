@@ -2,7 +2,8 @@
 
 Every method is one short transaction and raises ``StoreError`` when the database fails
 (the message names the database with its password hidden). Times go in and come out as
-aware UTC datetimes.
+aware UTC datetimes. The outcome of each is counted in ``Store.health``: failures that go
+on make the store report itself failing (``Store.check``, ``bot.store.health``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from bot.store import (
 from bot.store.alerts import Collapse, OutboxView, lock_scopes
 from bot.store.codec import buttons_to_json, chat_from_text
 from bot.store.election import Election
-from bot.store.engine import WRITE, build_engine, parse_url, safe_url
+from bot.store.engine import WRITE, build_engine, parse_url, safe_url, sqlite_path
+from bot.store.health import DatabaseFile, StoreHealth
 from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
 
@@ -58,16 +60,32 @@ class Pruned:
 class Store:
     """Feed state, seen items, the outbox and subscriptions, in SQLite or PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, health: StoreHealth | None = None) -> None:
         parsed = parse_url(url)
         self._where = safe_url(parsed)
         self._engine = build_engine(parsed)
         self._writer = self._engine.execution_options(**WRITE)
+        self.health = health or StoreHealth()
+        path = sqlite_path(parsed)
+        self._file = DatabaseFile(path) if path is not None else None
         log.debug("store_opened", extra={"database": self._where})
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest revision (a no-op when current)."""
         upgrade(self._engine)
+        if self._file is not None:
+            self._file.settle()
+
+    def check(self) -> str | None:
+        """Why the store is failing (``bot.store.health``), or None while it works.
+
+        Cheap enough for a health probe: a SQLite file deleted or replaced is noticed
+        here at once, before any transaction fails on it.
+        """
+        problem = self._file.problem() if self._file is not None else None
+        if problem is not None and self.health.failing is None:
+            self.health.failed(problem, certain=True)
+        return self.health.failing
 
     def close(self) -> None:
         self._engine.dispose()
@@ -98,11 +116,24 @@ class Store:
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
+        """Every transaction passes here: errors become ``StoreError``, and the outcome
+        is counted in ``health``. Nothing is read from or written to a database file
+        that was deleted or replaced: what went there would vanish at the next restart."""
+        problem = self._file.problem() if self._file is not None else None
+        if problem is not None:
+            log.warning("store_failed", extra={"action": action, "error": problem})
+            self.health.failed(problem, certain=True)
+            raise StoreError(problem)
         try:
             yield
         except SQLAlchemyError as exc:
+            error = f"cannot {action} {self._where}: {describe(exc)}"
             log.warning("store_failed", extra={"action": action, "error": describe(exc)})
-            raise StoreError(f"cannot {action} {self._where}: {describe(exc)}") from exc
+            self.health.failed(error)
+            raise StoreError(error) from exc
+        self.health.succeeded()
+        if self._file is not None:
+            self._file.settle()
 
     # feed state
 

@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "bot.commands": ENTRY,
     "bot.logs": ENTRY,
     "bot.settings": ENTRY,
+    "bot.settings_env": ENTRY,
     "bot.lock": ENTRY,
     "bot.metrics": ADAPTER,
     "bot.pipeline": ORCHESTRATION,

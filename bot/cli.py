@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "match",
         help="dry run: which topics fire on these items, and why",
         description="Dry run of the rules on items: feed URLs, feed files (RSS, Atom, JSON Feed), "
-        "archived item .md files or directories of them, JSON Lines files. Nothing is sent "
-        "or stored. Unreadable items are reported on stderr; the rest are processed.",
+        "archived item .md files or directories of them, JSON Lines files of any size (read as "
+        "a stream). Nothing is sent or stored. Unreadable inputs are reported on stderr, one "
+        "line per file; the rest are processed.",
     )
     match.add_argument("inputs", nargs="+", metavar="INPUT", help="URL, file or directory")
     match.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
@@ -79,7 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--explain",
         action="store_true",
-        help="also show near-misses: Latin terms one edit beyond what they allow",
+        help="also show near-misses that would have made a topic fire: a Latin term of 5 "
+        "letters or more, one edit beyond what it allows, in an item the topic missed",
+    )
+    match.add_argument(
+        "--stats",
+        action="store_true",
+        help="instead of the items, a report per topic and per term: items fired, share of "
+        "the input, the words each term matched, sample titles, terms that never hit",
     )
 
     sub.add_parser(
@@ -190,7 +198,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         case "match":
             return asyncio.run(
                 commands.match(
-                    settings, args.inputs, args.topic, args.format, out, explain=args.explain
+                    settings,
+                    args.inputs,
+                    args.topic,
+                    args.format,
+                    out,
+                    explain=args.explain,
+                    stats=args.stats,
                 )
             )
         case "config":

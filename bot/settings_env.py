@@ -29,9 +29,7 @@ def env_file_values(path: Path | None) -> dict[str, str]:
     return {k: v or "" for k, v in values.items() if k.upper().startswith(PREFIX)}
 
 
-def unknown_names(
-    names: Iterable[str], known: Collection[str], *, where: str
-) -> list[str]:
+def unknown_names(names: Iterable[str], known: Collection[str], *, where: str) -> list[str]:
     """One line per ``MEDIABOT_*`` name that is no setting, with the nearest real ones."""
     problems = []
     for raw in names:

@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "bot.cli": ENTRY,
     "bot.app": ENTRY,
     "bot.commands": ENTRY,
+    "bot.dry_run": ENTRY,
     "bot.logs": ENTRY,
     "bot.settings": ENTRY,
     "bot.settings_env": ENTRY,

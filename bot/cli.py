@@ -43,11 +43,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the roles this process runs: poller, sender, updates or all (default: "
         "MEDIABOT_ROLES, else all); several as a comma list",
     )
-    sub.add_parser(
+    once = sub.add_parser(
         "once",
         help="poll every enabled feed once, deliver what is due, exit",
         description="One poll of every enabled feed, match, deliver what is due, exit "
-        "(cron-friendly). Exit status 1 if any feed failed.",
+        "(cron-friendly). A feed that is backing off after failures, or whose server asked "
+        "for a pause, waits: each is listed on stderr with the reason and when it is due. "
+        "Exit status 1 if any feed failed.",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="also poll the feeds that are backing off or asked for a pause (a feed another "
+        "process is polling right now is still skipped)",
     )
 
     rules = sub.add_parser(
@@ -192,7 +200,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         case "run":
             return asyncio.run(commands.run(settings, settings.roles))
         case "once":
-            return asyncio.run(commands.once(settings, out))
+            return asyncio.run(commands.once(settings, out, force=args.force))
         case "rules":
             return commands.rules_check(settings, out)
         case "match":

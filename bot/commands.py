@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from bot import dry_run
 from bot.app import App, make_fetcher
 from bot.errors import FeedError, SendError, TokenRejected
 from bot.lock import acquire_instance_lock
 from bot.models import Destination, Message
-from bot.pipeline import probe_feed
+from bot.pipeline import PollReport, probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
 from bot.settings import Role, Settings
@@ -33,14 +35,45 @@ async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
     return EXIT_OK
 
 
-async def once(settings: Settings, out: TextIO) -> int:
+async def once(settings: Settings, out: TextIO, *, force: bool = False) -> int:
     with acquire_instance_lock(settings.database_url):
         app = App(settings, stdout=out)
         try:
-            reports = await app.once()
+            reports = await app.once(force=force)
         finally:
             await app.aclose()
+    for line in skipped_lines(reports, settings.tz, datetime.now(UTC)):
+        print(line, file=sys.stderr)
     return EXIT_FAIL if any(not r.ok for r in reports) else EXIT_OK
+
+
+def skipped_lines(reports: Sequence[PollReport], tz: ZoneInfo, now: datetime) -> list[str]:
+    """What ``once`` did not poll, why, and when it will: one line per feed."""
+    lines = []
+    for r in reports:
+        if not r.skipped:
+            continue
+        when = ""
+        if r.due is not None:
+            left = max(0.0, (r.due - now).total_seconds())
+            shown = r.due.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+            when = f"; due {shown} (in {_span(left)})"
+        lines.append(f"mediabot once: skipped {r.feed_id}: {r.error or 'not due'}{when}")
+    if any(r.skipped and r.due is not None for r in reports):
+        lines.append("mediabot once: `mediabot once --force` polls the waiting feeds now")
+    return lines
+
+
+def _span(seconds: float) -> str:
+    """``4m 10s``, ``2h 5m``: how long until something happens, for people."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
 
 
 def db_upgrade(settings: Settings, out: TextIO) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
-from bot.errors import ConfigError, MediabotError, RulesError, StoreError
+from bot.errors import ConfigError, EditRefused, MediabotError, RulesError, StoreError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
@@ -175,6 +175,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     try:
         return _dispatch(args, settings, out)
+    except EditRefused as exc:
+        for problem in exc.problems:
+            print(f"mediabot: {problem.message}", file=sys.stderr)
+        return EXIT_FAIL
     except RulesError as exc:
         print(f"mediabot: invalid rules in {settings.rules_dir}:", file=sys.stderr)
         for problem in exc.problems:

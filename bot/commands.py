@@ -16,6 +16,7 @@ from bot.models import Destination, Message
 from bot.pipeline import PollReport, probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
+from bot.rules.schema import Context, parse_interval
 from bot.settings import Role, Settings
 from bot.store import Store
 from bot.telegram.send import TelegramSink
@@ -122,6 +123,13 @@ async def feeds_add(
     check: bool,
     out: TextIO,
 ) -> int:
+    if interval is not None:
+        # Checked before anything is fetched or written: the rules' own interval grammar.
+        ctx = Context("--interval")
+        if parse_interval(ctx, interval, None) is None:
+            reason = ctx.problems[0].message.removeprefix(f"bad interval {interval!r}: ")
+            print(f"mediabot feeds add: --interval {interval}: {reason}", file=sys.stderr)
+            return EXIT_USAGE
     rules = load_rules(settings.rules_dir).rules
     ident = ident or suggest_feed_id(url, {f.id for f in rules.feeds})
     title = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from bot.models import Destination, Message
 from bot.pipeline import PollReport, probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
+from bot.rules.model import RuleSet
 from bot.rules.schema import Context, parse_interval
 from bot.settings import Role, Settings
 from bot.store import Store
@@ -23,17 +26,51 @@ from bot.telegram.send import TelegramSink
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
+log = logging.getLogger(__name__)
+
 
 async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
     # The lock comes before App(): building the app migrates the database. (SQLite only:
     # PostgreSQL processes coordinate through the database, any number of them.)
     with acquire_instance_lock(settings.database_url):
         app = App(settings, roles=roles)
+        warn_placeholders(app.book.rules)
         try:
             await app.run()
         finally:
             await app.aclose()
     return EXIT_OK
+
+
+# Chats from the examples (shipped rules, README, DESIGN): nobody's real channel.
+_PLACEHOLDER_CHATS = re.compile(
+    r"^(?:@(?:mediabot_demo|demo_desk|kp_watch|your_\w*|\w*example\w*)|"
+    r"-100(?:1234567890|9876543210|123))$",
+    re.I,
+)
+
+
+def placeholder_chats(rules: RuleSet) -> dict[str, list[str]]:
+    """Chat -> the topics that send there, for each chat that is an example's placeholder."""
+    found: dict[str, list[str]] = {}
+    for topic in rules.topics:
+        for dest in topic.channels:
+            if _PLACEHOLDER_CHATS.match(str(dest.chat)):
+                found.setdefault(str(dest.chat), []).append(topic.id)
+    return found
+
+
+def warn_placeholders(rules: RuleSet) -> None:
+    for chat, topics in placeholder_chats(rules).items():
+        log.warning(
+            "placeholder_channel",
+            extra={
+                "chat": chat,
+                "topics": ",".join(topics),
+                "hint": "an example chat nobody owns: put your own channel in these topics' "
+                "channels, or remove it",
+            },
+        )
 
 
 async def once(settings: Settings, out: TextIO, *, force: bool = False) -> int:

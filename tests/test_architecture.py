@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "bot.app": ENTRY,
     "bot.commands": ENTRY,
     "bot.dry_run": ENTRY,
+    "bot.demo": ENTRY,
     "bot.logs": ENTRY,
     "bot.settings": ENTRY,
     "bot.settings_env": ENTRY,

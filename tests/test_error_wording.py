@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.errors import EditRefused, RulesError
 from bot.rules.edit import remove_feed
 from bot.rules.load import load_rules
+from tests.conftest import Cli
 
 
 def problems(rules: Path) -> list[str]:
@@ -61,26 +61,23 @@ def test_removing_an_unknown_feed_names_the_nearest_id(tmp_path: Path) -> None:
         remove_feed(tmp_path, "nope")
 
 
-def test_the_command_line_words_for_edits_and_missing_directories(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_the_command_line_words_for_edits_and_missing_directories(cli: Cli, tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
     feeds = "feeds:\n  - {id: voa-zh, url: 'https://e.com/a'}\n"
     (rules / "feeds.yaml").write_text(feeds)
 
-    assert main(["feeds", "remove", "nope", "--rules", str(rules)]) == 1
-    err = capsys.readouterr().err
-    assert err == "mediabot: no feed with id 'nope' (feeds: voa-zh)\n"  # not "invalid rules"
+    removed = cli("feeds", "remove", "nope", "--rules", str(rules))
+    assert removed.returncode == 1
+    assert removed.stderr == "mediabot: no feed with id 'nope' (feeds: voa-zh)\n"
 
     args = ["feeds", "add", "https://e.com/b", "--interval", "5s", "--no-check"]
-    assert main([*args, "--rules", str(rules)]) == 2
-    err = capsys.readouterr().err
-    assert "--interval 5s: use 30s..1d" in err and "feeds.yaml:" not in err
+    added = cli(*args, "--rules", str(rules))
+    assert added.returncode == 2
+    assert "--interval 5s: use 30s..1d" in added.stderr and "feeds.yaml:" not in added.stderr
     assert (rules / "feeds.yaml").read_text() == feeds
 
-    assert main(["rules", "check", "--rules", "missing"]) == 1
-    err = capsys.readouterr().err
-    assert f"{tmp_path / 'missing'}: error: rules directory not found" in err
-    assert "MEDIABOT_RULES_DIR" in err and "--rules" in err
+    missing = cli("rules", "check", "--rules", "missing")
+    assert missing.returncode == 1
+    assert f"{cli.cwd / 'missing'}: error: rules directory not found" in missing.stderr
+    assert "MEDIABOT_RULES_DIR" in missing.stderr and "--rules" in missing.stderr

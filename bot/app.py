@@ -210,9 +210,11 @@ class App:
         self.store.close()
 
     # --- one pass -------------------------------------------------------------------------
-    async def once(self) -> list[PollReport]:
+    async def once(self, *, force: bool = False) -> list[PollReport]:
         await self._follow_rules()
-        reports = await self.pipeline.poll_all(on_schedule=False, holder=self.process_id)
+        reports = await self.pipeline.poll_all(
+            on_schedule=False, holder=self.process_id, force=force
+        )
         sent = 0
         election = self.store.election(self._sender_role)
         # On PostgreSQL a running service's active sender may own the outbox: then it

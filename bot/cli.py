@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
-from bot.errors import ConfigError, MediabotError, RulesError, StoreError
+from bot.errors import ConfigError, EditRefused, MediabotError, RulesError, StoreError
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 
@@ -43,11 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the roles this process runs: poller, sender, updates or all (default: "
         "MEDIABOT_ROLES, else all); several as a comma list",
     )
-    sub.add_parser(
+    once = sub.add_parser(
         "once",
         help="poll every enabled feed once, deliver what is due, exit",
         description="One poll of every enabled feed, match, deliver what is due, exit "
-        "(cron-friendly). Exit status 1 if any feed failed.",
+        "(cron-friendly). A feed that is backing off after failures, or whose server asked "
+        "for a pause, waits: each is listed on stderr with the reason and when it is due. "
+        "Exit status 1 if any feed failed.",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="also poll the feeds that are backing off or asked for a pause (a feed another "
+        "process is polling right now is still skipped)",
     )
 
     rules = sub.add_parser(
@@ -67,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         "match",
         help="dry run: which topics fire on these items, and why",
         description="Dry run of the rules on items: feed URLs, feed files (RSS, Atom, JSON Feed), "
-        "archived item .md files or directories of them, JSON Lines files. Nothing is sent "
-        "or stored. Unreadable items are reported on stderr; the rest are processed.",
+        "archived item .md files or directories of them, JSON Lines files of any size (read as "
+        "a stream). Nothing is sent or stored. Unreadable inputs are reported on stderr, one "
+        "line per file; the rest are processed.",
     )
     match.add_argument("inputs", nargs="+", metavar="INPUT", help="URL, file or directory")
     match.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
@@ -79,7 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--explain",
         action="store_true",
-        help="also show near-misses: Latin terms one edit beyond what they allow",
+        help="also show near-misses that would have made a topic fire: a Latin term of 5 "
+        "letters or more, one edit beyond what it allows, in an item the topic missed",
+    )
+    match.add_argument(
+        "--stats",
+        action="store_true",
+        help="instead of the items, a report per topic and per term: items fired, share of "
+        "the input, the words each term matched, sample titles, terms that never hit",
+    )
+
+    sub.add_parser(
+        "demo",
+        help="see it work: sample feeds, offline, alerts printed as a chat shows them",
+        description="The whole pipeline in a few seconds, offline: sample feeds shipped with "
+        "mediabot (Chinese, English, a Traditional Chinese edition) are served on 127.0.0.1 "
+        "and polled, matched against demo rules, and every alert, edit and digest is "
+        "printed as a chat would show it. Uses a temporary database; sends nothing, whatever "
+        "token is set.",
     )
 
     sub.add_parser(
@@ -159,6 +186,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
             overrides["rules_dir"] = args.rules
         if getattr(args, "roles", None):
             overrides["roles"] = args.roles
+        if args.command == "demo" and "MEDIABOT_LOG_LEVEL" not in map(str.upper, os.environ):
+            overrides["log_level"] = "WARNING"  # the demo's output is the alerts
         settings = load_settings(**overrides)
     except ConfigError as exc:
         print(f"mediabot: {exc}", file=sys.stderr)
@@ -166,6 +195,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     try:
         return _dispatch(args, settings, out)
+    except EditRefused as exc:
+        for problem in exc.problems:
+            print(f"mediabot: {problem.message}", file=sys.stderr)
+        return EXIT_FAIL
     except RulesError as exc:
         print(f"mediabot: invalid rules in {settings.rules_dir}:", file=sys.stderr)
         for problem in exc.problems:
@@ -191,17 +224,27 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         case "run":
             return asyncio.run(commands.run(settings, settings.roles))
         case "once":
-            return asyncio.run(commands.once(settings, out))
+            return asyncio.run(commands.once(settings, out, force=args.force))
         case "rules":
             return commands.rules_check(settings, out)
         case "match":
             return asyncio.run(
                 commands.match(
-                    settings, args.inputs, args.topic, args.format, out, explain=args.explain
+                    settings,
+                    args.inputs,
+                    args.topic,
+                    args.format,
+                    out,
+                    explain=args.explain,
+                    stats=args.stats,
                 )
             )
         case "config":
             return commands.config(settings, out)
+        case "demo":
+            from bot.demo import run_demo
+
+            return asyncio.run(run_demo(settings, out))
         case "send-test":
             return asyncio.run(commands.send_test(settings, args.chat, args.thread, out))
         case "db" if args.db_command == "prune":

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import json
+import logging
+import re
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from bot import dry_run
 from bot.app import App, make_fetcher
 from bot.errors import FeedError, SendError, TokenRejected
-from bot.feeds.inputs import InputFailure, load_inputs
 from bot.lock import acquire_instance_lock
-from bot.models import Destination, Hit, Item, Message, TopicMatch
-from bot.pipeline import probe_feed
+from bot.models import Destination, Message
+from bot.pipeline import PollReport, probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
-from bot.rules.explain import NearMiss, near_misses
 from bot.rules.load import load_rules
-from bot.rules.match import compile_matcher
+from bot.rules.model import RuleSet
+from bot.rules.schema import Context, parse_interval
 from bot.settings import Role, Settings
 from bot.store import Store
 from bot.telegram.send import TelegramSink
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger(__name__)
 
 
 async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
@@ -31,6 +34,7 @@ async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
     # PostgreSQL processes coordinate through the database, any number of them.)
     with acquire_instance_lock(settings.database_url):
         app = App(settings, roles=roles)
+        warn_placeholders(app.book.rules)
         try:
             await app.run()
         finally:
@@ -38,14 +42,76 @@ async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
     return EXIT_OK
 
 
-async def once(settings: Settings, out: TextIO) -> int:
+# Chats from the examples (shipped rules, README, DESIGN): nobody's real channel.
+_PLACEHOLDER_CHATS = re.compile(
+    r"^(?:@(?:mediabot_demo|demo_desk|kp_watch|your_\w*|\w*example\w*)|"
+    r"-100(?:1234567890|9876543210|123))$",
+    re.I,
+)
+
+
+def placeholder_chats(rules: RuleSet) -> dict[str, list[str]]:
+    """Chat -> the topics that send there, for each chat that is an example's placeholder."""
+    found: dict[str, list[str]] = {}
+    for topic in rules.topics:
+        for dest in topic.channels:
+            if _PLACEHOLDER_CHATS.match(str(dest.chat)):
+                found.setdefault(str(dest.chat), []).append(topic.id)
+    return found
+
+
+def warn_placeholders(rules: RuleSet) -> None:
+    for chat, topics in placeholder_chats(rules).items():
+        log.warning(
+            "placeholder_channel",
+            extra={
+                "chat": chat,
+                "topics": ",".join(topics),
+                "hint": "an example chat nobody owns: put your own channel in these topics' "
+                "channels, or remove it",
+            },
+        )
+
+
+async def once(settings: Settings, out: TextIO, *, force: bool = False) -> int:
     with acquire_instance_lock(settings.database_url):
         app = App(settings, stdout=out)
         try:
-            reports = await app.once()
+            reports = await app.once(force=force)
         finally:
             await app.aclose()
+    for line in skipped_lines(reports, settings.tz, datetime.now(UTC)):
+        print(line, file=sys.stderr)
     return EXIT_FAIL if any(not r.ok for r in reports) else EXIT_OK
+
+
+def skipped_lines(reports: Sequence[PollReport], tz: ZoneInfo, now: datetime) -> list[str]:
+    """What ``once`` did not poll, why, and when it will: one line per feed."""
+    lines = []
+    for r in reports:
+        if not r.skipped:
+            continue
+        when = ""
+        if r.due is not None:
+            left = max(0.0, (r.due - now).total_seconds())
+            shown = r.due.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+            when = f"; due {shown} (in {_span(left)})"
+        lines.append(f"mediabot once: skipped {r.feed_id}: {r.error or 'not due'}{when}")
+    if any(r.skipped and r.due is not None for r in reports):
+        lines.append("mediabot once: `mediabot once --force` polls the waiting feeds now")
+    return lines
+
+
+def _span(seconds: float) -> str:
+    """``4m 10s``, ``2h 5m``: how long until something happens, for people."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
 
 
 def db_upgrade(settings: Settings, out: TextIO) -> int:
@@ -106,6 +172,13 @@ async def feeds_add(
     check: bool,
     out: TextIO,
 ) -> int:
+    if interval is not None:
+        # Checked before anything is fetched or written: the rules' own interval grammar.
+        ctx = Context("--interval")
+        if parse_interval(ctx, interval, None) is None:
+            reason = ctx.problems[0].message.removeprefix(f"bad interval {interval!r}: ")
+            print(f"mediabot feeds add: --interval {interval}: {reason}", file=sys.stderr)
+            return EXIT_USAGE
     rules = load_rules(settings.rules_dir).rules
     ident = ident or suggest_feed_id(url, {f.id for f in rules.feeds})
     title = None
@@ -130,161 +203,9 @@ def feeds_remove(settings: Settings, ident: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-# --- match: the rule author's dry run -------------------------------------------------------
+# --- match: the rule author's dry run (bot.dry_run) ----------------------------------------
 
-
-async def match(
-    settings: Settings,
-    specs: Sequence[str],
-    topics: Sequence[str],
-    fmt: str,
-    out: TextIO,
-    *,
-    explain: bool = False,
-) -> int:
-    rules = load_rules(settings.rules_dir).rules
-    unknown = [t for t in topics if rules.topic(t) is None]
-    if unknown:
-        print(f"mediabot match: unknown topic id(s): {', '.join(unknown)}", file=sys.stderr)
-        return EXIT_USAGE
-    matcher = compile_matcher(rules)
-    # A URL that is a feed of the rules is read as that feed, so its topic scopes apply.
-    feed_of_url = {f.url: f.id for f in rules.feeds}
-    items: list[Item] = []
-    failures: list[InputFailure] = []
-    async with make_fetcher(settings) as fetcher:
-        for spec in specs:
-            got, bad = await load_inputs([spec], fetcher)
-            if spec in feed_of_url:
-                got = [replace(i, feed_id=feed_of_url[spec]) for i in got]
-            items += got
-            failures += bad
-    for failure in failures:
-        print(f"mediabot match: {failure.source}: {failure.reason}", file=sys.stderr)
-    wanted = set(topics) or None
-    fired = 0
-    progress = _Progress(len(items), sys.stderr)
-    for item in items:
-        progress.step()
-        feed = rules.feed(item.feed_id)
-        result = matcher.match(item, feed_tags=feed.tags if feed else (), topics=wanted)
-        misses = near_misses(rules, result.plain, wanted) if explain else []
-        for tm in result.topics:
-            fired += 1
-            if fmt == "jsonl":
-                row = _jsonl_row(item, tm)
-                if explain:
-                    row["near_misses"] = [
-                        _miss_dict(m) for m in misses if m.topic_id == tm.topic_id
-                    ]
-                print(json.dumps(row, ensure_ascii=False), file=out)
-            else:
-                _print_table_row(item, tm, rules.topic(tm.topic_id), out)
-        if fmt == "table" and misses:
-            _print_near_misses(item, misses, out)
-    progress.done()
-    if fmt == "table":
-        print(f"{len(items)} items, {fired} matches, {len(failures)} unreadable", file=out)
-    return EXIT_OK if items or not failures else EXIT_FAIL
-
-
-def _miss_dict(miss: NearMiss) -> dict[str, Any]:
-    return {
-        "term": miss.term,
-        "entity": miss.entity,
-        "matched": miss.matched,
-        "field": miss.field,
-        "edits": miss.edits,
-        "allowed": miss.allowed,
-    }
-
-
-def _print_near_misses(item: Item, misses: Sequence[NearMiss], out: TextIO) -> None:
-    print(f"  near misses in {item.title[:60]!r}:", file=out)
-    for m in misses:
-        entity = f" (@{m.entity})" if m.entity else ""
-        print(
-            f"    {m.topic_id}: {m.term}{entity} ~ «{m.matched}»  [{m.field}, {m.edits} "
-            f"edit{'s' if m.edits != 1 else ''}, {m.allowed} allowed]",
-            file=out,
-        )
-    print("", file=out)
-
-
-class _Progress:
-    """``matched N/M`` on one refreshed stderr line, for long runs on a terminal only."""
-
-    EVERY = 100
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream, self.count = total, stream, 0
-        self.on = total >= 2 * self.EVERY and stream.isatty()
-
-    def step(self) -> None:
-        self.count += 1
-        if self.on and self.count % self.EVERY == 0:
-            self.stream.write(f"\rmatched {self.count}/{self.total} items")
-            self.stream.flush()
-
-    def done(self) -> None:
-        if self.on:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-def display_id(item: Item) -> str | int:
-    """The input's own ``id`` (JSON Lines), as given; else the link, else the key."""
-    if item.source_id is not None:
-        return item.source_id
-    return item.link or item.key
-
-
-def _hit_dict(hit: Hit) -> dict[str, Any]:
-    return {
-        "term": hit.term,
-        "entity": hit.entity,
-        "matched": hit.matched,
-        "field": hit.field,
-        "edits": hit.edits,
-    }
-
-
-def distinct_hits(hits: Sequence[Hit]) -> list[Hit]:
-    """One hit per (term, matched text, field, edits), strongest first: the matcher reports
-    every occurrence (for bolding), a reader wants each reason once."""
-    seen: set[tuple[str, str | None, str, str, int]] = set()
-    out: list[Hit] = []
-    for hit in hits:
-        key = (hit.term, hit.entity, hit.matched, hit.field, hit.edits)
-        if key not in seen:
-            seen.add(key)
-            out.append(hit)
-    return out
-
-
-def _jsonl_row(item: Item, tm: TopicMatch) -> dict[str, Any]:
-    return {
-        "id": display_id(item),
-        "link": item.link,
-        "title": item.title,
-        "feed": item.feed_id,
-        "topic": tm.topic_id,
-        "hits": [_hit_dict(h) for h in distinct_hits(tm.hits)],
-    }
-
-
-def _print_table_row(item: Item, tm: TopicMatch, topic: Any, out: TextIO) -> None:
-    bold = out.isatty()
-    name = f"  {topic.name}" if topic is not None else ""
-    print(f"▶ {tm.topic_id}{name}", file=out)
-    print(f"  {item.title}", file=out)
-    print(f"  {item.link or item.key}  [{item.feed_id}]", file=out)
-    for hit in distinct_hits(tm.hits):
-        shown = f"\033[1m{hit.matched}\033[0m" if bold else f"«{hit.matched}»"
-        entity = f" (@{hit.entity})" if hit.entity else ""
-        edits = f", {hit.edits} edit{'s' if hit.edits > 1 else ''}" if hit.edits else ""
-        print(f"    {hit.term}{entity} → {shown}  [{hit.field}{edits}]", file=out)
-    print("", file=out)
+match = dry_run.match
 
 
 # --- send-test ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@
     ├── ConfigError                 settings that cannot work (bad value, missing dir)
     │   └── AlreadyRunning          another mediabot owns this SQLite database
     ├── RulesError                  a rules set that cannot be loaded; carries every problem
+    │   └── EditRefused             a rule-file edit that cannot be made (unknown id, taken URL)
     ├── FeedError                   one feed could not be polled; the others go on
     │   ├── FetchError              network, timeout, HTTP status, too large, redirects
     │   │   └── UnsafeURLError      refused by the private-network guard
@@ -64,6 +65,11 @@ class RulesError(MediabotError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class EditRefused(RulesError):
+    """A rule-file edit that cannot be made as asked (an unknown id, a taken URL); the
+    files are unchanged and the rules themselves may be fine."""
 
 
 class FeedError(MediabotError):

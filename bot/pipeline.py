@@ -67,6 +67,7 @@ class PollReport:
     error: str | None = None
     error_kind: str | None = None
     skipped: bool = False  # not due yet: backing off, or the server asked for a pause
+    due: datetime | None = None  # a skipped feed: when it is due (``error`` says why not now)
     notices: tuple[Notice, ...] = ()
 
 
@@ -127,13 +128,14 @@ class Pipeline:
         *,
         on_schedule: bool = True,
         holder: str | None = None,
+        force: bool = False,
     ) -> list[PollReport]:
         """Poll the given feeds (default: every enabled feed) once, concurrently.
 
         ``on_schedule=False`` (``mediabot once``) polls healthy feeds even before their next
         planned time; a feed that is failing, or whose server asked for a pause, still
-        waits. With ``holder``, each feed is leased first, and one that another process is
-        polling is skipped.
+        waits, unless ``force`` (``mediabot once --force``). With ``holder``, each feed is
+        leased first, and one that another process is polling is skipped.
         """
         if feeds is None:
             feeds = [f for f in self.book.rules.feeds if f.enabled]
@@ -157,7 +159,9 @@ class Pipeline:
                 polls.append(_in_use(feed))
             else:
                 lease = leases.get(feed.id)
-                polls.append(self.poll_feed(feed, on_schedule=on_schedule, lease=lease))
+                polls.append(
+                    self.poll_feed(feed, on_schedule=on_schedule, lease=lease, force=force)
+                )
         return list(await asyncio.gather(*polls))
 
     @property
@@ -172,13 +176,18 @@ class Pipeline:
         return max(300.0, 4 * self.fetcher.timeout)
 
     async def poll_feed(
-        self, feed: FeedRule, *, on_schedule: bool = True, lease: Lease | None = None
+        self,
+        feed: FeedRule,
+        *,
+        on_schedule: bool = True,
+        lease: Lease | None = None,
+        force: bool = False,
     ) -> PollReport:
         """Poll one feed. With a ``lease`` (the scheduler's tick), the store has judged it
         due and its writes are fenced by the lease; without one, it is polled if due."""
         async with self._slot(feed):
             try:
-                report = await self._poll_feed(feed, on_schedule, lease)
+                report = await self._poll_feed(feed, on_schedule, lease, force)
             except LeaseLost as exc:
                 log.warning("feed_lease_lost", extra={"feed_id": feed.id, "error": str(exc)})
                 report = PollReport(feed.id, ok=False, error=str(exc), error_kind="lease_lost")
@@ -207,7 +216,7 @@ class Pipeline:
         return is_due(state.next_poll_not_before, now)
 
     async def _poll_feed(
-        self, feed: FeedRule, on_schedule: bool, lease: Lease | None
+        self, feed: FeedRule, on_schedule: bool, lease: Lease | None, force: bool = False
     ) -> PollReport:
         # Store calls block: off the event loop, so sends and commands go on meanwhile.
         known = await asyncio.to_thread(self.store.feed_state, feed.id)
@@ -217,11 +226,17 @@ class Pipeline:
         now = lease.at if lease is not None else self._clock()
         holder = lease.holder if lease is not None else None
         judged = lease is not None and on_schedule  # leased by the tick: the store said due
-        if not judged and not self._due(state, now, on_schedule):
+        if not (judged or force or self._due(state, now, on_schedule)):
             log.debug("feed_not_due", extra={"feed_id": feed.id})
             if holder is not None:
                 await asyncio.to_thread(self.store.release_feed, feed.id, holder)
-            return PollReport(feed.id, ok=True, skipped=True)
+            return PollReport(
+                feed.id,
+                ok=True,
+                skipped=True,
+                error=skip_reason(state),
+                due=state.next_poll_not_before,
+            )
         state.last_poll = now
         try:
             result = await self.fetcher.fetch(
@@ -313,6 +328,17 @@ class Pipeline:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        if first_poll:
+            log.info(
+                "feed_first_poll",
+                extra={
+                    "feed_id": feed.id,
+                    "marked_seen": len(new_items) - len(to_alert),
+                    "considered": len(to_alert),
+                    "why": "a new feed alerts on at most MEDIABOT_BACKFILL of its newest items",
+                },
+            )
+        _log_held(feed.id, alerts)
         self._record_success(state, now)
         notices = self._plan(feed, state, now, result=result, parsed=parsed, new_items=new_items)
         queued = self.store.record_poll(
@@ -450,6 +476,33 @@ async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
     return await asyncio.to_thread(
         parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
     )
+
+
+def skip_reason(state: FeedState) -> str:
+    """Why a feed that is not due waits: what ``mediabot once`` tells."""
+    if state.consecutive_errors:
+        last = f" (last: {state.last_error})" if state.last_error else ""
+        n = state.consecutive_errors
+        return f"backing off after {n} failed poll{'s' if n > 1 else ''}{last}"
+    return "the server asked for a pause (Retry-After or the feed's ttl)"
+
+
+def _log_held(feed_id: str, alerts: Sequence[Alert]) -> None:
+    """Items held for a digest say when they go out: nothing is sent now for them."""
+    held: dict[tuple[str, datetime], set[str]] = {}
+    for alert in alerts:
+        if alert.deliver_at is not None:
+            held.setdefault((alert.topic_id, alert.deliver_at), set()).add(alert.item_key)
+    for (topic_id, slot), keys in held.items():
+        log.info(
+            "digest_held",
+            extra={
+                "feed_id": feed_id,
+                "topic_id": topic_id,
+                "items": len(keys),
+                "slot": slot.isoformat(),
+            },
+        )
 
 
 async def _in_use(feed: FeedRule) -> PollReport:

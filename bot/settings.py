@@ -6,6 +6,7 @@ There is no module-level instance: call ``Settings()`` (or ``load_settings``) at
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.settings_env import describe_errors, env_file_values, unknown_names
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -40,11 +42,12 @@ def parse_duration(value: object) -> float:
         m = _DURATION.match(value)
         if m:
             return float(m.group(1)) * _UNIT_SECONDS[m.group(2) or "s"]
-    raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 10m, 2h, 1d)")
+    raise ValueError("not a duration: use e.g. 30s, 10m, 2h, 1d")
 
 
 Duration = Annotated[float, Field(ge=0)]
 MIN_RETENTION_DAYS = 7
+PositiveDuration = Annotated[float, Field(gt=0)]
 
 Role = Literal["poller", "sender", "updates"]
 ROLES: tuple[Role, ...] = ("poller", "sender", "updates")
@@ -97,15 +100,15 @@ class Settings(BaseSettings):
     default_interval: Duration = 600.0
     min_interval: Duration = 30.0
     max_interval: Duration = 86400.0
-    fetch_timeout: Duration = 20.0
-    connect_timeout: Duration = 10.0
+    fetch_timeout: PositiveDuration = 20.0
+    connect_timeout: PositiveDuration = 10.0
     max_body_bytes: int = Field(default=10_000_000, gt=0)
     max_concurrency: int = Field(default=10, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
     # Worker processes that parse feed documents; unset: one per core, at most 4.
     parse_processes: int | None = Field(default=None, ge=0, le=64)
     # Per document, in a worker: the time and the memory (over an idle worker) it may take.
-    parse_timeout: Annotated[float, Field(gt=0)] = 30.0
+    parse_timeout: PositiveDuration = 30.0
     parse_max_memory_mb: int = Field(default=512, ge=0)
     user_agent: str = "mediabot/0.1 (+https://github.com/mediabot; feed monitor)"
 
@@ -115,7 +118,7 @@ class Settings(BaseSettings):
     llm_url: str | None = None
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
-    llm_timeout: Duration = 20.0
+    llm_timeout: PositiveDuration = 20.0
 
     # Operations
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -126,13 +129,19 @@ class Settings(BaseSettings):
     roles: Annotated[tuple[Role, ...], NoDecode] = ROLES
     # How long a poll may hold its feed before another poller may take it (a poller that
     # died mid-poll); longer than any poll takes.
-    feed_lease: Duration = 300.0
+    feed_lease: PositiveDuration = 300.0
 
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
             parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            bad = [p for p in parts if p and not p.lstrip("-").isdigit()]
+            if bad:
+                raise ValueError(
+                    f"{bad[0]!r} is not a numeric Telegram user id: give ids as numbers, "
+                    "comma-separated (e.g. 12345,67890); @userinfobot tells a user theirs"
+                )
             return tuple(int(p) for p in parts if p)
         if isinstance(value, int):
             return (value,)
@@ -209,10 +218,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _bounds(self) -> Settings:
+        low, high = format_duration(self.min_interval), format_duration(self.max_interval)
         if self.min_interval > self.max_interval:
             raise ValueError(
-                f"MEDIABOT_MIN_INTERVAL ({self.min_interval:g}s) is longer than "
-                f"MEDIABOT_MAX_INTERVAL ({self.max_interval:g}s)"
+                f"MEDIABOT_MIN_INTERVAL ({low}) is longer than MEDIABOT_MAX_INTERVAL ({high})"
+            )
+        if not self.min_interval <= self.default_interval <= self.max_interval:
+            raise ValueError(
+                f"MEDIABOT_DEFAULT_INTERVAL={format_duration(self.default_interval)}: must be "
+                f"between MEDIABOT_MIN_INTERVAL ({low}) and MEDIABOT_MAX_INTERVAL ({high})"
             )
         return self
 
@@ -286,16 +300,28 @@ def _url_secrets(url: str) -> list[str]:
     return found
 
 
+def setting_names() -> set[str]:
+    return {f"MEDIABOT_{name.upper()}" for name in Settings.model_fields}
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning every validation problem into one ``ConfigError``."""
+    """Build the settings, turning every problem into one ``ConfigError``: a ``MEDIABOT_*``
+    name that is no setting (in the environment or ``.env``), or a value that is refused."""
+    lines: list[str] = []
+    settings: Settings | None = None
+    env = os.environ
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    from_file = env_file_values(Path(str(env_file)) if isinstance(env_file, str | Path) else None)
+    known = setting_names()
+    lines += unknown_names(env, known, where="the environment")
+    lines += unknown_names(from_file, known, where=str(env_file))
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["loc"]:
-                name = "MEDIABOT_" + "_".join(str(p) for p in err["loc"]).upper()
-                message = f"{name}: {message}"
-            lines.append(message)
+        secret = {n for n, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation)}
+        given = {k.upper(): v for k, v in [*from_file.items(), *env.items()]}
+        given |= {f"MEDIABOT_{k.upper()}": str(v) for k, v in overrides.items()}
+        lines += describe_errors(exc.errors(), secret, given)
+    if lines or settings is None:
         raise ConfigError("invalid settings:\n  " + "\n  ".join(lines)) from None
+    return settings

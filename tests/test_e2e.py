@@ -171,7 +171,9 @@ def test_match_reports_unreadable_items_and_goes_on(cli: Cli, tmp_path: Path) ->
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     fired = [r["id"] for r in rows if r["topic"] == TOPIC]  # Traditional text, Simplified rules
     assert fired == ["a1", "h:1", 42]
-    assert "items.jsonl:4" in result.stderr
+    # one line per unreadable file, with the count and the first lines' reasons
+    (bad,) = [line for line in result.stderr.splitlines() if "items.jsonl" in line]
+    assert "1 of 4 lines unreadable, skipped (line 4: invalid JSON" in bad
     assert "missing.xml" in result.stderr
 
 

@@ -81,13 +81,56 @@ async def test_jsonl_records(tmp_path: Path, fetcher: Fetcher) -> None:
         },
         {"id": 2, "title": "Two", "link": "https://e.com/2", "content": "b"},
     ]
-    text = "\n".join(json.dumps(r) for r in lines) + "\n\n{broken\n" + '{"title": "no id"}\n'
+    text = "\n".join(json.dumps(r) for r in lines) + "\n\n{broken\n" + '{"id": "no text"}\n'
     path.write_text(text, encoding="utf-8")
     items, failures = await load_inputs([str(path)], fetcher)
     assert [(i.key, i.feed_id) for i in items] == [("r1", "voa"), ("2", "batch")]
     assert items[0].published == datetime(2024, 5, 1, tzinfo=UTC)
-    assert [f.source for f in failures] == [f"{path}:4", f"{path}:5"]
-    assert "invalid JSON" in failures[0].reason and "id" in failures[1].reason
+    # One failure for the file, however many lines: with the count and the first reasons.
+    (failure,) = failures
+    assert failure.source == str(path)
+    assert failure.reason.startswith("2 of 5 lines unreadable, skipped (line 4: invalid JSON")
+    assert "line 5: no text" in failure.reason
+
+
+async def test_jsonl_reads_the_common_item_shapes(tmp_path: Path, fetcher: Fetcher) -> None:
+    path = tmp_path / "export.jsonl"
+    records = [
+        # an archive export: no id (the link is), html, source, epoch milliseconds
+        {
+            "source": "voa",
+            "title": "A",
+            "link": "https://e.com/a",
+            "html": "<p>俄朝</p>",
+            "ts_ms": 1719536343000,
+        },
+        {"guid": "g-2", "url": "https://e.com/b", "summary": "sum", "date": "2024-05-01"},
+        {"title": "no id, no link", "content_text": "plain"},
+        {"id": "d", "title": "D", "description": "desc", "content": ""},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    items, failures = await load_inputs([str(path)], fetcher)
+    assert failures == []
+    assert [(i.key, i.feed_id, i.content, i.link) for i in items] == [
+        ("https://e.com/a", "voa", "<p>俄朝</p>", "https://e.com/a"),
+        ("g-2", "export", "sum", "https://e.com/b"),
+        ("export.jsonl:3", "export", "plain", ""),
+        ("d", "export", "desc", ""),
+    ]
+    assert items[0].published == datetime(2024, 6, 28, 0, 59, 3, tzinfo=UTC)
+    assert [i.source_id for i in items] == [None, "g-2", None, "d"]
+
+
+async def test_a_jsonl_file_is_sniffed_but_a_one_line_json_feed_stays_a_feed(
+    tmp_path: Path, fetcher: Fetcher
+) -> None:
+    (tmp_path / "items.txt").write_text('{"id": 1, "title": "x"}\n{"id": 2, "title": "y"}\n')
+    (tmp_path / "feed.json").write_text(json.dumps(JSON_FEED), encoding="utf-8")
+    items, failures = await load_inputs(
+        [str(tmp_path / "items.txt"), str(tmp_path / "feed.json")], fetcher
+    )
+    assert failures == []
+    assert [i.title for i in items] == ["x", "y", "JSON item"]
 
 
 async def test_directory_recursive_sorted_with_failures(tmp_path: Path, fetcher: Fetcher) -> None:

@@ -71,6 +71,25 @@ async def test_status_reports_health_counts_and_the_worst_feeds(bot: CommandBot)
     assert "beta (4×) fetch: HTTP 503 <b>Service Unavailable</b>" in text  # escaped, shown
 
 
+async def test_status_shows_when_held_digest_items_go_out(bot: CommandBot) -> None:
+    now = bot.clock()
+    assert "Digests:" not in (await bot.say("/status", user=ADMIN)).text
+    slot = now + timedelta(hours=2)
+    held = Alert(
+        "alpha",
+        "k2",
+        "russia-dprk",
+        Destination(USER),
+        Message("x", "x"),
+        now,
+        kind="digest_item",
+        deliver_at=slot,
+    )
+    bot.store.enqueue([held])
+    text = (await bot.say("/status", user=ADMIN)).text
+    assert "Digests: items held, next goes out 2024-06-28 18:00 CST" in text
+
+
 async def test_feeds_lists_every_feed_with_its_state(bot: CommandBot) -> None:
     text = (await bot.say("/feeds", user=ADMIN)).text
     assert "🆕 alpha Alpha News · every default interval" in text

@@ -1,19 +1,28 @@
 """The inputs of ``mediabot match``: feed URLs, feed files, archive items, directories, JSONL.
 
-A file's kind is judged by its content, not its name (a feed saved as ``.txt`` still
-reads), except that ``*.jsonl`` is always JSON Lines. One unreadable file, line or URL
-becomes an ``InputFailure`` and everything else still loads.
+Inputs are read as a stream (``iter_inputs``): one item at a time, so a JSON Lines
+archive of any size is matched in bounded memory. A file's kind is judged by its content,
+not its name (a feed saved as ``.txt`` still reads), except that ``*.jsonl`` is always JSON
+Lines. An unreadable file or URL becomes one ``InputFailure`` and everything else still
+loads; the unreadable lines of a JSON Lines file are summed up in one failure for the file.
+
+A JSON Lines record may take the common shapes of exported items: the body from
+``content``, ``content_html``, ``html``, ``summary``, ``description``, ``content_text`` or
+``text``; the link from ``link`` or ``url``; the id from ``id`` or ``guid``, else the link,
+else the file and line; the feed from ``feed`` or ``source``; the time from ``published``,
+``date`` or ``updated`` (text), or ``ts_ms`` (epoch milliseconds).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from bot.errors import FeedError, InputError
@@ -25,149 +34,246 @@ from bot.feeds.plain import html_to_plain
 from bot.models import Item
 
 DIRECTORY_SUFFIXES = frozenset({".md", ".xml", ".rss", ".atom", ".json", ".jsonl", ".rdf"})
-MAX_FILE_BYTES = 100_000_000
+# A feed document is parsed whole (feedparser has no streaming mode): this bounds the
+# memory one document may take. JSON Lines files are streamed and have no limit.
+MAX_FEED_FILE_BYTES = 100_000_000
 _ARCHIVE_START = re.compile(rb"^(?:---\s*\n|<!--\s*(?:\d+|NaN)?\s*-->\s*\n|\[)")
+_HEAD_BYTES = 64 * 1024
+_CONTENT_FIELDS = (
+    "content",
+    "content_html",
+    "html",
+    "summary",
+    "description",
+    "content_text",
+    "text",
+)
+_DATE_FIELDS = ("published", "date", "updated")
+_EXAMPLES = 3  # unreadable lines quoted in a file's one failure
 
 
 @dataclass(frozen=True, slots=True)
 class InputFailure:
-    """An input that could not be read: ``source`` is ``file[:line]`` or the URL."""
+    """An input that could not be read: ``source`` is the file or URL."""
 
     source: str
     reason: str
 
 
+Read = Item | InputFailure
 Loaded = tuple[list[Item], list[InputFailure]]
 
 
+async def iter_inputs(specs: Sequence[str], fetcher: Fetcher) -> AsyncIterator[Read]:
+    """Every item and failure of every spec, in order, one at a time.
+
+    Files are read on the running loop: this feeds a command that does nothing else."""
+    for spec in specs:
+        if re.match(r"^https?://", spec, re.I):
+            items, failures = await load_url(spec, fetcher)
+            for item in items:
+                yield item
+            for failure in failures:
+                yield failure
+        else:
+            for read in iter_path(Path(spec)):
+                yield read
+
+
 async def load_inputs(specs: Sequence[str], fetcher: Fetcher) -> Loaded:
-    """Load every spec in order; never raises for a bad input (see module docstring)."""
+    """``iter_inputs`` gathered into lists, for a few inputs at a time."""
     items: list[Item] = []
     failures: list[InputFailure] = []
-    for spec in specs:
-        got, failed = await _load_spec(spec, fetcher)
-        items.extend(got)
-        failures.extend(failed)
+    async for read in iter_inputs(specs, fetcher):
+        _sort(read, items, failures)
     return items, failures
 
 
-async def _load_spec(spec: str, fetcher: Fetcher) -> Loaded:
-    if re.match(r"^https?://", spec, re.I):
-        return await _load_url(spec, fetcher)
-    return await asyncio.to_thread(load_path, Path(spec))
+def _sort(read: Read, items: list[Item], failures: list[InputFailure]) -> None:
+    if isinstance(read, Item):
+        items.append(read)
+    else:
+        failures.append(read)
 
 
-def load_path(path: Path) -> Loaded:
+def iter_path(path: Path) -> Iterator[Read]:
     """A file or a directory; a missing path is a failure, not an exception."""
     if path.is_dir():
-        return load_directory(path)
-    if path.is_file():
-        return load_file(path)
-    return [], [InputFailure(str(path), "no such file or directory")]
+        yield from iter_directory(path)
+    elif path.is_file():
+        yield from iter_file(path)
+    else:
+        yield InputFailure(str(path), "no such file or directory")
 
 
-async def _load_url(url: str, fetcher: Fetcher) -> Loaded:
+async def load_url(url: str, fetcher: Fetcher) -> Loaded:
     feed_id = urlsplit(url).hostname or "url"
     try:
         fetched = await fetcher.fetch(url)
         if fetched.not_modified:
             return [], [InputFailure(url, "the server sent no content")]
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
-        )
+        parsed = parse_feed(fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers)
     except FeedError as exc:
         return [], [InputFailure(url, str(exc))]
     return list(parsed.items), []
 
 
-def load_directory(root: Path) -> Loaded:
+def iter_directory(root: Path) -> Iterator[Read]:
     """Every item file under ``root``, recursively, in sorted path order."""
-    items: list[Item] = []
-    failures: list[InputFailure] = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         if path.suffix.lower() in DIRECTORY_SUFFIXES:
-            got, failed = load_file(path)
-            items.extend(got)
-            failures.extend(failed)
-    return items, failures
+            yield from iter_file(path)
 
 
-def load_file(path: Path) -> Loaded:
+def iter_file(path: Path) -> Iterator[Read]:
     """One file of any supported kind."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return [], [InputFailure(str(path), f"larger than {MAX_FILE_BYTES} bytes")]
-        body = path.read_bytes()
+        with path.open("rb") as stream:
+            head = stream.read(_HEAD_BYTES)
+            start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+            if path.suffix.lower() == ".jsonl" or _is_jsonl(stream, start):
+                stream.seek(0)
+                yield from iter_jsonl(stream, source=str(path), default_feed=path.stem)
+                return
+            size = path.stat().st_size
     except OSError as exc:
-        return [], [InputFailure(str(path), f"cannot read: {exc.strerror or exc}")]
-    if path.suffix.lower() == ".jsonl":
-        return load_jsonl(body, source=str(path), default_feed=path.stem)
-    head = body.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if _ARCHIVE_START.match(head):
-        return _load_archive(path)
-    return _load_feed_file(path, body, head)
+        yield InputFailure(str(path), f"cannot read: {exc.strerror or exc}")
+        return
+    if _ARCHIVE_START.match(start):
+        yield from _load_archive(path)
+    elif size > MAX_FEED_FILE_BYTES:
+        yield InputFailure(
+            str(path),
+            f"a feed document of {size} bytes is over the {MAX_FEED_FILE_BYTES}-byte limit "
+            "for one document (JSON Lines files have none)",
+        )
+    else:
+        yield from _load_feed_file(path)
 
 
-def _load_archive(path: Path) -> Loaded:
+def _load_archive(path: Path) -> Iterator[Read]:
     try:
-        return [read_archive_item(path)], []
+        yield read_archive_item(path)
     except InputError as exc:
-        return [], [InputFailure(str(path), str(exc).removeprefix(f"{path}: "))]
+        yield InputFailure(str(path), str(exc).removeprefix(f"{path}: "))
 
 
-def _load_feed_file(path: Path, body: bytes, head: bytes) -> Loaded:
+def _load_feed_file(path: Path) -> Iterator[Read]:
     try:
-        parsed = parse_feed(body, feed_id=path.stem, url=path.resolve().as_uri())
+        parsed = parse_feed(path.read_bytes(), feed_id=path.stem, url=path.resolve().as_uri())
+    except OSError as exc:
+        yield InputFailure(str(path), f"cannot read: {exc.strerror or exc}")
     except FeedError as exc:
-        if head.startswith(b"{") and _looks_like_jsonl(head):
-            return load_jsonl(body, source=str(path), default_feed=path.stem)
-        return [], [InputFailure(str(path), str(exc))]
-    return list(parsed.items), []
+        yield InputFailure(str(path), str(exc))
+    else:
+        yield from parsed.items
 
 
-def _looks_like_jsonl(head: bytes) -> bool:
-    first = head.split(b"\n", 1)[0]
+def _is_jsonl(stream: BinaryIO, start: bytes) -> bool:
+    """Whether a file is JSON Lines: its first line is a JSON object that is not a whole
+    JSON Feed document."""
+    if not start.startswith(b"{"):
+        return False
+    stream.seek(0)
     try:
-        return isinstance(json.loads(first), dict)
+        first = json.loads(stream.readline().decode("utf-8-sig"))
     except ValueError:
         return False
+    return isinstance(first, dict) and not (
+        "jsonfeed" in str(first.get("version", "")) and isinstance(first.get("items"), list)
+    )
 
 
-def load_jsonl(body: bytes, *, source: str, default_feed: str) -> Loaded:
-    """JSON Lines records ``{id, title, link, content, published?, feed?}``; blank lines skipped."""
-    items: list[Item] = []
-    failures: list[InputFailure] = []
-    text = body.decode("utf-8-sig", "replace")
-    # Only "\n" ends a record: str.splitlines would also split at U+2028 inside strings.
-    for number, line in enumerate(text.split("\n"), start=1):
+def iter_jsonl(stream: BinaryIO, *, source: str, default_feed: str) -> Iterator[Read]:
+    """The records of a JSON Lines stream, one at a time; blank lines are skipped, and the
+    unreadable ones are summed up in one failure at the end."""
+    bad = 0
+    examples: list[str] = []
+    number = 0
+    # Binary lines end at b"\n" only: text modes would also split at U+2028 inside strings.
+    for number, raw in enumerate(stream, start=1):
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8", "replace")
         if not line.strip():
             continue
         try:
-            items.append(jsonl_item(json.loads(line), default_feed=default_feed))
+            yield jsonl_item(json.loads(line), default_feed=default_feed, where=(source, number))
         except (ValueError, InputError) as exc:
-            failures.append(InputFailure(f"{source}:{number}", _reason(exc)))
+            bad += 1
+            if len(examples) < _EXAMPLES:
+                examples.append(f"line {number}: {_reason(exc)}")
+    if bad:
+        more = "; …" if bad > len(examples) else ""
+        yield InputFailure(
+            source,
+            f"{bad} of {number} lines unreadable, skipped ({'; '.join(examples)}{more})",
+        )
+
+
+def load_jsonl(body: bytes, *, source: str, default_feed: str) -> Loaded:
+    """``iter_jsonl`` over bytes in memory, gathered into lists."""
+    items: list[Item] = []
+    failures: list[InputFailure] = []
+    for read in iter_jsonl(BytesIO(body), source=source, default_feed=default_feed):
+        _sort(read, items, failures)
     return items, failures
 
 
-def jsonl_item(record: Any, *, default_feed: str) -> Item:
-    """One JSON Lines record as an ``Item`` whose key is the record's ``id``."""
+def jsonl_item(record: Any, *, default_feed: str, where: tuple[str, int] = ("jsonl", 0)) -> Item:
+    """One JSON Lines record as an ``Item`` (the shapes read are in the module docstring).
+
+    The key is the record's id, else its link, else ``file:line`` from ``where``."""
     if not isinstance(record, dict):
         raise InputError("expected a JSON object")
-    ident = record.get("id")
-    if isinstance(ident, bool) or not isinstance(ident, str | int) or str(ident).strip() == "":
-        raise InputError("missing or empty 'id'")
-    fields = {name: _string(record, name) for name in ("title", "link", "content", "feed")}
-    if not fields["title"] and not fields["content"]:
-        raise InputError("neither 'title' nor 'content'")
+    ident = _ident(record)
+    title = _string(record, "title")
+    link = _first(record, ("link", "url"))
+    content = _first(record, _CONTENT_FIELDS)
+    if not title and not content:
+        raise InputError(
+            "no text: neither 'title' nor any of " + ", ".join(f"'{f}'" for f in _CONTENT_FIELDS)
+        )
     return Item(
-        feed_id=fields["feed"] or default_feed,
-        key=str(ident),
-        title=html_to_plain(fields["title"]),
-        link=fields["link"],
-        content=fields["content"],
-        published=parse_date(_string(record, "published")),
+        feed_id=_first(record, ("feed", "source", "feed_id")) or default_feed,
+        key=str(ident) if ident is not None else link or f"{Path(where[0]).name}:{where[1]}",
+        title=html_to_plain(title),
+        link=link,
+        content=content,
+        published=_published(record),
         source_id=ident,
     )
+
+
+def _ident(record: dict[str, Any]) -> str | int | None:
+    for name in ("id", "guid"):
+        value = record.get(name)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, str | int) and str(value).strip():
+            return value
+        if not isinstance(value, str | int):
+            raise InputError(f"'{name}' must be a string or a number")
+    return None
+
+
+def _first(record: dict[str, Any], names: Sequence[str]) -> str:
+    for name in names:
+        value = _string(record, name)
+        if value.strip():
+            return value
+    return ""
+
+
+def _published(record: dict[str, Any]) -> datetime | None:
+    text = _first(record, _DATE_FIELDS)
+    if text:
+        return parse_date(text)
+    stamp = record.get("ts_ms")
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        try:
+            return datetime.fromtimestamp(stamp / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
 
 
 def _string(record: dict[str, Any], name: str) -> str:

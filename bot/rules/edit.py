@@ -19,6 +19,7 @@ feeds list (``feeds.yaml`` first), or to a new ``feeds.yaml``. Every function ra
 from __future__ import annotations
 
 import copy
+import difflib
 import io
 import logging
 import os
@@ -36,7 +37,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from bot.errors import Problem, RulesError
+from bot.errors import EditRefused, Problem, RulesError
 from bot.rules.load import load_rules, rule_files
 from bot.rules.safeyaml import rule_yaml
 from bot.rules.schema import ID
@@ -69,8 +70,8 @@ class _Doc:
     yaml: YAML
 
 
-def _refuse(where: Path | str, message: str) -> RulesError:
-    return RulesError([Problem(str(where), None, message)])
+def _refuse(where: Path | str, message: str) -> EditRefused:
+    return EditRefused([Problem(str(where), None, message)])
 
 
 def _yaml_for(text: str) -> YAML:
@@ -119,7 +120,24 @@ def _find(rules_dir: Path, feed_id: str) -> tuple[_Doc, CommentedSeq, int]:
         index = _index_of(feeds, feed_id) if feeds is not None else None
         if feeds is not None and index is not None:
             return doc, feeds, index
-    raise _refuse(rules_dir, f"no feed with id {feed_id!r} in the rules")
+    raise _refuse(rules_dir, f"no feed with id {feed_id!r}{_nearest(rules_dir, feed_id)}")
+
+
+def _nearest(rules_dir: Path, feed_id: str) -> str:
+    """``; did you mean 'voa-zh'?`` or the ids there are: for a refusal's message."""
+    ids = [
+        str(node.get("id"))
+        for path in rule_files(rules_dir)
+        for node in _feeds_of(_read(path)) or []
+        if isinstance(node, dict) and node.get("id")
+    ]
+    close = difflib.get_close_matches(feed_id, ids, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if not ids:
+        return f" (there are no feeds in {rules_dir})"
+    shown = ", ".join(ids[:10]) + (", …" if len(ids) > 10 else "")
+    return f" (feeds: {shown})"
 
 
 def _home_for_new_feeds(rules_dir: Path) -> _Doc:

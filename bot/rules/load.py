@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import Problem, RulesError
@@ -29,6 +30,7 @@ from bot.rules.schema import (
     value_line,
 )
 from bot.rules.topics import TopicReader
+from bot.rules.yamltext import duplicate_keys, hint
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,17 @@ def rule_files(rules_dir: Path) -> list[Path]:
 def load_rules(rules_dir: Path) -> LoadedRules:
     """Read and validate the rules under ``rules_dir``; raise ``RulesError`` on any error."""
     if not rules_dir.is_dir():
-        raise RulesError([Problem(str(rules_dir), None, "rules directory not found")])
+        where = rules_dir.absolute()
+        raise RulesError(
+            [
+                Problem(
+                    str(where),
+                    None,
+                    "rules directory not found (set MEDIABOT_RULES_DIR or pass --rules DIR; "
+                    "relative paths start from the current directory)",
+                )
+            ]
+        )
     try:
         paths = rule_files(rules_dir)
     except OSError as exc:
@@ -104,12 +116,19 @@ def _parse(ctx: Context, data: bytes) -> Any:
         ctx.error(None, f"not UTF-8 text: {exc.reason} at byte {exc.start}")
         return None
     try:
-        doc = rule_yaml().load(text)
+        try:
+            doc = rule_yaml().load(text)
+        except DuplicateKeyError:
+            doc = _load_with_duplicates(ctx, text)  # may still meet a refused anchor
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        ctx.error(line, reason if isinstance(exc, Refused) else f"YAML syntax: {reason}")
+        if isinstance(exc, Refused):
+            ctx.error(line, reason)
+        else:
+            advice = hint(reason)
+            ctx.error(line, f"YAML syntax: {reason}" + (f": {advice}" if advice else ""))
         return None
     except ValueError as exc:  # a value Python will not build, e.g. an int of 5,000 digits
         ctx.error(None, f"YAML value cannot be read: {exc}")
@@ -124,6 +143,16 @@ def _parse(ctx: Context, data: bytes) -> Any:
                 f"unknown top-level key {key!r} (known: feeds, entities, topics)",
             )
     return doc
+
+
+def _load_with_duplicates(ctx: Context, text: str) -> Any:
+    """Report every repeated key with both lines, then check the rest of the file (the
+    first value of each key is the one read)."""
+    for line, key, first in duplicate_keys(text):
+        ctx.error(line, f"duplicate key {key!r} (first at line {first}): keep one")
+    yaml = rule_yaml()  # anchors and aliases are refused here too
+    yaml.allow_duplicate_keys = True
+    return yaml.load(text)
 
 
 class _Unique:

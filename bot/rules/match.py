@@ -90,6 +90,7 @@ class Matcher:
                     self._triggers.setdefault(term_ref.pid, set()).add(index)
         self._index = PatternIndex(list(self._patterns))
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
+        self._topic_index = {topic.id: i for i, topic in enumerate(rules.topics)}
 
     def _plan(self, topic: Topic) -> TopicPlan:
         def ref(clause: Term | Near) -> ClauseRef:
@@ -183,6 +184,26 @@ class Matcher:
                 continue
             if fires(plan, hits):
                 yield index, gather(plan, hits)
+
+    def hits(self, prepared: Prepared) -> PatternHits:
+        """Every pattern's hits in an item through ``prepare``: for ``fires_with``."""
+        return self._scan(prepared)
+
+    def fires_with(self, hits: PatternHits, topic_id: str, term: Term, field: Field) -> bool:
+        """Whether the topic would fire on an item with these ``hits`` if ``term`` (one of
+        its own terms, outside any ``near``) also hit in ``field``: what a near-miss changes."""
+        index = self._topic_index.get(topic_id)
+        if index is None:
+            return False
+        plan = self._plans[index]
+        refs = [r for r in plan.triggers if isinstance(r, TermRef) and r.term == term]
+        extra = dict(hits)
+        changed = False
+        for ref in refs:
+            if field in ref.fields:
+                extra[ref.pid] = {**extra.get(ref.pid, {}), field: [RawHit(field, 0, 0, 1, 0, 0)]}
+                changed = True
+        return changed and fires(plan, extra)
 
     def _scan(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits per field, with plain-text offsets."""

@@ -84,3 +84,4 @@ class AsyncStore:
     mute = _offloaded(Store.mute)
     unmute = _offloaded(Store.unmute)
     mutes_of = _offloaded(Store.mutes_of)
+    next_digest_time = _offloaded(Store.next_digest_time)

@@ -87,6 +87,7 @@ class StatusView:
     worst: tuple[tuple[str, int, str], ...]  # (feed id, consecutive errors, last error)
     processes: tuple[ProcessLine, ...] = ()
     gone: tuple[tuple[str, str, str], ...] = ()  # (chat, reason, since)
+    next_digest: str | None = None  # the earliest slot of items held for a digest
 
 
 def status_report(view: StatusView) -> Message:
@@ -100,6 +101,8 @@ def status_report(view: StatusView) -> Message:
     doc.line(f"Items seen: {view.items_hour} last hour · {view.items_day} last day")
     doc.line(f"Alerts sent: {view.alerts_hour} last hour · {view.alerts_day} last day")
     doc.line(f"Outbox: {view.outbox} queued")
+    if view.next_digest:
+        doc.line(f"Digests: items held, next goes out {view.next_digest}")
     doc.line(f"Last poll: {view.last_poll or 'never'}")
     if view.worst:
         doc.line().bold("Failing feeds").line()

@@ -73,6 +73,7 @@ async def status(call: Call, args: str) -> Reply:
         alerts_day=await deps.db.alerts_sent_since(now - DAY),
         outbox=await deps.db.outbox_depth(),
         next_digest=call.local(slot) if (slot := await deps.db.next_digest_time()) else None,
+        digest_items=await deps.db.digest_items_held(),
         last_poll=call.local(max(polls)) if polls else None,
         worst=tuple((s.feed_id, s.consecutive_errors, s.last_error or "") for s in failing[:WORST]),
         processes=tuple(

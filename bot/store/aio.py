@@ -85,3 +85,4 @@ class AsyncStore:
     unmute = _offloaded(Store.unmute)
     mutes_of = _offloaded(Store.mutes_of)
     next_digest_time = _offloaded(Store.next_digest_time)
+    digest_items_held = _offloaded(Store.digest_items_held)

@@ -153,6 +153,16 @@ def next_digest_time(conn: Connection) -> datetime | None:
     return value
 
 
+def held_count(conn: Connection) -> int:
+    """Items held for a digest, in every chat."""
+    query = (
+        select(func.count())
+        .select_from(outbox)
+        .where(outbox.c.kind == "digest_item", outbox.c.status == HELD)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def release(
     conn: Connection, digests: Sequence[Alert], item_ids: Sequence[int], now: datetime
 ) -> int:

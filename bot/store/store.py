@@ -380,6 +380,11 @@ class Store:
         with self._read() as conn:
             return alerts.held_due(conn, now)
 
+    def digest_items_held(self) -> int:
+        """How many items wait for a digest, in every chat."""
+        with self._read() as conn:
+            return alerts.held_count(conn)
+
     def next_digest_time(self) -> datetime | None:
         with self._read() as conn:
             return alerts.next_digest_time(conn)

@@ -88,6 +88,7 @@ class StatusView:
     processes: tuple[ProcessLine, ...] = ()
     gone: tuple[tuple[str, str, str], ...] = ()  # (chat, reason, since)
     next_digest: str | None = None  # the earliest slot of items held for a digest
+    digest_items: int = 0  # items held for digests
 
 
 def status_report(view: StatusView) -> Message:
@@ -102,7 +103,7 @@ def status_report(view: StatusView) -> Message:
     doc.line(f"Alerts sent: {view.alerts_hour} last hour · {view.alerts_day} last day")
     doc.line(f"Outbox: {view.outbox} queued")
     if view.next_digest:
-        doc.line(f"Digests: items held, next goes out {view.next_digest}")
+        doc.line(f"Digests: {view.digest_items} items held, next goes out {view.next_digest}")
     doc.line(f"Last poll: {view.last_poll or 'never'}")
     if view.worst:
         doc.line().bold("Failing feeds").line()

@@ -87,7 +87,7 @@ async def test_status_shows_when_held_digest_items_go_out(bot: CommandBot) -> No
     )
     bot.store.enqueue([held])
     text = (await bot.say("/status", user=ADMIN)).text
-    assert "Digests: 1 items held, next goes out 2024-06-28 18:00 CST" in text
+    assert "Digests: 1 item held, next goes out 2024-06-28 18:00 CST" in text
 
 
 async def test_feeds_lists_every_feed_with_its_state(bot: CommandBot) -> None:

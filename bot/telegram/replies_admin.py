@@ -103,7 +103,8 @@ def status_report(view: StatusView) -> Message:
     doc.line(f"Alerts sent: {view.alerts_hour} last hour · {view.alerts_day} last day")
     doc.line(f"Outbox: {view.outbox} queued")
     if view.next_digest:
-        doc.line(f"Digests: {view.digest_items} items held, next goes out {view.next_digest}")
+        items = f"{view.digest_items} item" + ("" if view.digest_items == 1 else "s")
+        doc.line(f"Digests: {items} held, next goes out {view.next_digest}")
     doc.line(f"Last poll: {view.last_poll or 'never'}")
     if view.worst:
         doc.line().bold("Failing feeds").line()

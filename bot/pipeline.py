@@ -34,6 +34,7 @@ from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
 from bot.store import Store
+from bot.store.aio import Offload, to_thread
 from bot.summarize import machine_input
 from bot.telegram.render import render_alert
 
@@ -103,6 +104,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         metrics: Recorder | None = None,
         parsers: FeedParsers | None = None,
+        offload: Offload = to_thread,
     ) -> None:
         self.metrics: Recorder = metrics or NullMetrics()
         self.store = store
@@ -112,6 +114,9 @@ class Pipeline:
         self._on_alerts = on_alerts
         self._on_notice = on_notice
         self._clock = clock
+        # Where a poll waits for the store (one round trip or more per call on PostgreSQL):
+        # never on the event loop, which goes on fetching meanwhile.
+        self._io = offload
         # Where documents are parsed: worker processes, or a thread of this one.
         self.parsers = parsers or FeedParsers(0)
         # A document fetched and not yet digested waits in memory: so polls in flight, from
@@ -219,8 +224,8 @@ class Pipeline:
         self, feed: FeedRule, on_schedule: bool, lease: Lease | None, force: bool = False
     ) -> PollReport:
         # Store calls block: off the event loop, so sends and commands go on meanwhile.
-        known = await asyncio.to_thread(self.store.feed_state, feed.id)
-        state = known or FeedState(feed_id=feed.id, url=feed.url)
+        state = await self._io(self.store.feed_state, feed.id)
+        state = state or FeedState(feed_id=feed.id, url=feed.url)
         if state.url != feed.url:
             state = _moved(state, feed)
         now = lease.at if lease is not None else self._clock()
@@ -229,7 +234,7 @@ class Pipeline:
         if not (judged or force or self._due(state, now, on_schedule)):
             log.debug("feed_not_due", extra={"feed_id": feed.id})
             if holder is not None:
-                await asyncio.to_thread(self.store.release_feed, feed.id, holder)
+                await self._io(self.store.release_feed, feed.id, holder)
             return PollReport(
                 feed.id,
                 ok=True,
@@ -245,14 +250,14 @@ class Pipeline:
             if result.not_modified:
                 self._record_success(state, now)
                 notices = self._plan(feed, state, now, result=result)
-                await asyncio.to_thread(self.store.save_feed_state, state, holder=holder)
+                await self._io(self.store.save_feed_state, state, holder=holder)
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
                 return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
             parsed = await self.parsers.parse(
                 result.body, feed_id=feed.id, url=result.url, headers=result.headers
             )
         except FeedError as exc:
-            return await asyncio.to_thread(self._record_failure, state, feed, exc, now, holder)
+            return await self._io(self._record_failure, state, feed, exc, now, holder)
         state.etag, state.last_modified = result.etag, result.last_modified
         state.title = parsed.title or state.title
         # Matching, rendering and the store's writes are CPU and blocking I/O: off the loop,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,6 +167,29 @@ async def test_conditional_get_is_used_and_304_is_quiet(
     report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert report.ok and report.not_modified
     assert feed_server.requests_to("/a.xml")[-1].headers.get("if-none-match") == '"v1"'
+
+
+async def test_a_poll_waits_for_the_store_off_the_event_loop(
+    make: MakePipeline, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every store call of a poll (read, write, the failure's write) runs in a thread: on
+    PostgreSQL each is a round trip, and the loop must go on fetching meanwhile."""
+    feed_server.route("/a.xml", rss_document([story(1)]), etag='"v1"')
+    feed_server.route("/b.xml", b"<html><body>not a feed</body></html>", content_type="text/html")
+    pipeline = make()
+    calls: list[tuple[str, int]] = []
+    for name in ("feed_state", "save_feed_state", "unseen", "record_poll"):
+        original = getattr(pipeline.store, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append((_name, threading.get_ident()))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline.store, name, spy)
+    for fid in ("a", "a", "b"):  # new items, then 304, then a failure
+        await pipeline.poll_feed(feed(pipeline, fid), on_schedule=False)
+    assert {name for name, _ in calls} == {"feed_state", "save_feed_state", "unseen", "record_poll"}
+    assert threading.get_ident() not in {thread for _, thread in calls}
 
 
 async def test_one_failing_feed_does_not_stop_the_others(

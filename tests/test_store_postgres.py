@@ -3,10 +3,13 @@ MEDIABOT_TEST_POSTGRES_URL names (``.ci/run`` starts one; skipped elsewhere with
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.store import Store
@@ -42,6 +45,24 @@ def test_poll_queue_and_send_round_trip(store: Store) -> None:
     assert {e.alert.destination.chat for e in store.due(T0)} == {-100123, "@kp"}
     assert store.move_chat(-100123, -100999) == 1
     assert store.drop_chat("@kp", "kicked") == 1
+
+
+def test_threads_using_the_store_at_once_keep_their_connections(store: Store) -> None:
+    """A busy poller reads and writes from a dozen threads at once (its database threads
+    and its polls in flight): each connection is opened once, not again every few calls."""
+    opened = []
+    event.listen(store._engine, "connect", lambda *_: opened.append(1))
+    threads = 12
+    together = threading.Barrier(threads)
+
+    def calls(_: int) -> None:
+        for _ in range(10):
+            together.wait(timeout=30)
+            store.feed_state("voa")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(calls, range(threads)))
+    assert len(opened) <= threads
 
 
 def test_subscriptions(store: Store) -> None:

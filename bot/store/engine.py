@@ -22,6 +22,11 @@ BUSY_TIMEOUT_MS = 10_000
 # transaction with BEGIN IMMEDIATE: a writer takes the lock up front and waits its turn
 # (busy timeout) instead of failing on a read-to-write lock upgrade.
 WRITE = {"mediabot_write": True}
+# Connections a PostgreSQL engine keeps open: at least as many as the threads that use the
+# store at once (a poller: its database threads, bot.store.aio, and one per poll in flight).
+# A connection over the pool is closed after its use: a busy poller would open one, and
+# PostgreSQL start a backend for it, every few polls.
+POOL_SIZE = 20
 
 
 def parse_url(url: str) -> URL:
@@ -82,6 +87,8 @@ def build_engine(url: URL) -> Engine:
             options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
         else:
             _make_folder(url)
+    else:
+        options = {"pool_size": POOL_SIZE}
     try:
         engine = create_engine(url, **options)
     except (NoSuchModuleError, ImportError) as exc:

@@ -157,7 +157,7 @@ def test_the_service_prunes_daily_starting_soon_after_start() -> None:
 
 @pytest.mark.parametrize("name", ["seen_retention_days", "outbox_retention_days"])
 def test_retention_settings_refuse_less_than_a_week(name: str) -> None:
-    with pytest.raises(ConfigError, match=f"MEDIABOT_{name.upper()}: use 0 .* at least 7"):
+    with pytest.raises(ConfigError, match=f"MEDIABOT_{name.upper()}=3: use 0 .* at least 7"):
         load_settings(**{name: 3})
     assert getattr(load_settings(**{name: 0}), name) == 0
     assert getattr(load_settings(), name) == 90

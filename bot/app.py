@@ -144,6 +144,7 @@ class App:
                 default_interval=settings.default_interval,
                 min_interval=settings.min_interval,
                 max_interval=settings.max_interval,
+                lease_seconds=settings.feed_lease,
             ),
             on_notice=self._feed_notice,
             on_alerts=lambda _n: self.sender.wake(),
@@ -211,7 +212,7 @@ class App:
 
     # --- one pass -------------------------------------------------------------------------
     async def once(self, *, force: bool = False) -> list[PollReport]:
-        await self._follow_rules()
+        await self._follow_named_chats()  # poll_all syncs and leases the feeds itself
         reports = await self.pipeline.poll_all(
             on_schedule=False, holder=self.process_id, force=force
         )
@@ -429,7 +430,7 @@ class App:
     async def _follow_rules(self) -> None:
         """The current rules' feeds are the ones polled (and leased) from now on."""
         await self._follow_named_chats()
-        if self.ticker is None and "poller" not in self.roles:
+        if self.ticker is None:  # no poller role here
             return
         s = self.settings
         enabled = {f.id: f for f in self.book.rules.feeds if f.enabled}
@@ -437,10 +438,7 @@ class App:
             fid: feed_interval(f, s.default_interval, s.min_interval, s.max_interval)
             for fid, f in enabled.items()
         }
-        if self.ticker is not None:
-            await self.ticker.follow(enabled, intervals)
-        else:
-            await self.db(self.store.sync_feeds, intervals)
+        await self.ticker.follow(enabled, intervals)
 
     async def _follow_named_chats(self) -> None:
         """Gone chats that the rules name anew come back."""

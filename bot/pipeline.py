@@ -80,6 +80,8 @@ class AlertOptions:
     default_interval: float = 600.0
     min_interval: float = 30.0
     max_interval: float = 86400.0
+    # How long a poll holds its feed (MEDIABOT_FEED_LEASE): longer than a whole poll takes.
+    lease_seconds: float = 300.0
 
 
 @dataclass
@@ -154,7 +156,7 @@ class Pipeline:
                 self.store.lease_feeds,
                 holder,
                 [f.id for f in feeds],
-                self.lease_seconds,
+                self.options.lease_seconds,
                 self._clock(),
             )
             leases = {feed_id: Lease(holder, at) for feed_id in taken}
@@ -173,12 +175,6 @@ class Pipeline:
     def capacity(self) -> int:
         """Polls this process takes on at once: what the fetcher and the parsers hold."""
         return self._in_flight_limit
-
-    @property
-    def lease_seconds(self) -> float:
-        """How long a poll may hold its feed: longer than a whole poll can take (fetch with
-        its redirects and retries, queueing for a parser, parse, write)."""
-        return max(300.0, 4 * self.fetcher.timeout)
 
     async def poll_feed(
         self,

@@ -178,6 +178,9 @@ class Sender:
             (now.timestamp() if in_flight else at.timestamp(), chat)
             for chat, at, in_flight in attempts
         )
+        # A fresh book: on a second takeover this process's own earlier sends are in the
+        # store's view already, and counting them twice would hold chats back for nothing.
+        self._limiter = RateLimiter(self._limits)
         for at, chat in times:
             self._limiter.record(chat, at)
         self._prepared = True

@@ -37,7 +37,7 @@ from bot.rules.evaluate import (
     to_hits,
 )
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
-from bot.rules.patterns import Pattern, PatternIndex
+from bot.rules.patterns import Pattern, PatternIndex, word_shape
 from bot.rules.words import Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_both, source_span
@@ -48,11 +48,20 @@ MAX_FIELD_CHARS = 200_000
 class PreparedField:
     """One field of an item: its plain text and normalized forms with their source maps."""
 
-    __slots__ = ("cased", "folded", "folded_map", "plain")
+    __slots__ = ("_shape", "cased", "folded", "folded_map", "plain")
 
     def __init__(self, plain: str) -> None:
         self.plain = plain
         self.cased, (self.folded, self.folded_map) = normalize_both(plain)
+        self._shape: str | None = None
+
+    @property
+    def shape(self) -> str:
+        """The casefolded text's word shape, made once for every index that scans it
+        (the topics' and the watches')."""
+        if self._shape is None:
+            self._shape = word_shape(self.folded)
+        return self._shape
 
 
 Prepared = dict[Field, PreparedField]
@@ -231,7 +240,7 @@ def scan_fields(index: PatternIndex, prepared: Prepared, offset: int = 0) -> Pat
     out: PatternHits = {}
     for name in FIELDS:
         pf = prepared[name]
-        found, probed = index.scan(pf.folded, case=False)
+        found, probed = index.scan(pf.folded, case=False, shape=pf.shape)
         _collect(out, name, pf, found, pf.folded_map, offset)
         if probed:
             text, cased_map = pf.cased

@@ -16,20 +16,19 @@ in the store, logged, matched again once the entity is back.
 
 from __future__ import annotations
 
-import html
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.models import Item
 from bot.rules.evaluate import PatternHits
-from bot.rules.match import Matcher, Prepared, compile_matcher
+from bot.rules.match import Matcher, Prepared, PreparedField, compile_matcher
 from bot.rules.model import RuleSet, Topic
 from bot.rules.query import QueryError, compile_query, parse_query
 from bot.rules.watchset import WatchHit, WatchMatcher
 from bot.store import RecentItem, WatchRow
+from bot.text.html import tidy_line
 
 log = logging.getLogger(__name__)
 
@@ -158,9 +157,11 @@ def preview(topic: Topic, rules: RuleSet, items: Sequence[RecentItem]) -> Previe
     matcher = compile_matcher(RuleSet(entities=rules.entities, topics=(topic,)))
     found: list[RecentItem] = []
     for recent in items:
-        # The stored text is plain already: escaped, it reads back as itself.
-        content = html.escape(recent.text, quote=False)
-        item = Item(recent.feed_id, recent.key, recent.title, recent.link, content)
-        if matcher.match(item).topics:
+        # The stored text is plain already: prepared as it is, not read as HTML again.
+        prepared: Prepared = {
+            "title": PreparedField(tidy_line(recent.title)),
+            "content": PreparedField(recent.text),
+        }
+        if matcher.match_prepared(prepared, recent.feed_id).topics:
             found.append(recent)
     return Preview(len(found), tuple(found[:PREVIEW_TITLES]))

@@ -122,7 +122,7 @@ def main() -> None:
 
     now = datetime.now(UTC)
     recent = [
-        RecentItem(i.feed_id, i.key, i.title, i.link, p["content"].plain[:2000], now)
+        RecentItem(i.feed_id, i.key, i.title, i.link, p["content"].cased[0][:2000], now)
         for i, p in zip(items, prepared, strict=True)
     ]
     times = []

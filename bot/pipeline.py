@@ -35,10 +35,11 @@ from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
-from bot.store.watches import RecentItem
+from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
 from bot.summarize import machine_input
 from bot.telegram.render import render_alert, render_watch_alert
 from bot.text.html import html_to_text
+from bot.text.normalize import normalize
 from bot.watches import WatchBook, watch_key
 
 log = logging.getLogger(__name__)
@@ -337,7 +338,7 @@ class Pipeline:
         if first_poll:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
-        texts: dict[str, str] = {}  # plain content of the items matched, for ``recent``
+        texts: dict[str, str] = {}  # normalized content of the items matched, for ``recent``
         alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
         if first_poll:
             log.info(
@@ -424,7 +425,7 @@ class Pipeline:
         feed_name = feed.name or state.title or feed.id
         content = match.plain.get("content", "")
         if texts is not None:
-            texts[item.key] = content
+            texts[item.key] = prepared["content"].cased[0][:RECENT_TEXT_CHARS]
         fired = match.topics or watched
         fp = cluster.encode(cluster.fingerprint(item.title, content)) if fired else None
         for topic_match in match.topics:
@@ -594,13 +595,15 @@ def _copy_health(source: FeedState, target: FeedState) -> None:
 
 
 def _recent(items: Sequence[Item], texts: dict[str, str], now: datetime) -> list[RecentItem]:
-    """New items with the start of their plain text, for watch previews (the matched ones
-    were made plain already; the others, a new feed's backlog, are made plain here)."""
+    """New items with the start of their normalized text (case kept), for watch previews:
+    matching normalized the matched ones already; the others, a new feed's backlog, are
+    normalized here."""
     out = []
     for item in items:
         text = texts.get(item.key)
         if text is None:
-            text = html_to_text(item.content[:RECENT_SOURCE_CHARS])
+            plain = html_to_text(item.content[:RECENT_SOURCE_CHARS])[:RECENT_TEXT_CHARS]
+            text = normalize(plain, casefold=False)
         out.append(RecentItem(item.feed_id, item.key, item.title, item.link, text, now))
     return out
 

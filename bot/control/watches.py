@@ -24,7 +24,7 @@ from bot.control.topics import short
 from bot.models import Button
 from bot.rules.query import QueryError, as_rules, compile_query, parse_query
 from bot.store import WatchRow
-from bot.store.watches import RECENT_DAYS
+from bot.store.watches import RECENT_DAYS, RECENT_LIMIT
 from bot.telegram.protocol import Reply
 from bot.telegram.replies import Doc, plain
 from bot.watches import Preview, preview, watch_key
@@ -76,19 +76,21 @@ async def watch(call: Call, args: str) -> Reply:
     recent = await deps.db.recent_items(now - timedelta(days=RECENT_DAYS))
     topic = compile_query(query, rules.entities, key=watch_key(row.id))
     found = await asyncio.to_thread(preview, topic, rules, recent)
-    return Reply(message=_saved(call, row, as_rules(query), found).message())
+    capped = len(recent) >= RECENT_LIMIT
+    return Reply(message=_saved(call, row, as_rules(query), found, capped).message())
 
 
-def _saved(call: Call, row: WatchRow, rules_text: str, found: Preview) -> Doc:
+def _saved(call: Call, row: WatchRow, rules_text: str, found: Preview, capped: bool) -> Doc:
     doc = Doc().bold(call.t("watch.saved", number=row.number, query=row.query)).line()
     doc.line(call.t("watch.understood")).code(rules_text).line()
     doc.line()
-    if found.count:
-        doc.line(call.t("watch.preview", days=RECENT_DAYS, count=found.count))
+    if not found.count and not capped:
+        doc.line(call.t("watch.preview_none", days=RECENT_DAYS))
+    else:
+        key = "watch.preview_capped" if capped else "watch.preview"
+        doc.line(call.t(key, days=RECENT_DAYS, count=found.count, limit=RECENT_LIMIT))
         for item in found.examples:
             doc.add("• ").add(short(item.title or item.link, 120)).line()
-    else:
-        doc.line(call.t("watch.preview_none", days=RECENT_DAYS))
     return doc.line().add(call.t("watch.where", number=row.number))
 
 

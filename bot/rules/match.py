@@ -55,6 +55,20 @@ class PreparedField:
         self.cased, (self.folded, self.folded_map) = normalize_both(plain)
         self._shape: str | None = None
 
+    @classmethod
+    def from_normalized(cls, text: str) -> PreparedField:
+        """A field from text normalized already with its case kept (a ``cased`` text):
+        what matching needs without normalizing again. Spans then index ``text`` itself;
+        casefolding that is normalizing, but for a rare letter whose folded form NFKC
+        would change again."""
+        field = cls.__new__(cls)
+        field.plain = text
+        field.cased = (text, list(range(len(text))))
+        field.folded = text.casefold()
+        field.folded_map = list(range(len(field.folded)))
+        field._shape = None
+        return field
+
     @property
     def shape(self) -> str:
         """The casefolded text's word shape, made once for every index that scans it

@@ -6,8 +6,8 @@ while others come and go. Every change counts ``watch_version`` up in the same
 transaction: a poller that reads an unchanged version knows its watches are current.
 
 Recent items: each new item's title, link and the first ``RECENT_TEXT_CHARS`` characters
-of its plain text, kept ``RECENT_DAYS`` days; a preview reads at most ``RECENT_LIMIT`` of
-the newest.
+of its text, normalized with its case kept (so a preview need not normalize it again),
+kept ``RECENT_DAYS`` days; a preview reads at most ``RECENT_LIMIT`` of the newest.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from bot.store.tables import recent_items, watch_version, watches
 
 RECENT_DAYS = 7
 RECENT_TEXT_CHARS = 2000
-RECENT_LIMIT = 20_000
+RECENT_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)

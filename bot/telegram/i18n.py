@@ -176,6 +176,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "In the last {days} days it would have caught {count} items:",
         "过去 {days} 天内会匹配 {count} 条:",
     ),
+    "watch.preview_capped": (
+        "Among the newest {limit} items of the last {days} days it would have caught {count}:",
+        "在过去 {days} 天最新的 {limit} 条中会匹配 {count} 条:",
+    ),
     "watch.preview_none": (
         "In the last {days} days it would have caught nothing. Alerts come as new items match.",
         "过去 {days} 天内没有匹配的条目。有新条目匹配时会提醒你。",

@@ -157,10 +157,10 @@ def preview(topic: Topic, rules: RuleSet, items: Sequence[RecentItem]) -> Previe
     matcher = compile_matcher(RuleSet(entities=rules.entities, topics=(topic,)))
     found: list[RecentItem] = []
     for recent in items:
-        # The stored text is plain already: prepared as it is, not read as HTML again.
+        # The stored text is normalized already (``bot.store.watches``): not again.
         prepared: Prepared = {
             "title": PreparedField(tidy_line(recent.title)),
-            "content": PreparedField(recent.text),
+            "content": PreparedField.from_normalized(recent.text),
         }
         if matcher.match_prepared(prepared, recent.feed_id).topics:
             found.append(recent)

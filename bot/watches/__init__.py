@@ -5,8 +5,9 @@ watches compiled into a ``WatchMatcher`` beside the current rules' matcher:
 
 - ``refresh`` asks the store for its watch version (one row) and, when it changed, reads
   the watches and applies the difference one watch at a time (``WatchMatcher.added`` /
-  ``removed``): pollers call it on every tick, so a watch made through the updates process
-  is matched everywhere within a tick or two (``SYNC_SECONDS``);
+  ``removed``): pollers call it every ``SYNC_SECONDS``, so a watch made through the updates
+  process is matched by every poller from its next sync on (items a poller fetched before
+  that are not matched against it: the preview covers those);
 - ``matcher`` gives the compiled watches for a rules matcher, compiling them anew once
   when the rules were reloaded (their entities may have changed).
 
@@ -32,7 +33,9 @@ from bot.text.html import tidy_line
 
 log = logging.getLogger(__name__)
 
-SYNC_SECONDS = 5.0  # how often pollers compare the store's watch version
+# How often pollers compare the store's watch version (one single-row read): as often as
+# they look for due feeds, so a watch applies to the polls that start after it is made.
+SYNC_SECONDS = 1.0
 PREVIEW_TITLES = 3
 
 

@@ -29,7 +29,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.test": ("admin: /test TEXT or URL (dry run)", "管理:试匹配文本或网址"),
     "cmd.stats": ("admin: chart of alerts, /stats 7d", "管理:统计图表"),
     "cmd.watch": ("a personal alert: /watch QUERY", "个人提醒:/watch 查询"),
-    "cmd.watches": ("this chat's watches", "本聊天的个人提醒"),
+    "cmd.watches": ("this chat's watches, with remove buttons", "本聊天的个人提醒及删除按钮"),
     "cmd.unwatch": ("remove a watch: /unwatch N", "删除个人提醒:/unwatch N"),
     "cmd.resumechat": (
         "admin: send again to a chat that had blocked the bot",

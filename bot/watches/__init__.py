@@ -6,8 +6,8 @@ watches compiled into a ``WatchMatcher`` beside the current rules' matcher:
 - ``refresh`` asks the store for its watch version (one row) and, when it changed, reads
   the watches and applies the difference one watch at a time (``WatchMatcher.added`` /
   ``removed``): pollers call it every ``SYNC_SECONDS``, so a watch made through the updates
-  process is matched by every poller from its next sync on (items a poller fetched before
-  that are not matched against it: the preview covers those);
+  process is matched by every poller from its next sync on, at most a second later (an
+  item a poller digests within that second is not matched against it);
 - ``matcher`` gives the compiled watches for a rules matcher, compiling them anew once
   when the rules were reloaded (their entities may have changed).
 

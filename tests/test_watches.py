@@ -297,3 +297,12 @@ async def test_preview_only_looks_back_a_week(rig: Rig) -> None:
     rig.bot.clock.advance(days=8)
     reply = await rig.bot.say("/watch treaty")
     assert "In the last 7 days it would have caught nothing" in reply.text
+
+
+async def test_stats_count_every_watch_as_one_series(rig: Rig) -> None:
+    bot = rig.bot
+    await bot.say("/watch treaty")
+    await bot.say("/watch treaty", user=OTHER)
+    await rig.publish("A treaty is signed")
+    reply = await bot.say("/stats 7d", user=ADMIN)
+    assert reply.text.startswith("Last 7 days: 2 alerts in 1 topics")

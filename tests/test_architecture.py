@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
     "bot.audience": ORCHESTRATION,
+    "bot.watches": ORCHESTRATION,
     "bot.feeds": ADAPTER,
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,

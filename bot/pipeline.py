@@ -40,7 +40,7 @@ from bot.summarize import machine_input
 from bot.telegram.render import render_alert, render_watch_alert
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
-from bot.watches import WatchBook, watch_key
+from bot.watches import WatchBook, watch_key, watch_language
 
 log = logging.getLogger(__name__)
 
@@ -475,6 +475,7 @@ class Pipeline:
                 plain=match.plain,
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
+                lang=watch_language(row.query),
             )
             alerts.append(
                 Alert(

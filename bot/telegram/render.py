@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
 from bot.summarize import Summary, summarize
+from bot.telegram.i18n import EN, t
 from bot.telegram.protocol import topic_ref
 
 __all__ = [
@@ -266,10 +267,12 @@ def render_watch_alert(
     plain: Mapping[Field, str],
     tz: ZoneInfo,
     max_summary: int = 600,
+    lang: str = EN,
 ) -> Message:
     """A personal watch's alert: a topic alert with the query as its heading, the same
-    summary and "Why:" line, and a mute button that mutes the watch (``watch_key``)."""
-    return render_alert(
+    summary and "Why:" line, and a mute button that says it mutes the watch
+    (``watch_key``), in ``lang``."""
+    message = render_alert(
         item=item,
         topic_id=watch_key,
         topic_name="👁 " + query,
@@ -279,6 +282,12 @@ def render_watch_alert(
         tz=tz,
         max_summary=max_summary,
     )
+    mute, label = _mute_data(watch_key), t(lang, "alert.mute_watch")
+    rows = tuple(
+        tuple(replace(b, text=label) if b.callback_data == mute else b for b in row)
+        for row in message.buttons
+    )
+    return replace(message, buttons=rows)
 
 
 def _fit_without_summary(parts: _Parts, topic_id: str) -> Message:

@@ -389,3 +389,16 @@ async def test_the_same_watch_twice_is_refused_not_doubled(rig: Rig) -> None:
     assert again.text == "Watch 1 here already looks for that (treaty OR 条约); nothing was saved."
     assert len(bot.store.watches_of(USER)) == 1
     assert "Watch 2 saved" in (await bot.say("/watch treaty -football")).text  # narrower
+
+
+async def test_a_new_watch_does_not_inherit_a_removed_ones_mute(rig: Rig) -> None:
+    bot = rig.bot
+    await bot.say("/watch treaty")
+    assert "muted here until" in (await bot.say("/mute watch 1 7d")).text
+    assert "removed" in (await bot.say("/unwatch 1")).text
+    # The new watch is number 1 again and may get the removed one's id (SQLite reuses the
+    # highest): the old mute must not silence it.
+    await bot.say("/watch missile")
+    assert "muted" not in (await bot.say("/watches")).text.split("\n")[1]
+    await rig.publish("A missile test")
+    assert len(rig.alerts(USER)) == 1

@@ -192,7 +192,7 @@ def _chat(text: str) -> int | str:
 
 
 async def _remove(call: Call, chat: int | str, number: int) -> str:
-    row = await call.deps.db.remove_watch(chat, number)
+    row = await call.deps.db.remove_watch(chat, number, watch_key)
     if row is None:
         return call.t("unwatch.not", number=number)
     await _synced(call)

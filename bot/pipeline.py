@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import cluster
+from bot import cluster, surges
 from bot.audience import alert_destinations
 from bot.dedupe import collapse_near_duplicates
 from bot.digest import next_slot
@@ -30,11 +30,14 @@ from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
 from bot.rules.load import LoadedRules
-from bot.rules.match import Matcher, compile_matcher
+from bot.rules.match import Matcher, Prepared, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
+from bot.spikes.detect import Sighting
+from bot.spikes.watch import SpikeWatch, compile_watch
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
+from bot.store.store import SpikeCount
 from bot.summarize import machine_input
 from bot.telegram.render import render_alert
 
@@ -52,10 +55,12 @@ class RuleBook:
     rules: RuleSet
     matcher: Matcher
     version: str
+    spikes: SpikeWatch | None = None  # what the rules' spikes watch, compiled
 
     @classmethod
     def build(cls, loaded: LoadedRules) -> RuleBook:
-        return cls(loaded.rules, compile_matcher(loaded.rules), loaded.version)
+        rules = loaded.rules
+        return cls(rules, compile_matcher(rules), loaded.version, compile_watch(rules))
 
 
 @dataclass(slots=True)
@@ -328,7 +333,7 @@ class Pipeline:
         if first_poll:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
-        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        alerts, sightings = self._examine(feed, state, new_items, to_alert, now)
         if first_poll:
             log.info(
                 "feed_first_poll",
@@ -349,6 +354,7 @@ class Pipeline:
             alerts,
             holder=holder,
             collapse=lambda view, batch: collapse_near_duplicates(view, batch, now),
+            spike_count=self._spike_count(sightings, now),
         )
         log.info(
             "feed_polled",
@@ -389,16 +395,76 @@ class Pipeline:
                 fresh.append(item)
         return fresh
 
+    def _examine(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        new_items: Sequence[Item],
+        to_alert: Sequence[Item],
+        now: datetime,
+    ) -> tuple[list[Alert], list[Sighting]]:
+        """The alerts of the items to alert on, and what every new item counts for spikes
+        (a new feed's backlog too: placed in time by its dates, it is coverage all the same)."""
+        watch = self.book.spikes
+        alerting = {item.key for item in to_alert}
+        alerts: list[Alert] = []
+        sightings: list[Sighting] = []
+        for item in new_items if watch else to_alert:
+            try:
+                prepared = self.book.matcher.prepare(item)
+                fp, found = (
+                    self._alerts_for(feed, state, item, now, prepared)
+                    if item.key in alerting
+                    else (None, [])
+                )
+                seen = self._sighting(watch, feed, state, item, prepared, now, fp)
+            except Exception:
+                # A matcher bug on one item must not block the feed forever: log it, mark it
+                # seen.
+                log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})
+                continue
+            alerts.extend(found)
+            if seen is not None:
+                sightings.append(seen)
+        return alerts, sightings
+
+    @staticmethod
+    def _sighting(
+        watch: SpikeWatch | None,
+        feed: FeedRule,
+        state: FeedState,
+        item: Item,
+        prepared: Prepared,
+        now: datetime,
+        fingerprint: str | None,
+    ) -> Sighting | None:
+        if not watch:
+            return None
+        source = feed.name or state.title or feed.id
+        return surges.sighting(
+            watch, item, prepared, source=source, first_seen=now, fingerprint=fingerprint
+        )
+
+    def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
+        watch = self.book.spikes
+        if not sightings or not watch:
+            return None
+        rules = self.book.rules
+        destinations = {}
+        for spike_id in surges.spikes_hit(watch, sightings):
+            spike = rules.spike(spike_id)
+            if spike is not None:
+                destinations[spike_id] = alert_destinations(
+                    self.store, spike_id, spike.channels, now
+                )
+        return surges.counter(watch, sightings, destinations, now, self.options.tz)
+
     def _alerts_for(
-        self, feed: FeedRule, state: FeedState, item: Item, now: datetime
-    ) -> list[Alert]:
+        self, feed: FeedRule, state: FeedState, item: Item, now: datetime, prepared: Prepared
+    ) -> tuple[str | None, list[Alert]]:
+        """The item's fingerprint (if a topic fired) and its alerts."""
         book = self.book
-        try:
-            match = book.matcher.match(item, feed_tags=feed.tags)
-        except Exception:
-            # A matcher bug on one item must not block the feed forever: log it, mark it seen.
-            log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})
-            return []
+        match = book.matcher.match_prepared(prepared, item.feed_id, feed_tags=feed.tags)
         alerts: list[Alert] = []
         feed_name = feed.name or state.title or feed.id
         content = match.plain.get("content", "")
@@ -437,7 +503,7 @@ class Pipeline:
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )
                 )
-        return alerts
+        return fp, alerts
 
     @staticmethod
     def _record_success(state: FeedState, now: datetime) -> None:

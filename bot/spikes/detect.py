@@ -1,0 +1,191 @@
+"""The spike detector: items in time order in, surges out (pure; counts live in a ledger).
+
+For each item and each (spike, watched key) it hits:
+
+1. Place it: the window (aligned to UTC) holding its time, ``published`` else first seen.
+2. Count it once: not when it is a near-duplicate (``bot.cluster``) of one of the last
+   ``MAX_COMPARED`` stories counted for that spike and key in that window (one story
+   through five feeds is one item), nor when the same item was counted before (a retried
+   poll, a second poller).
+3. Judge the window: a surge when ``count >= min_items`` and ``count >= factor x mean``,
+   the mean being the count per window over the ``baseline`` before the window. The
+   service judges only the window it is in (``now``); an item published last week counts
+   for last week's window but never alerts on it. The dry run judges every window.
+4. Once per (spike, key, window): the first surge is recorded in the ledger (a unique key
+   in the store, so across pollers and restarts); later, while the window lasts, a count
+   that grew by ``GROWTH`` since the one shown gives an update of that alert, not a new one.
+
+A ledger is the store inside the poll's write transaction, or ``bot.spikes.memory``. Cost
+per item: a few ledger calls per key it hits; the baseline is summed only when a count
+reaches ``min_items``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot import cluster
+from bot.rules.model import Spike, Watched
+from bot.spikes.watch import SpikeWatch, Target
+from bot.spikes.windows import window_start
+
+MAX_COMPARED = 30  # recent stories of a window an item is compared with for near-duplicates
+GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at least 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One item as a spike counts it."""
+
+    feed_id: str
+    item_key: str
+    at: datetime  # placed in time: published, else first seen
+    title: str
+    link: str
+    source: str  # the feed's display name
+    fingerprint: str | None = None  # ``cluster.encode`` of the item
+    ident: str | int | None = None  # what the dry run reports (the input's id, else link)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An item and the watched keys it hits."""
+
+    story: Story
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """A window in which coverage of a watched thing surged."""
+
+    spike: Spike
+    watched: Watched
+    window_start: datetime
+    count: int
+    mean: float  # the usual count per window
+    first: bool  # the window's first alert; else its count grew since the alert
+    stories: tuple[Story, ...] = field(default=(), compare=False)  # the window's, oldest first
+
+    @property
+    def window_end(self) -> datetime:
+        return self.window_start + timedelta(seconds=self.spike.window)
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        return (self.spike.id, self.watched.key, self.window_start)
+
+
+class Ledger(Protocol):
+    """Counts per (spike, key, window), the stories counted, and the alerts given."""
+
+    def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Hold (spike, key) until the batch is written: one counter at a time for each."""
+
+    def recent(self, spike_id: str, key: str, start: datetime, limit: int) -> list[Story]:
+        """The newest ``limit`` stories counted in the window starting at ``start``."""
+
+    def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
+        """Count ``story`` in the window; the window's new count, or None if it was counted."""
+
+    def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
+        """The sum of the counts of the windows starting in [start, end)."""
+
+    def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
+        """Every story counted in the window, oldest first."""
+
+    def shown(self, spike_id: str, key: str, start: datetime) -> int | None:
+        """The count the window's alert shows, or None when it has none."""
+
+    def show(self, spike_id: str, key: str, start: datetime, count: int, first: bool) -> bool:
+        """Record the alert (``first``) or its new count; False when another got there."""
+
+
+def place(published: datetime | None, first_seen: datetime) -> datetime:
+    """Where an item sits in time: published, else first seen; never after first seen (a
+    date in the future is a feed's error, and must not open a window not yet begun)."""
+    if published is None:
+        return first_seen
+    return min(published, first_seen)
+
+
+def grown_enough(shown: int, count: int) -> bool:
+    return count >= shown + max(1, math.ceil(shown * GROWTH))
+
+
+class Detector:
+    """One rule set's spikes; ``observe`` a batch of sightings over a ledger."""
+
+    def __init__(self, watch: SpikeWatch) -> None:
+        self.watch = watch
+
+    def observe(
+        self, sightings: Sequence[Sighting], ledger: Ledger, now: datetime | None = None
+    ) -> list[Surge]:
+        """Count the sightings (in the order given: oldest first) and return the surges,
+        one per (spike, key, window), each with the window's count after the batch."""
+        pairs = sorted(
+            {
+                (t.spike.id, key)
+                for s in sightings
+                for key in s.keys
+                for t in self.watch.targets(key)
+            }
+        )
+        if not pairs:
+            return []
+        ledger.lock(pairs)
+        found: dict[tuple[str, str, datetime], Surge] = {}
+        for sighting in sightings:
+            fp = cluster.decode(sighting.story.fingerprint) if sighting.story.fingerprint else None
+            for key in sighting.keys:
+                for target in self.watch.targets(key):
+                    surge = _count(target, sighting.story, fp, ledger, now)
+                    if surge is not None:
+                        earlier = found.get(surge.key)
+                        first = surge.first or (earlier is not None and earlier.first)
+                        found[surge.key] = replace(surge, first=first)
+        return [
+            replace(s, stories=tuple(ledger.stories(s.spike.id, s.watched.key, s.window_start)))
+            for s in found.values()
+        ]
+
+
+def _count(
+    target: Target,
+    story: Story,
+    fp: cluster.Fingerprint | None,
+    ledger: Ledger,
+    now: datetime | None,
+) -> Surge | None:
+    spike, watched = target.spike, target.watched
+    start = window_start(story.at, spike.window)
+    key = watched.key
+    if fp is not None:
+        for prior in ledger.recent(spike.id, key, start, MAX_COMPARED):
+            known = cluster.decode(prior.fingerprint) if prior.fingerprint else None
+            if known is not None and cluster.near_duplicate(known, fp):
+                return None
+    count = ledger.add(spike.id, key, start, story)
+    if count is None or count < spike.min_items:
+        return None
+    if now is not None and not start <= now < start + timedelta(seconds=spike.window):
+        return None  # counted for its own window, which is not the one to alert on
+    baseline_start = start - timedelta(seconds=spike.baseline)
+    mean = ledger.total(spike.id, key, baseline_start, start) / spike.baseline_windows
+    if count < spike.factor * mean:
+        return None
+    shown = ledger.shown(spike.id, key, start)
+    if shown is None:
+        first = True
+    elif grown_enough(shown, count):
+        first = False
+    else:
+        return None
+    if not ledger.show(spike.id, key, start, count, first):
+        return None
+    return Surge(spike, watched, start, count, mean, first)

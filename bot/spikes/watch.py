@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.models import Item
 from bot.rules.match import Matcher, Prepared, compile_matcher
 from bot.rules.model import RuleSet, Spike, Topic, Watched
 
@@ -48,6 +49,10 @@ class SpikeWatch:
     @property
     def watched_count(self) -> int:
         return len(self._key_of)
+
+    def prepare(self, item: Item) -> Prepared:
+        """The item's text as every matcher reads it (for the dry run, which has no other)."""
+        return (self._matcher or compile_matcher(RuleSet())).prepare(item)
 
     def keys_hit(self, prepared: Prepared, feed_id: str = "") -> tuple[str, ...]:
         """The watched keys (entity ids, terms) an item prepared by any ``Matcher`` hits."""

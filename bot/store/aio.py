@@ -86,3 +86,4 @@ class AsyncStore:
     mutes_of = _offloaded(Store.mutes_of)
     next_digest_time = _offloaded(Store.next_digest_time)
     digest_items_held = _offloaded(Store.digest_items_held)
+    spike_trends = _offloaded(Store.spike_trends)

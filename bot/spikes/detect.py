@@ -8,9 +8,12 @@ For each item and each (spike, watched key) it hits:
    through five feeds is one item), nor when the same item was counted before (a retried
    poll, a second poller).
 3. Judge the window: a surge when ``count >= min_items`` and ``count >= factor x mean``,
-   the mean being the count per window over the ``baseline`` before the window. The
-   service judges only the window it is in (``now``); an item published last week counts
-   for last week's window but never alerts on it. The dry run judges every window.
+   the mean being the count per window over the ``baseline`` before the window. A spike
+   that has been counting for less than the baseline (a new install, a new spike) takes
+   the mean over the windows it has counted; one that began counting within this very
+   window has no usual yet and does not fire. The service judges only the window it is
+   in (``now``); an item published last week counts for last week's window but never
+   alerts on it. The dry run judges every window.
 4. Once per (spike, key, window): the first surge is recorded in the ledger (a unique key
    in the store, so across pollers and restarts); later, while the window lasts, a count
    that grew by ``GROWTH`` since the one shown gives an update of that alert, not a new one.
@@ -95,6 +98,9 @@ class Ledger(Protocol):
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
         """The sum of the counts of the windows starting in [start, end)."""
 
+    def since(self, spike_id: str) -> datetime | None:
+        """The start of the first window the spike counted anything in (what it knows)."""
+
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
         """Every story counted in the window, oldest first."""
 
@@ -149,10 +155,17 @@ class Detector:
                         earlier = found.get(surge.key)
                         first = surge.first or (earlier is not None and earlier.first)
                         found[surge.key] = replace(surge, first=first)
-        return [
-            replace(s, stories=tuple(ledger.stories(s.spike.id, s.watched.key, s.window_start)))
-            for s in found.values()
-        ]
+        return [_final(surge, ledger) for surge in found.values()]
+
+
+def _final(surge: Surge, ledger: Ledger) -> Surge:
+    """The surge with the window's stories and count after the whole batch (what the
+    alert shows, and so what the ledger records as shown)."""
+    spike_id, key, start = surge.key
+    stories = tuple(ledger.stories(spike_id, key, start))
+    if len(stories) > surge.count:
+        ledger.show(spike_id, key, start, len(stories), first=False)
+    return replace(surge, count=max(surge.count, len(stories)), stories=stories)
 
 
 def _count(
@@ -175,9 +188,8 @@ def _count(
         return None
     if now is not None and not start <= now < start + timedelta(seconds=spike.window):
         return None  # counted for its own window, which is not the one to alert on
-    baseline_start = start - timedelta(seconds=spike.baseline)
-    mean = ledger.total(spike.id, key, baseline_start, start) / spike.baseline_windows
-    if count < spike.factor * mean:
+    mean = _mean(spike, key, start, ledger)
+    if mean is None or count < spike.factor * mean:
         return None
     shown = ledger.shown(spike.id, key, start)
     if shown is None:
@@ -189,3 +201,14 @@ def _count(
     if not ledger.show(spike.id, key, start, count, first):
         return None
     return Surge(spike, watched, start, count, mean, first)
+
+
+def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:
+    """The usual count per window before the window at ``start``: over the baseline, or
+    over the part of it the spike has counted; None when it counted none of it."""
+    since = ledger.since(spike.id)
+    if since is None or since >= start:
+        return None
+    counted = min(spike.baseline_windows, round((start - since).total_seconds() / spike.window))
+    baseline_start = start - timedelta(seconds=spike.window * counted)
+    return ledger.total(spike.id, key, baseline_start, start) / max(1, counted)

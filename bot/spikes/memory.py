@@ -30,6 +30,7 @@ class MemoryLedger:
 
     def __init__(self) -> None:
         self._windows: dict[_Pair, dict[datetime, _Window]] = {}
+        self._since: dict[str, datetime] = {}  # per spike: never forgotten
 
     def lock(self, pairs: Sequence[_Pair]) -> None:
         return None  # one reader, one thread
@@ -50,6 +51,9 @@ class MemoryLedger:
         if ident in window.items:
             return None
         window.items.add(ident)
+        first = self._since.get(spike_id)
+        if first is None or start < first:
+            self._since[spike_id] = start
         window.stories.append(story)
         window.count += 1
         return window.count
@@ -57,6 +61,9 @@ class MemoryLedger:
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
         windows = self._windows.get((spike_id, key), {})
         return sum(w.count for at, w in windows.items() if start <= at < end)
+
+    def since(self, spike_id: str) -> datetime | None:
+        return self._since.get(spike_id)
 
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
         found = self._get(spike_id, key, start)

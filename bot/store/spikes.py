@@ -98,6 +98,13 @@ class SqlLedger:
         )
         return int(self._conn.execute(query).scalar_one())
 
+    def since(self, spike_id: str) -> datetime | None:
+        query = select(func.min(spike_counts.c.window_start)).where(
+            spike_counts.c.spike_id == spike_id
+        )
+        value: datetime | None = self._conn.execute(query).scalar_one_or_none()
+        return value
+
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
         query = (
             select(spike_items)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bot.control.context import Call
 from bot.rules.model import Spike
-from bot.spikes.windows import describe_rate, describe_window
+from bot.spikes.windows import compact, describe_rate, describe_window
 from bot.store.spikes import Trend
 from bot.telegram.protocol import Reply
 from bot.telegram.render_spike import watched_label
@@ -68,10 +68,17 @@ async def trends(call: Call, args: str) -> Reply:
                 name=spike.name,
                 window=window,
                 baseline=describe_window(spike.baseline),
+                span=compact(spike.window),
+                baseline_span=compact(spike.baseline),
             )
         ).line()
         quiet = call.t("trends.quiet")
-        _section(doc, call.t("trends.window", window=window), _rows(call, spike, per_window), quiet)
+        _section(
+            doc,
+            call.t("trends.window", window=window, span=compact(spike.window)),
+            _rows(call, spike, per_window),
+            quiet,
+        )
         if spike.window < DAY:
             _section(doc, call.t("trends.day"), _rows(call, spike, per_day), quiet)
     return Reply(message=doc.message())

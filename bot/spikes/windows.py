@@ -26,6 +26,16 @@ def describe_window(window: float) -> str:
     return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
+def compact(seconds: float) -> str:
+    """``30m``, ``1h``, ``7d``: a duration as rule files write it."""
+    minutes = round(seconds / 60)
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
 def describe_rate(mean: float) -> str:
     """A mean count per window for people: ``0``, ``0.3``, ``<0.1``, ``12``."""
     if mean <= 0:

@@ -121,10 +121,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "规则中没有设置 spikes,因此没有统计任何名字。",
     ),
     "trends.title": (
-        "📈 {name} (window {window}, against the {baseline} before)",
-        "📈 {name}(窗口 {window},对比此前 {baseline})",
+        "📈 {name}: each {window} against the {baseline} before",
+        "📈 {name}:每 {span} 的计数对比此前 {baseline_span}",
     ),
-    "trends.window": ("This {window}:", "本{window}:"),
+    "trends.window": ("This {window}:", "当前窗口({span}):"),
     "trends.day": ("The last day:", "最近一天:"),
     "trends.row": ("{label}: {count} (usual {usual})", "{label}:{count}(通常 {usual})"),
     "trends.quiet": ("no rises: coverage is as usual", "没有上升:报道量正常"),

@@ -121,9 +121,8 @@ def test_ids_are_unique_and_apart_from_topic_ids(tmp_path: Path) -> None:
 
 def test_a_spike_needs_something_to_watch(tmp_path: Path) -> None:
     found = errors(tmp_path, "spikes:\n  - id: s\n    name: Nothing\n")
-    assert found == [
-        f"{tmp_path}/rules/spikes.yaml:2: error: a spike needs watch: the entities or terms it counts"
-    ]
+    needs = "a spike needs watch: the entities or terms it counts"
+    assert found == [f"{tmp_path}/rules/spikes.yaml:2: error: {needs}"]
     found = errors(tmp_path, "spikes:\n  - id: s\n    watch: []\n")
     assert "watch is an empty list" in found[0]
 

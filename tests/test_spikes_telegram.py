@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.models import Item
-from bot.rules.model import Entity, Term, Watched
+from bot.rules.model import Term, Watched
 from bot.spikes.detect import Detector, Ledger, Story
 from bot.store import Store
 from bot.surges import sighting

@@ -412,12 +412,12 @@ class Pipeline:
         for item in new_items if watch else to_alert:
             try:
                 prepared = self.book.matcher.prepare(item)
-                fp, found = (
+                found = (
                     self._alerts_for(feed, state, item, now, prepared)
                     if item.key in alerting
-                    else (None, [])
+                    else []
                 )
-                seen = self._sighting(watch, feed, state, item, prepared, now, fp)
+                seen = self._sighting(watch, feed, state, item, prepared, now)
             except Exception:
                 # A matcher bug on one item must not block the feed forever: log it, mark it
                 # seen.
@@ -436,14 +436,11 @@ class Pipeline:
         item: Item,
         prepared: Prepared,
         now: datetime,
-        fingerprint: str | None,
     ) -> Sighting | None:
         if not watch:
             return None
         source = feed.name or state.title or feed.id
-        return surges.sighting(
-            watch, item, prepared, source=source, first_seen=now, fingerprint=fingerprint
-        )
+        return surges.sighting(watch, item, prepared, source=source, first_seen=now)
 
     def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
         watch = self.book.spikes
@@ -461,8 +458,7 @@ class Pipeline:
 
     def _alerts_for(
         self, feed: FeedRule, state: FeedState, item: Item, now: datetime, prepared: Prepared
-    ) -> tuple[str | None, list[Alert]]:
-        """The item's fingerprint (if a topic fired) and its alerts."""
+    ) -> list[Alert]:
         book = self.book
         match = book.matcher.match_prepared(prepared, item.feed_id, feed_tags=feed.tags)
         alerts: list[Alert] = []
@@ -503,7 +499,7 @@ class Pipeline:
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )
                 )
-        return fp, alerts
+        return alerts
 
     @staticmethod
     def _record_success(state: FeedState, now: datetime) -> None:

@@ -31,7 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import cluster
 from bot.app import make_fetcher
 from bot.dry_run import display_id
 from bot.feeds.inputs import InputFailure, iter_inputs
@@ -39,7 +38,7 @@ from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.settings import Settings
-from bot.spikes.detect import Detector, Sighting, Story, Surge
+from bot.spikes.detect import Detector, Sighting, Story, Surge, story_fingerprint
 from bot.spikes.memory import MemoryLedger
 from bot.spikes.watch import SpikeWatch, compile_watch
 from bot.spikes.windows import window_start
@@ -158,7 +157,7 @@ def _story(watch: SpikeWatch, item: Item) -> Sighting | None:
     keys = watch.keys_hit(prepared, item.feed_id)
     if not keys:
         return None
-    fp = cluster.encode(cluster.fingerprint(item.title, prepared["content"].plain))
+    fp = story_fingerprint(item.title, prepared["content"].plain)
     story = Story(
         feed_id=item.feed_id,
         item_key=item.key,

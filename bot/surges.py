@@ -14,11 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import cluster
 from bot.digest import next_slot
 from bot.models import Alert, Destination, Item
 from bot.rules.match import Prepared
-from bot.spikes.detect import Detector, Ledger, Sighting, Story, Surge, place
+from bot.spikes.detect import (
+    Detector,
+    Ledger,
+    Sighting,
+    Story,
+    Surge,
+    place,
+    story_fingerprint,
+)
 from bot.spikes.watch import SpikeWatch
 from bot.telegram.render_spike import headline, render_spike
 
@@ -32,15 +39,12 @@ def sighting(
     *,
     source: str,
     first_seen: datetime,
-    fingerprint: str | None = None,
 ) -> Sighting | None:
     """The watched keys ``item`` hits, with the story to count; None when it hits none."""
     keys = watch.keys_hit(prepared, item.feed_id)
     if not keys:
         return None
-    if fingerprint is None:
-        fp = cluster.fingerprint(item.title, prepared["content"].plain)
-        fingerprint = cluster.encode(fp)
+    fingerprint = story_fingerprint(item.title, prepared["content"].plain)
     story = Story(
         feed_id=item.feed_id,
         item_key=item.key,

@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 from bot import cluster
@@ -38,6 +39,12 @@ from bot.spikes.windows import window_start
 
 MAX_COMPARED = 30  # recent stories of a window an item is compared with for near-duplicates
 GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at least 1)
+# A story is recognised by its title and the lead of its body: syndicated copies and other
+# editions share the lead, and fingerprinting a 100 kB body for every item that names a
+# watched entity would cost more than the rest of its ingest.
+LEAD_CHARS = 600
+
+Group = tuple[str, str, datetime]  # spike id, key, window start
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +96,12 @@ class Ledger(Protocol):
     def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Hold (spike, key) until the batch is written: one counter at a time for each."""
 
+    def prefetch(self, groups: Sequence[Group], stories: Sequence[tuple[Group, Story]]) -> None:
+        """What a batch will ask about, read at once (a ledger may ignore it)."""
+
+    def flush(self) -> None:
+        """Write what the batch counted (a ledger may write as it goes)."""
+
     def recent(self, spike_id: str, key: str, start: datetime, limit: int) -> list[Story]:
         """The newest ``limit`` stories counted in the window starting at ``start``."""
 
@@ -109,6 +122,16 @@ class Ledger(Protocol):
 
     def show(self, spike_id: str, key: str, start: datetime, count: int, first: bool) -> bool:
         """Record the alert (``first``) or its new count; False when another got there."""
+
+
+def story_fingerprint(title: str, plain_body: str) -> str:
+    """``cluster.encode`` of the fingerprint spikes compare: title and lead."""
+    return cluster.encode(cluster.fingerprint(title, plain_body[:LEAD_CHARS]))
+
+
+@lru_cache(maxsize=4096)
+def _decoded(text: str) -> cluster.Fingerprint | None:
+    return cluster.decode(text)
 
 
 def place(published: datetime | None, first_seen: datetime) -> datetime:
@@ -145,16 +168,26 @@ class Detector:
         if not pairs:
             return []
         ledger.lock(pairs)
+        placed = [
+            ((t.spike.id, key, window_start(s.story.at, t.spike.window)), s.story)
+            for s in sightings
+            for key in s.keys
+            for t in self.watch.targets(key)
+        ]
+        ledger.prefetch(sorted({group for group, _ in placed}), placed)
         found: dict[tuple[str, str, datetime], Surge] = {}
         for sighting in sightings:
-            fp = cluster.decode(sighting.story.fingerprint) if sighting.story.fingerprint else None
+            story = sighting.story
+            fp = _decoded(story.fingerprint) if story.fingerprint else None
+            alike: dict[tuple[str, str], bool] = {}  # other stories: near-duplicates or not
             for key in sighting.keys:
                 for target in self.watch.targets(key):
-                    surge = _count(target, sighting.story, fp, ledger, now)
+                    surge = _count(target, story, fp, alike, ledger, now)
                     if surge is not None:
                         earlier = found.get(surge.key)
                         first = surge.first or (earlier is not None and earlier.first)
                         found[surge.key] = replace(surge, first=first)
+        ledger.flush()
         return [_final(surge, ledger) for surge in found.values()]
 
 
@@ -168,10 +201,23 @@ def _final(surge: Surge, ledger: Ledger) -> Surge:
     return replace(surge, count=max(surge.count, len(stories)), stories=stories)
 
 
+def _duplicate(
+    story: Story, fp: cluster.Fingerprint, prior: Story, alike: dict[tuple[str, str], bool]
+) -> bool:
+    ident = (prior.feed_id, prior.item_key)
+    if ident == (story.feed_id, story.item_key):
+        return False  # itself (counted under this key before): ``add`` tells
+    if ident not in alike:
+        known = _decoded(prior.fingerprint) if prior.fingerprint else None
+        alike[ident] = known is not None and cluster.near_duplicate(known, fp)
+    return alike[ident]
+
+
 def _count(
     target: Target,
     story: Story,
     fp: cluster.Fingerprint | None,
+    alike: dict[tuple[str, str], bool],
     ledger: Ledger,
     now: datetime | None,
 ) -> Surge | None:
@@ -180,8 +226,7 @@ def _count(
     key = watched.key
     if fp is not None:
         for prior in ledger.recent(spike.id, key, start, MAX_COMPARED):
-            known = cluster.decode(prior.fingerprint) if prior.fingerprint else None
-            if known is not None and cluster.near_duplicate(known, fp):
+            if _duplicate(story, fp, prior, alike):
                 return None
     count = ledger.add(spike.id, key, start, story)
     if count is None or count < spike.min_items:

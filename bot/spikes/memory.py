@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.spikes.detect import Story
+from bot.spikes.detect import Group, Story
 
 _Pair = tuple[str, str]
 
@@ -34,6 +34,12 @@ class MemoryLedger:
 
     def lock(self, pairs: Sequence[_Pair]) -> None:
         return None  # one reader, one thread
+
+    def prefetch(self, groups: Sequence[Group], stories: Sequence[tuple[Group, Story]]) -> None:
+        return None  # everything is at hand
+
+    def flush(self) -> None:
+        return None  # written as it goes
 
     def _window(self, spike_id: str, key: str, start: datetime) -> _Window:
         return self._windows.setdefault((spike_id, key), {}).setdefault(start, _Window())

@@ -24,13 +24,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from bot.models import Alert
-from bot.spikes.detect import Story
+from bot.spikes.detect import MAX_COMPARED, Group, Story
 from bot.spikes.windows import window_start
 from bot.store import alerts as outbox_alerts
 from bot.store import outbox
-from bot.store.codec import bounded, buttons_to_json
+from bot.store.codec import bounded, bounded_key, buttons_to_json
 from bot.store.leases import db_now
-from bot.store.sql import insert_ignore
+from bot.store.sql import chunks, insert_ignore, insert_many_ignore
 from bot.store.tables import spike_alerts, spike_counts, spike_items
 
 # Counts stay as long as the longest baseline and window can look back; stories as long
@@ -41,11 +41,34 @@ LOCK_BUCKETS = 4096
 _SPIKE = 0x7370696B  # "spik": the first key of the two-key advisory locks taken here
 
 
+@dataclass(slots=True)
+class _Window:
+    """One (spike, key, window) as this transaction knows it."""
+
+    count: int
+    recent: list[Story]  # the newest stories, oldest first: what items are compared with
+    dirty: bool = False
+
+
+Ident = tuple[str, str, str, str]  # spike id, key, feed id, item key (bounded)
+
+
 class SqlLedger:
-    """The detector's ledger on one write transaction."""
+    """The detector's ledger on one write transaction.
+
+    A batch's windows are read at once (``prefetch``: their counts, newest stories, and
+    which of the batch's items were counted before), counted in memory, and written at
+    once (``flush``: the new stories, then each window's count), so a poll costs a few
+    statements, not a few per item and key. Reads that need what was counted so far (the
+    baseline, the first window, a window's stories) flush first.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._windows: dict[Group, _Window] = {}
+        self._checked: set[Ident] = set()  # items looked up in the store...
+        self._known: set[Ident] = set()  # ... and those counted already
+        self._new: list[dict[str, object]] = []
 
     def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
         if self._conn.dialect.name != "postgresql":
@@ -55,41 +78,122 @@ class SqlLedger:
                 text("SELECT pg_advisory_xact_lock(:k1, :k2)"), {"k1": _SPIKE, "k2": bucket}
             )
 
+    def prefetch(self, groups: Sequence[Group], stories: Sequence[tuple[Group, Story]]) -> None:
+        wanted = [g for g in groups if g not in self._windows]
+        if wanted:
+            self._load_windows(wanted)
+        idents = {_ident(g, s) for g, s in stories} - self._checked
+        if idents:
+            self._load_known(idents)
+
+    def _load_windows(self, groups: Sequence[Group]) -> None:
+        spikes = sorted({g[0] for g in groups})
+        starts = sorted({g[2] for g in groups})
+        counts: dict[Group, int] = {}
+        recent: dict[Group, list[Story]] = {}
+        for keys in chunks(sorted({g[1] for g in groups})):
+            c = spike_counts.c
+            rows = self._conn.execute(
+                select(c.spike_id, c.key, c.window_start, c.count).where(
+                    c.spike_id.in_(spikes), c.key.in_(keys), c.window_start.in_(starts)
+                )
+            )
+            counts.update({(r[0], r[1], r[2]): int(r[3]) for r in rows})
+            i = spike_items.c
+            rank = (
+                func.row_number()
+                .over(partition_by=(i.spike_id, i.key, i.window_start), order_by=i.at.desc())
+                .label("rank")
+            )
+            inner = (
+                select(spike_items, rank)
+                .where(i.spike_id.in_(spikes), i.key.in_(keys), i.window_start.in_(starts))
+                .subquery()
+            )
+            query = select(inner).where(inner.c.rank <= MAX_COMPARED).order_by(inner.c.at)
+            for row in self._conn.execute(query).mappings():
+                group = (row["spike_id"], row["key"], row["window_start"])
+                recent.setdefault(group, []).append(_story(row))
+        for group in groups:
+            self._windows[group] = _Window(counts.get(group, 0), recent.get(group, []))
+
+    def _load_known(self, idents: set[Ident]) -> None:
+        spikes = sorted({i[0] for i in idents})
+        keys = sorted({i[1] for i in idents})
+        feeds = sorted({i[2] for i in idents})
+        c = spike_items.c
+        for item_keys in chunks(sorted({i[3] for i in idents}), 250):
+            for some_keys in chunks(keys, 250):
+                query = select(c.spike_id, c.key, c.feed_id, c.item_key).where(
+                    c.spike_id.in_(spikes),
+                    c.key.in_(some_keys),
+                    c.feed_id.in_(feeds),
+                    c.item_key.in_(item_keys),
+                )
+                self._known.update((r[0], r[1], r[2], r[3]) for r in self._conn.execute(query))
+        self._checked |= idents
+
     def recent(self, spike_id: str, key: str, start: datetime, limit: int) -> list[Story]:
-        query = (
-            select(spike_items)
-            .where(*_in(spike_id, key), spike_items.c.window_start == start)
-            .order_by(spike_items.c.at.desc())
-            .limit(limit)
-        )
-        return [_story(row) for row in self._conn.execute(query).mappings()]
+        window = self._window((spike_id, key, start))
+        return window.recent[-limit:]
+
+    def _window(self, group: Group) -> _Window:
+        if group not in self._windows:
+            self._load_windows([group])
+        return self._windows[group]
 
     def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
-        values = {
-            "spike_id": spike_id,
-            "key": key,
-            "feed_id": story.feed_id,
-            "item_key": story.item_key,
-            "window_start": start,
-            "at": story.at,
-            "title": story.title,
-            "link": story.link,
-            "source": story.source,
-            "fingerprint": story.fingerprint,
-        }
-        if not insert_ignore(self._conn, spike_items, bounded(values)):
+        group = (spike_id, key, start)
+        ident = _ident(group, story)
+        if ident not in self._checked:
+            self._load_known({ident})
+        if ident in self._known:
             return None
-        module = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        stmt = module.insert(spike_counts).values(
-            spike_id=spike_id, key=key, window_start=start, count=1
+        self._known.add(ident)
+        window = self._window(group)
+        window.count += 1
+        window.dirty = True
+        window.recent = [*window.recent[-(MAX_COMPARED - 1) :], story]
+        self._new.append(
+            bounded(
+                {
+                    "spike_id": spike_id,
+                    "key": key,
+                    "feed_id": story.feed_id,
+                    "item_key": story.item_key,
+                    "window_start": start,
+                    "at": story.at,
+                    "title": story.title,
+                    "link": story.link,
+                    "source": story.source,
+                    "fingerprint": story.fingerprint,
+                }
+            )
         )
+        return window.count
+
+    def flush(self) -> None:
+        insert_many_ignore(self._conn, spike_items, self._new)
+        self._new = []
+        dirty = [(g, w) for g, w in self._windows.items() if w.dirty]
+        if not dirty:
+            return
+        module = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        stmt = module.insert(spike_counts)
         stmt = stmt.on_conflict_do_update(
             index_elements=["spike_id", "key", "window_start"],
-            set_={"count": spike_counts.c.count + 1},
-        ).returning(spike_counts.c.count)
-        return int(self._conn.execute(stmt).scalar_one())
+            set_={"count": stmt.excluded.count},
+        )
+        rows = [
+            {"spike_id": g[0], "key": g[1], "window_start": g[2], "count": w.count}
+            for g, w in dirty
+        ]
+        self._conn.execute(stmt, rows)
+        for _, window in dirty:
+            window.dirty = False
 
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
+        self.flush()
         query = select(func.coalesce(func.sum(spike_counts.c.count), 0)).where(
             spike_counts.c.spike_id == spike_id,
             spike_counts.c.key == key,
@@ -99,6 +203,7 @@ class SqlLedger:
         return int(self._conn.execute(query).scalar_one())
 
     def since(self, spike_id: str) -> datetime | None:
+        self.flush()
         query = select(func.min(spike_counts.c.window_start)).where(
             spike_counts.c.spike_id == spike_id
         )
@@ -106,6 +211,7 @@ class SqlLedger:
         return value
 
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
+        self.flush()
         query = (
             select(spike_items)
             .where(*_in(spike_id, key), spike_items.c.window_start == start)
@@ -134,6 +240,10 @@ class SqlLedger:
 
 def _now(conn: Connection) -> datetime:
     return db_now(conn, datetime.now(UTC))  # the database's clock where it has one
+
+
+def _ident(group: Group, story: Story) -> Ident:
+    return (group[0], group[1], story.feed_id, bounded_key(story.item_key))
 
 
 def _bucket(spike_id: str, key: str) -> int:

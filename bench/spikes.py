@@ -10,9 +10,10 @@ same items, the same script:
   Traditional Chinese, and made-up names in Latin and Chinese script to fill up);
 - spikes: the same, plus one spike watching every entity (``watch: ["@*"]``).
 
-Items: the archive's 1,022 real items (``../shared/data/archive``), as feeds of 20 new
-items each, every feed past its first poll (so every item is matched, as in the running
-service). Each round ingests them all into a fresh SQLite store, baseline and spikes
+Items: the archive's 1,022 real items (``../shared/data/archive``), in archive order,
+spread over the three days before the last poll as a live service sees them, and polled
+as feeds of 20 new items each, each poll at the time of its newest item, every feed past
+its first poll (so every item is matched, as in the running service). Each round ingests them all into a fresh SQLite store, baseline and spikes
 alternating; the figures are medians over the rounds, and the ratio of the medians is the
 cost of spikes (goal: at most 1.1x).
 
@@ -30,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -48,6 +49,7 @@ ITEMS = DATA / "archive" / "items.jsonl"
 COUNTRIES = DATA / "entities" / "countries_en_zhHans_zhHant.csv"
 PER_FEED = 20
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+SPAN = timedelta(days=3)
 _SYLLABLES = ["ka", "ro", "ven", "til", "mar", "sud", "lek", "on", "bra", "ist", "qua", "zel"]
 _HAN = "峰岚琛璇翊瑾璟珩昊晟钰铠烨煜灏骁"
 
@@ -71,7 +73,7 @@ def entities_yaml(total: int, shipped: set[str]) -> str:
             lines += [f"  {ident}:", f"    name: {_quote(row['en_cldr'])}"]
             lines.append(f"    aliases: [{aliases}]")
             count += 1
-    rng = random.Random(16)  # noqa: S311 -- made-up names, not security
+    rng = random.Random(16)  # made-up names, not security
     n = 0
     while count < total:
         first = "".join(rng.choice(_SYLLABLES) for _ in range(2)).title()
@@ -93,7 +95,7 @@ def make_rules(root: Path, entities: int, spikes: bool) -> RuleBook:
     (rules / "more.yaml").write_text(entities_yaml(entities, shipped), "utf-8")
     if spikes:
         (rules / "spikes.yaml").write_text(
-            "spikes:\n  - id: surges\n    watch: ['@*']\n    window: 1h\n    baseline: 7d\n",
+            "spikes:\n  - id: surges\n    watch: ['@*']\n    window: 1h\n    baseline: 7d\n    channels: [-1001]\n",
             "utf-8",
         )
     book = RuleBook.build(load_rules(rules))
@@ -102,16 +104,13 @@ def make_rules(root: Path, entities: int, spikes: bool) -> RuleBook:
 
 
 def archive_feeds() -> list[tuple[FeedRule, list[Item]]]:
+    rows = [json.loads(line) for line in ITEMS.open(encoding="utf-8")]
+    step = SPAN / len(rows)
     items = []
-    with ITEMS.open(encoding="utf-8") as lines:
-        for n, line in enumerate(lines):
-            row = json.loads(line)
-            ts = row.get("ts_ms")
-            published = (
-                datetime.fromtimestamp(ts / 1000, UTC) if isinstance(ts, int | float) else None
-            )
-            link = row.get("link") or f"https://archive.example/{n}"
-            items.append((row.get("title") or "", link, row.get("html") or "", published))
+    for n, row in enumerate(rows):
+        published = NOW - SPAN + step * (n + 1)
+        link = row.get("link") or f"https://archive.example/{n}"
+        items.append((row.get("title") or "", link, row.get("html") or "", published))
     feeds = []
     for start in range(0, len(items), PER_FEED):
         feed = FeedRule(id=f"f{start // PER_FEED}", url=f"https://f{start}.example/rss")
@@ -136,8 +135,11 @@ class _NoFetch:
     max_concurrency = per_host_concurrency = 1
 
 
-def ingest_all(book: RuleBook, feeds: list[tuple[FeedRule, list[Item]]], db: Path) -> float:
-    """Seconds to ingest every feed into a fresh store (past each feed's first poll)."""
+def ingest_all(
+    book: RuleBook, feeds: list[tuple[FeedRule, list[Item]]], db: Path
+) -> tuple[float, float]:
+    """Wall and CPU seconds to ingest every feed into a fresh store (past each feed's
+    first poll). CPU time is the steadier figure on a shared machine."""
     with Store(f"sqlite:///{db}") as store:
         store.migrate()
         pipeline = Pipeline(
@@ -148,13 +150,14 @@ def ingest_all(book: RuleBook, feeds: list[tuple[FeedRule, list[Item]]], db: Pat
             clock=lambda: NOW,
         )
         result = FetchResult(url="https://example/rss", status=200)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for feed, items in feeds:
-            state = FeedState(feed_id=feed.id, url=feed.url, first_success=NOW)
+            now = max(i.published or NOW for i in items)  # polled as its newest item came
+            state = FeedState(feed_id=feed.id, url=feed.url, first_success=now - SPAN)
             parsed = ParsedFeed(title=feed.id, items=tuple(items))
-            report = pipeline._ingest(feed, state, parsed, result, NOW)
+            report = pipeline._ingest(feed, state, parsed, result, now)
             assert report.ok and report.new_items, report  # (an archive's repeats are one item)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 def main() -> None:
@@ -178,21 +181,27 @@ def main() -> None:
         )
         ingest_all(base, feeds, root / "warm-a.db")  # imports, caches, first compile paths
         ingest_all(spiky, feeds, root / "warm-b.db")
-        times: dict[str, list[float]] = {"baseline": [], "spikes": []}
+        times: dict[str, list[tuple[float, float]]] = {"baseline": [], "spikes": []}
         for rnd in range(args.rounds):
             times["baseline"].append(ingest_all(base, feeds, root / f"a{rnd}.db"))
             times["spikes"].append(ingest_all(spiky, feeds, root / f"b{rnd}.db"))
         with Store(f"sqlite:///{root / f'b{args.rounds - 1}.db'}") as store:
             counted = sum(
                 t.baseline_total + t.window_count
-                for t in store.spike_trends("surges", 3600.0, 90 * 86400.0, NOW)
+                for t in store.spike_trends("surges", 3600.0, 7 * 86400.0, NOW)
             )
-    medians = {k: statistics.median(v) for k, v in times.items()}
-    for name, value in medians.items():
-        per_item = value / item_count * 1e6
-        print(f"{name:9} median {value * 1000:8.1f} ms   {per_item:7.1f} µs/item")
-    print(f"spike counts written in the last 90 days of the archive: {counted}")
-    print(f"ratio spikes/baseline: {medians['spikes'] / medians['baseline']:.3f}x (goal <= 1.1x)")
+            alerts = len([e for e in store.due(NOW, 10_000) if e.alert.topic_id == "surges"])
+    walls = {k: statistics.median(w for w, _ in v) for k, v in times.items()}
+    cpus = {k: statistics.median(c for _, c in v) for k, v in times.items()}
+    for name in times:
+        print(
+            f"{name:9} median wall {walls[name] * 1000:8.1f} ms, CPU {cpus[name] * 1000:8.1f} ms"
+            f"   ({cpus[name] / item_count * 1e6:6.0f} µs CPU/item)"
+        )
+    print(f"spikes run: {counted} counts of (item, entity), {alerts} spike alerts queued")
+    wall_ratio = walls["spikes"] / walls["baseline"]
+    cpu_ratio = cpus["spikes"] / cpus["baseline"]
+    print(f"ratio spikes/baseline: CPU {cpu_ratio:.3f}x, wall {wall_ratio:.3f}x (goal <= 1.1x)")
 
 
 if __name__ == "__main__":

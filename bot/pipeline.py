@@ -28,13 +28,13 @@ from bot.feeds.parse import parse_feed
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
+from bot.models import Alert, FeedState, FetchResult, Item, ItemMatch, Lease, ParsedFeed
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, Prepared, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
 from bot.spikes.detect import Sighting
-from bot.spikes.watch import SpikeWatch, compile_watch
+from bot.spikes.watch import SpikeWatch, watched_topics
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
 from bot.store.store import SpikeCount
@@ -60,7 +60,8 @@ class RuleBook:
     @classmethod
     def build(cls, loaded: LoadedRules) -> RuleBook:
         rules = loaded.rules
-        return cls(rules, compile_matcher(rules), loaded.version, compile_watch(rules))
+        matcher = compile_matcher(rules, watched_topics(rules))
+        return cls(rules, matcher, loaded.version, SpikeWatch(rules, matcher))
 
 
 @dataclass(slots=True)
@@ -411,13 +412,18 @@ class Pipeline:
         sightings: list[Sighting] = []
         for item in new_items if watch else to_alert:
             try:
-                prepared = self.book.matcher.prepare(item)
-                found = (
-                    self._alerts_for(feed, state, item, now, prepared)
-                    if item.key in alerting
-                    else []
-                )
-                seen = self._sighting(watch, feed, state, item, prepared, now)
+                matcher = self.book.matcher
+                prepared = matcher.prepare(item)
+                if watch:
+                    match, fired = matcher.match_watched(
+                        prepared, item.feed_id, feed_tags=feed.tags
+                    )
+                else:
+                    match = matcher.match_prepared(prepared, item.feed_id, feed_tags=feed.tags)
+                    fired = []
+                alerting_now = item.key in alerting
+                found = self._alerts_for(feed, state, item, now, match) if alerting_now else []
+                seen = self._sighting(watch, feed, state, item, prepared, now, fired)
             except Exception:
                 # A matcher bug on one item must not block the feed forever: log it, mark it
                 # seen.
@@ -436,11 +442,14 @@ class Pipeline:
         item: Item,
         prepared: Prepared,
         now: datetime,
+        fired: Sequence[str],
     ) -> Sighting | None:
-        if not watch:
+        if not watch or not fired:
             return None
         source = feed.name or state.title or feed.id
-        return surges.sighting(watch, item, prepared, source=source, first_seen=now)
+        return surges.sighting(
+            watch, item, prepared, source=source, first_seen=now, keys=watch.keys_of(fired)
+        )
 
     def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
         watch = self.book.spikes
@@ -457,10 +466,9 @@ class Pipeline:
         return surges.counter(watch, sightings, destinations, now, self.options.tz)
 
     def _alerts_for(
-        self, feed: FeedRule, state: FeedState, item: Item, now: datetime, prepared: Prepared
+        self, feed: FeedRule, state: FeedState, item: Item, now: datetime, match: ItemMatch
     ) -> list[Alert]:
         book = self.book
-        match = book.matcher.match_prepared(prepared, item.feed_id, feed_tags=feed.tags)
         alerts: list[Alert] = []
         feed_name = feed.name or state.title or feed.id
         content = match.plain.get("content", "")

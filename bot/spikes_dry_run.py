@@ -154,7 +154,7 @@ def _story(watch: SpikeWatch, item: Item) -> Sighting | None:
     if item.published is None:
         return None
     prepared = watch.prepare(item)
-    keys = watch.keys_hit(prepared, item.feed_id)
+    keys = watch.keys_hit(prepared)
     if not keys:
         return None
     fp = story_fingerprint(item.title, prepared["content"].plain)

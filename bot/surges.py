@@ -39,9 +39,11 @@ def sighting(
     *,
     source: str,
     first_seen: datetime,
+    keys: Sequence[str] | None = None,
 ) -> Sighting | None:
-    """The watched keys ``item`` hits, with the story to count; None when it hits none."""
-    keys = watch.keys_hit(prepared, item.feed_id)
+    """The watched keys ``item`` hits (``keys`` when the caller's match already told),
+    with the story to count; None when it hits none."""
+    keys = tuple(keys) if keys is not None else watch.keys_hit(prepared)
     if not keys:
         return None
     fingerprint = story_fingerprint(item.title, prepared["content"].plain)

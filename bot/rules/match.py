@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from unicodedata import combining
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
@@ -78,19 +78,28 @@ class Matcher:
     Its rules never change once built; all it learns while matching is which words are
     near its one-word fuzzy terms (``bot.rules.words``), which only saves work."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, watched: Sequence[Topic] = ()) -> None:
         self.rules = rules
         self._patterns: dict[Pattern, int] = {}
         self._plans = [self._plan(topic) for topic in rules.topics]
         # pattern id -> topics that a hit of it may make fire (any/all, not none)
-        self._triggers: dict[int, set[int]] = {}
-        for index, plan in enumerate(self._plans):
-            for ref in plan.triggers:
-                for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
-                    self._triggers.setdefault(term_ref.pid, set()).add(index)
+        self._triggers = self._trigger_map(self._plans)
+        # Topics matched on the same scan but never reported by ``match``: what the rules'
+        # spikes watch (``bot.spikes.watch``), asked for by ``match_watched``.
+        self._watched_plans = [self._plan(topic) for topic in watched]
+        self._watched_triggers = self._trigger_map(self._watched_plans)
         self._index = PatternIndex(list(self._patterns))
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
         self._topic_index = {topic.id: i for i, topic in enumerate(rules.topics)}
+
+    @staticmethod
+    def _trigger_map(plans: Sequence[TopicPlan]) -> dict[int, set[int]]:
+        triggers: dict[int, set[int]] = {}
+        for index, plan in enumerate(plans):
+            for ref in plan.triggers:
+                for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
+                    triggers.setdefault(term_ref.pid, set()).add(index)
+        return triggers
 
     def _plan(self, topic: Topic) -> TopicPlan:
         def ref(clause: Term | Near) -> ClauseRef:
@@ -153,7 +162,37 @@ class Matcher:
         topics: Collection[str] | None = None,
     ) -> ItemMatch:
         """``match`` for an item already through ``prepare``."""
+        return self._match_hits(self._scan(prepared), prepared, feed_id, feed_tags, topics)
+
+    def match_watched(
+        self, prepared: Prepared, feed_id: str, *, feed_tags: Iterable[str] = ()
+    ) -> tuple[ItemMatch, list[str]]:
+        """``match_prepared``, and the ids of the watched topics that fire: one scan."""
         hits = self._scan(prepared)
+        watched = self._watched_fired(hits)
+        return self._match_hits(hits, prepared, feed_id, feed_tags, None), watched
+
+    def watched_fired(self, prepared: Prepared) -> list[str]:
+        """The ids of the watched topics that fire on an item through ``prepare``."""
+        return self._watched_fired(self._scan(prepared))
+
+    def _watched_fired(self, hits: PatternHits) -> list[str]:
+        candidates: set[int] = set()
+        triggers = self._watched_triggers
+        for pid in hits:
+            if pid in triggers:
+                candidates |= triggers[pid]
+        plans = self._watched_plans
+        return [plans[i].topic.id for i in sorted(candidates) if fires(plans[i], hits)]
+
+    def _match_hits(
+        self,
+        hits: PatternHits,
+        prepared: Prepared,
+        feed_id: str,
+        feed_tags: Iterable[str],
+        topics: Collection[str] | None,
+    ) -> ItemMatch:
         plain = {name: prepared[name].plain for name in FIELDS}
         fired = [
             TopicMatch(self.rules.topics[i].id, to_hits(found, plain))
@@ -243,6 +282,6 @@ class Matcher:
                 out[pid] = {name: raw}
 
 
-def compile_matcher(rules: RuleSet) -> Matcher:
-    """Compile ``rules`` for matching."""
-    return Matcher(rules)
+def compile_matcher(rules: RuleSet, watched: Sequence[Topic] = ()) -> Matcher:
+    """Compile ``rules`` for matching, and ``watched`` topics on the same scan."""
+    return Matcher(rules, watched)

@@ -42,7 +42,7 @@ GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at le
 # A story is recognised by its title and the lead of its body: syndicated copies and other
 # editions share the lead, and fingerprinting a 100 kB body for every item that names a
 # watched entity would cost more than the rest of its ingest.
-LEAD_CHARS = 600
+LEAD_CHARS = 400
 
 Group = tuple[str, str, datetime]  # spike id, key, window start
 
@@ -134,6 +134,24 @@ def _decoded(text: str) -> cluster.Fingerprint | None:
     return cluster.decode(text)
 
 
+@lru_cache(maxsize=4096)
+def _sketch(text: str) -> frozenset[int]:
+    fp = _decoded(text)
+    return frozenset(fp.sketch) if fp is not None else frozenset()
+
+
+def _surely_apart(a: str, b: str) -> bool:
+    """Two long bodies sharing fewer sketch hashes than ``cluster.BODY_WITH_TITLE`` of a
+    sketch cannot reach that similarity (the estimate counts shared hashes among the
+    ``SKETCH`` smallest of the union), so ``cluster.near_duplicate`` would say no: a set
+    intersection instead of its sort, for most of the pairs a busy window compares."""
+    fa, fb = _decoded(a), _decoded(b)
+    if fa is None or fb is None or min(fa.size, fb.size) < cluster.MIN_SHINGLES:
+        return False
+    k = min(cluster.SKETCH, len(fa.sketch), len(fb.sketch))
+    return len(_sketch(a) & _sketch(b)) < cluster.BODY_WITH_TITLE * k
+
+
 def place(published: datetime | None, first_seen: datetime) -> datetime:
     """Where an item sits in time: published, else first seen; never after first seen (a
     date in the future is a feed's error, and must not open a window not yet begun)."""
@@ -209,7 +227,11 @@ def _duplicate(
         return False  # itself (counted under this key before): ``add`` tells
     if ident not in alike:
         known = _decoded(prior.fingerprint) if prior.fingerprint else None
-        alike[ident] = known is not None and cluster.near_duplicate(known, fp)
+        alike[ident] = (
+            known is not None
+            and not _surely_apart(prior.fingerprint or "", story.fingerprint or "")
+            and cluster.near_duplicate(known, fp)
+        )
     return alike[ident]
 
 

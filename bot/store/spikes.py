@@ -69,6 +69,7 @@ class SqlLedger:
         self._checked: set[Ident] = set()  # items looked up in the store...
         self._known: set[Ident] = set()  # ... and those counted already
         self._new: list[dict[str, object]] = []
+        self._since: dict[str, datetime | None] = {}  # per spike, once read
 
     def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
         if self._conn.dialect.name != "postgresql":
@@ -151,6 +152,9 @@ class SqlLedger:
             return None
         self._known.add(ident)
         window = self._window(group)
+        if spike_id in self._since:
+            first = self._since[spike_id]
+            self._since[spike_id] = start if first is None else min(first, start)
         window.count += 1
         window.dirty = True
         window.recent = [*window.recent[-(MAX_COMPARED - 1) :], story]
@@ -193,7 +197,11 @@ class SqlLedger:
             window.dirty = False
 
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
-        self.flush()
+        if any(
+            w.dirty and g[0] == spike_id and g[1] == key and start <= g[2] < end
+            for g, w in self._windows.items()
+        ):
+            self.flush()
         query = select(func.coalesce(func.sum(spike_counts.c.count), 0)).where(
             spike_counts.c.spike_id == spike_id,
             spike_counts.c.key == key,
@@ -203,12 +211,13 @@ class SqlLedger:
         return int(self._conn.execute(query).scalar_one())
 
     def since(self, spike_id: str) -> datetime | None:
-        self.flush()
-        query = select(func.min(spike_counts.c.window_start)).where(
-            spike_counts.c.spike_id == spike_id
-        )
-        value: datetime | None = self._conn.execute(query).scalar_one_or_none()
-        return value
+        if spike_id not in self._since:
+            self.flush()
+            query = select(func.min(spike_counts.c.window_start)).where(
+                spike_counts.c.spike_id == spike_id
+            )
+            self._since[spike_id] = self._conn.execute(query).scalar_one_or_none()
+        return self._since[spike_id]
 
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
         self.flush()

@@ -42,7 +42,7 @@ GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at le
 # A story is recognised by its title and the lead of its body: syndicated copies and other
 # editions share the lead, and fingerprinting a 100 kB body for every item that names a
 # watched entity would cost more than the rest of its ingest.
-LEAD_CHARS = 400
+LEAD_CHARS = 300
 
 Group = tuple[str, str, datetime]  # spike id, key, window start
 
@@ -193,20 +193,24 @@ class Detector:
             for t in self.watch.targets(key)
         ]
         ledger.prefetch(sorted({group for group, _ in placed}), placed)
-        found: dict[tuple[str, str, datetime], Surge] = {}
+        touched: dict[Group, tuple[Target, int]] = {}  # the windows counted in, and their counts
         for sighting in sightings:
             story = sighting.story
             fp = _decoded(story.fingerprint) if story.fingerprint else None
             alike: dict[tuple[str, str], bool] = {}  # other stories: near-duplicates or not
             for key in sighting.keys:
                 for target in self.watch.targets(key):
-                    surge = _count(target, story, fp, alike, ledger, now)
-                    if surge is not None:
-                        earlier = found.get(surge.key)
-                        first = surge.first or (earlier is not None and earlier.first)
-                        found[surge.key] = replace(surge, first=first)
+                    counted = _add(target, story, fp, alike, ledger)
+                    if counted is not None:
+                        touched[counted[0]] = (target, counted[1])
         ledger.flush()
-        return [_final(surge, ledger) for surge in found.values()]
+        # Each window is judged once, on its count after the batch: counts only grow, so a
+        # window that would have fired part-way through fires now, with that count.
+        found = (
+            _judge(target, group[2], count, ledger, now)
+            for group, (target, count) in touched.items()
+        )
+        return [_final(surge, ledger) for surge in found if surge is not None]
 
 
 def _final(surge: Surge, ledger: Ledger) -> Surge:
@@ -235,23 +239,32 @@ def _duplicate(
     return alike[ident]
 
 
-def _count(
+def _add(
     target: Target,
     story: Story,
     fp: cluster.Fingerprint | None,
     alike: dict[tuple[str, str], bool],
     ledger: Ledger,
-    now: datetime | None,
-) -> Surge | None:
-    spike, watched = target.spike, target.watched
+) -> tuple[Group, int] | None:
+    """Count a story for a spike and key unless it is counted already (itself, or a
+    near-duplicate of a recent one): its window and the window's new count."""
+    spike, key = target.spike, target.watched.key
     start = window_start(story.at, spike.window)
-    key = watched.key
     if fp is not None:
         for prior in ledger.recent(spike.id, key, start, MAX_COMPARED):
             if _duplicate(story, fp, prior, alike):
                 return None
     count = ledger.add(spike.id, key, start, story)
-    if count is None or count < spike.min_items:
+    return None if count is None else ((spike.id, key, start), count)
+
+
+def _judge(
+    target: Target, start: datetime, count: int, ledger: Ledger, now: datetime | None
+) -> Surge | None:
+    """A surge when the window's count is a spike (and, with ``now``, the window is the
+    current one): the window's first alert, or a grown count for its alert."""
+    spike, key = target.spike, target.watched.key
+    if count < spike.min_items:
         return None
     if now is not None and not start <= now < start + timedelta(seconds=spike.window):
         return None  # counted for its own window, which is not the one to alert on
@@ -267,7 +280,7 @@ def _count(
         return None
     if not ledger.show(spike.id, key, start, count, first):
         return None
-    return Surge(spike, watched, start, count, mean, first)
+    return Surge(spike, target.watched, start, count, mean, first)
 
 
 def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:

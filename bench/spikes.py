@@ -13,9 +13,10 @@ same items, the same script:
 Items: the archive's 1,022 real items (``../shared/data/archive``), in archive order,
 spread over the three days before the last poll as a live service sees them, and polled
 as feeds of 20 new items each, each poll at the time of its newest item, every feed past
-its first poll (so every item is matched, as in the running service). Each round ingests them all into a fresh SQLite store, baseline and spikes
-alternating; the figures are medians over the rounds, and the ratio of the medians is the
-cost of spikes (goal: at most 1.1x).
+its first poll (so every item is matched, as in the running service). Each round ingests
+them all into a fresh SQLite store, baseline and spikes alternating; the figures are
+medians over the rounds (CPU time, the steadier on a shared machine, and wall time), and
+the ratio of the medians is the cost of spikes (goal: at most 1.1x).
 
 Usage: ``python bench/spikes.py [--rounds 7] [--entities 1000]``.
 """
@@ -95,7 +96,8 @@ def make_rules(root: Path, entities: int, spikes: bool) -> RuleBook:
     (rules / "more.yaml").write_text(entities_yaml(entities, shipped), "utf-8")
     if spikes:
         (rules / "spikes.yaml").write_text(
-            "spikes:\n  - id: surges\n    watch: ['@*']\n    window: 1h\n    baseline: 7d\n    channels: [-1001]\n",
+            "spikes:\n  - id: surges\n    watch: ['@*']\n    window: 1h\n    baseline: 7d\n"
+            "    channels: [-1001]\n",
             "utf-8",
         )
     book = RuleBook.build(load_rules(rules))

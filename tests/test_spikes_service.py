@@ -195,3 +195,29 @@ async def test_a_muted_spike_sends_nothing_to_that_chat(
     assert spike_rows(pipeline.store) == []
     rows = [e for e in pipeline.store.due(NOW) if e.alert.feed_id == SPIKE_FEED]
     assert rows == []
+
+
+async def test_spikes_added_to_the_rules_count_from_the_next_poll(
+    make: Make, feed_server: FeedServer, rules_dir: Path
+) -> None:
+    bodies = trump_bodies(7)
+    rules_file = rules_dir / "rules.yaml"
+    with_spikes = rules_file.read_text(encoding="utf-8")
+    rules_file.write_text(with_spikes.replace(SPIKES, ""), encoding="utf-8")
+    pipeline = make()
+    assert not pipeline.book.spikes
+    at = [WINDOW + timedelta(minutes=n) for n in range(7)]
+    await poll(pipeline, feed_server, "a", [entry(bodies[n], n, at[n], "a") for n in range(3)])
+    # The rules change while the service runs: the reload swaps the book, as App does.
+    rules_file.write_text(with_spikes, encoding="utf-8")
+    pipeline.book = RuleBook.build(load_rules(rules_dir))
+    await poll(pipeline, feed_server, "b", [entry(bodies[0], 0, NOW - timedelta(hours=3), "b")])
+    await poll(pipeline, feed_server, "c", [entry(bodies[n], n, at[n], "c") for n in range(3, 7)])
+    # Counted from the reload on: four this hour (the three before it were not watched).
+    assert spike_rows(pipeline.store) == []
+    await poll(pipeline, feed_server, "d", [entry(trump_bodies(8)[7], 7, at[6], "d")])
+    rows = spike_rows(pipeline.store)
+    # The spike has counted for three windows (from 07:00): one item in them, 1/3 an hour.
+    assert [r[2].split("\n")[0] for r in rows] == [
+        "📈 特朗普 · Donald Trump: 5 items in the last hour (usual 0.3)"
+    ]

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "bot.surges": ORCHESTRATION,
     "bot.spikes": PURE,
     "bot.spikes_dry_run": ENTRY,
+    "bot.watches": ORCHESTRATION,
     "bot.feeds": ADAPTER,
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,

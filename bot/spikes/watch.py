@@ -4,7 +4,7 @@ Each watched thing (an entity, a keyword) becomes a topic of its own with ``any`
 its terms: an item counts for a watched entity exactly when a topic with ``any:
 ["@entity"]`` would fire on it (DESIGN §4), with the same normalization, word boundaries
 and fuzzy rules. The service compiles these topics into the rules' own matcher as
-watched topics (``Matcher.match_watched``), so watching costs no second scan of an item;
+watched topics (``Matcher.watched_fired``), so watching costs no second scan of an item;
 the dry run compiles a matcher of its own.
 """
 
@@ -62,10 +62,10 @@ class SpikeWatch:
 
     def keys_hit(self, prepared: Prepared) -> tuple[str, ...]:
         """The watched keys (entity ids, terms) an item through ``prepare`` hits."""
-        return self.keys_of(self.matcher.watched_fired(prepared))
+        return self.keys_of(self.matcher.watched_fired(self.matcher.hits(prepared)))
 
     def keys_of(self, fired: Sequence[str]) -> tuple[str, ...]:
-        """The watched keys of the watched topics ``Matcher.match_watched`` says fired."""
+        """The watched keys of the watched topics ``Matcher.watched_fired`` says fired."""
         return tuple(self._key_of[t] for t in fired)
 
     def targets(self, key: str) -> list[Target]:

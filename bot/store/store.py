@@ -34,6 +34,7 @@ from bot.store import (
     spikes,
     stats,
     subscriptions,
+    watches,
 )
 from bot.store.alerts import Collapse, OutboxView, lock_scopes
 from bot.store.codec import buttons_to_json, chat_from_text
@@ -214,6 +215,7 @@ class Store:
         holder: str | None = None,
         collapse: Collapse | None = None,
         spike_count: SpikeCount | None = None,
+        recent: Sequence[watches.RecentItem] = (),
     ) -> int:
         """Save a poll's outcome in one transaction; the number of alerts newly queued.
 
@@ -235,6 +237,7 @@ class Store:
             _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
+            watches.record_recent(conn, recent)
             surges = spike_count(spikes.SqlLedger(conn)) if spike_count is not None else ()
             spiked = spikes.queue_spikes(conn, surges, _now()) if surges else 0
             if collapse is not None and alerts:
@@ -340,6 +343,7 @@ class Store:
         with self._write() as conn:
             moved = outbox.move_chat(conn, old_chat, new_chat)
             subscriptions.move_chat(conn, old_chat, new_chat)
+            watches.move_chat(conn, old_chat, new_chat)
         log.info("chat_moved", extra={"old_chat": old_chat, "new_chat": new_chat, "alerts": moved})
         return moved
 
@@ -576,11 +580,18 @@ class Store:
                 with self._write() as conn:
                     deleted = outbox.prune(conn, before, PRUNE_BATCH)
                 pruned_outbox += deleted
+        with self._write() as conn:  # previews look back a week; nothing older is kept
+            recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
         with self._write() as conn:
             pruned_spikes = spikes.prune(conn, now)
         log.info(
             "store_pruned",
-            extra={"seen_items": pruned_seen, "outbox": pruned_outbox, "spike_rows": pruned_spikes},
+            extra={
+                "seen_items": pruned_seen,
+                "outbox": pruned_outbox,
+                "recent_items": recent,
+                "spike_rows": pruned_spikes,
+            },
         )
         return Pruned(pruned_seen, pruned_outbox, pruned_spikes)
 
@@ -599,6 +610,38 @@ class Store:
         with self._write() as conn:
             surges = spike_count(spikes.SqlLedger(conn))
             return spikes.queue_spikes(conn, surges, _now()) if surges else 0
+
+    # watches
+
+    def add_watch(
+        self, dest: Destination, query: str, by: int | None, limit: int, now: datetime
+    ) -> watches.WatchRow | None:
+        """A new watch for the chat, or None when it already has ``limit``."""
+        with self._write() as conn:
+            return watches.add(conn, dest, query, by, limit, now)
+
+    def remove_watch(self, chat: int | str, number: int) -> watches.WatchRow | None:
+        """Remove the chat's watch ``number``; the watch removed, or None if none."""
+        with self._write() as conn:
+            return watches.remove(conn, chat, number)
+
+    def watches_of(self, chat: int | str) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.of_chat(conn, chat)
+
+    def all_watches(self) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.every(conn)
+
+    def watch_version(self) -> int:
+        """Counted up by every change to watches (cheap: what pollers ask on each tick)."""
+        with self._read() as conn:
+            return watches.version(conn)
+
+    def recent_items(self, since: datetime) -> list[watches.RecentItem]:
+        """Items first seen since ``since`` with the start of their text, newest first."""
+        with self._read() as conn:
+            return watches.recent(conn, since)
 
     # stats
 

@@ -1,7 +1,7 @@
 """Spike alerts: counts per window, the stories counted, one alert per window.
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0009
 Create Date: 2026-12-05
 
 ``spike_counts`` holds the count of distinct items per (spike, watched key, window);
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0011"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

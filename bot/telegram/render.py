@@ -504,3 +504,11 @@ def render_digest(lines: Sequence[DigestLine], *, when: datetime, tz: ZoneInfo) 
         message = doc.message(())
         messages.append(Message(message.text.rstrip("\n"), message.plain.rstrip("\n")))
     return messages
+
+
+# --- shared with the spike alert (bot.telegram.render_spike) -----------------------------------
+
+Doc = _Doc
+one_line = _one_line
+safe_url = _safe_url
+hard_cut = _hard_cut

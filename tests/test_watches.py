@@ -377,6 +377,8 @@ async def test_in_a_forum_each_thread_lists_and_removes_its_own_watches(rig: Rig
     assert len(bot.store.watches_of(GROUP)) == 2
     none_here = await bot.say("/watches", chat=GROUP)  # the General thread has none
     assert none_here.text.startswith("No watches in this thread; 2 in other threads")
+    every = await bot.say("/watches all", user=ADMIN)
+    assert f"{GROUP} 2. missile — forum thread 88" in every.text
     done = await bot.say("/unwatch 2", chat=GROUP, thread=88)
     assert done.text == "Watch 2 removed: missile"
 

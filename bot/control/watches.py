@@ -160,7 +160,10 @@ async def _list_all(call: Call) -> Reply:
     rows = await call.deps.db.all_watches()
     doc = Doc().bold(call.t("watches.all_title", count=len(rows))).line()
     for row in rows:
-        doc.code(str(row.destination.chat)).add(f" {row.number}. ").code(row.query).line()
+        doc.code(str(row.destination.chat)).add(f" {row.number}. ").code(row.query)
+        if row.destination.thread is not None:
+            doc.italic(" — " + call.t("watches.thread", thread=row.destination.thread))
+        doc.line()
     return Reply(message=doc.message())
 
 

@@ -254,6 +254,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "({total}/{limit} in all).",
         "本群其他话题中还有 {others} 个,在各自的话题中列出(共 {total}/{limit})。",
     ),
+    "watches.thread": ("forum thread {thread}", "论坛话题 {thread}"),
     "watches.none_here": (
         "No watches in this thread; {others} in other threads of this group, each listed "
         "in its own thread ({total}/{limit} in all). Make one here with /watch QUERY.",

@@ -38,9 +38,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.deliver import Sender
+from bot.delivery.ratelimit import Limits, is_group
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Hit, Item, Message, TopicMatch
-from bot.ratelimit import Limits, is_group
 from bot.store import Store
 from bot.telegram.render import render_alert
 from bot.telegram.send import TelegramSink

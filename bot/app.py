@@ -25,8 +25,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.alarm import StoreAlarm
 from bot.control import Control, Deps
 from bot.control.members import gone_notice
-from bot.deliver import Limits, Sender, Sink
-from bot.digest import DigestCollector
+from bot.delivery.digest import DigestCollector
+from bot.delivery.sender import Limits, Sender, Sink
 from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot import cluster
-from bot.audience import alert_destinations
-from bot.dedupe import collapse_near_duplicates
-from bot.digest import next_slot
+from bot.delivery.audience import alert_destinations
+from bot.delivery.dedupe import collapse_near_duplicates
+from bot.delivery.digest import next_slot
 from bot.errors import FeedError, LeaseLost, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.identity import canonical_link

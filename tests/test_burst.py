@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from telegram.request import HTTPXRequest
 
-from bot.deliver import Limits, Sender
+from bot.delivery.sender import Limits, Sender
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from bot.telegram.send import TelegramSink

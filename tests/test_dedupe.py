@@ -1,4 +1,4 @@
-"""Near-duplicates: fingerprints (bot.cluster) and "also:" edits of the first alert (bot.dedupe)."""
+"""Near-duplicates: fingerprints (bot.cluster) and "also:" edits of the first alert."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import timedelta
 import opencc
 
 from bot import cluster
-from bot.dedupe import MAX_ALSO, collapse_near_duplicates
-from bot.deliver import Sender
+from bot.delivery.dedupe import MAX_ALSO, collapse_near_duplicates
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from bot.telegram.send import TelegramSink

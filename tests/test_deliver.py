@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.deliver import Limits, Sender
+from bot.delivery.sender import Limits, Sender
 from bot.errors import ChatGone, ParseModeRefused, PermanentSendError, RetryLater
 from bot.models import Destination, Message
 from bot.telegram.send import TelegramSink

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import cluster
-from bot.dedupe import collapse_near_duplicates
-from bot.digest import DigestCollector, next_slot
+from bot.delivery.dedupe import collapse_near_duplicates
+from bot.delivery.digest import DigestCollector, next_slot
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from bot.telegram.render import MAX_MESSAGE_UNITS, DigestLine, render_digest, utf16_len

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.llm import LlmError, LlmSummarizer
 from bot.models import Message
 from bot.telegram.render import MACHINE_LABEL, with_machine_summary

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from tests.fakes.outbox import START, FakeTime

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.control import alert_destinations
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Item
 from bot.telegram.render import render_alert
 from bot.telegram.send import TelegramSink

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
+from bot.delivery.ratelimit import Limits
 from bot.metrics import Metrics
-from bot.ratelimit import Limits
 from bot.telegram.pacing import ReplyPacer
 from tests.fakes.commands_harness import USER, CommandBot
 from tests.fakes.telegram import Fault, SendLimits

@@ -212,8 +212,8 @@ class Store:
         With ``holder``, the write happens only while that poller's lease of the feed holds,
         and ends the lease; else ``LeaseLost`` and nothing is written.
 
-        ``collapse`` (``bot.dedupe``) turns near-duplicates of what is already in the outbox
-        into "also" rows; it runs inside the transaction, under a lock per (topic, chat), so
+        ``collapse`` (``bot.delivery.dedupe``) turns near-duplicates of what is already in the
+        outbox into "also" rows; it runs inside the transaction, under a lock per (topic, chat), so
         one story arriving through two pollers at once is one message and one edit.
 
         The feed state is saved, the items are recorded as seen (known ones are left as

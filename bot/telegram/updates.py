@@ -49,8 +49,8 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.delivery.ratelimit import Limits
 from bot.models import Destination, Message
-from bot.ratelimit import Limits
 from bot.telegram.pacing import ReplyPacer
 from bot.telegram.polling import Backoff, Health, Poller
 from bot.telegram.protocol import Caller, CommandHandler, Membership, Reply

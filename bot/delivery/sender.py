@@ -13,7 +13,7 @@ again (at least once) but never loses it. Per failure (see ``bot.errors``):
 
 Two kinds of entry are more than a send (``bot.models.Alert.kind``):
 
-- ``also`` (a near-duplicate, ``bot.dedupe``): the earlier alert's message is edited to
+- ``also`` (a near-duplicate, ``bot.delivery.dedupe``): the earlier alert's message is edited to
   list every source recorded against it so far ("also: <source link>"), so a repeated edit
   after a crash says the same thing again;
 - an alert with ``summary_input``, when a ``summarizer`` is given: a machine-written summary
@@ -36,11 +36,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.delivery.machine_summary import MachineSummaries, Summarizer
+from bot.delivery.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
-from bot.machine_summary import MachineSummaries, Summarizer
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
-from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.store.aio import Offload, to_thread
 from bot.store.processes import process_id
 from bot.telegram.render import render_also

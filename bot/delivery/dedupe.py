@@ -6,9 +6,9 @@ or held for a digest in the same topic and chat within ``WINDOW`` does not becom
 of its own:
 
 - an instant alert becomes an ``also`` row pointing at the earlier alert; the sender turns
-  it into an edit of that message, adding "also: <source link>" (``bot.deliver``);
+  it into an edit of that message, adding "also: <source link>" (``bot.delivery.sender``);
 - a digest item stays a digest item that points at the earlier one; the digest lists it
-  as "also:" on the earlier item's line (``bot.digest``);
+  as "also:" on the earlier item's line (``bot.delivery.digest``);
 - past ``MAX_ALSO`` duplicates of one alert, further ones are dropped (logged).
 
 Earlier alerts of the same poll count too, so two feeds carrying the same story in one

@@ -1,10 +1,13 @@
-"""Machine-written summaries at send time: one remote call per item, any failure harmless.
+"""Machine-written summaries beside the send path: one remote call per item, any failure
+harmless, and never in the way of another chat.
 
 An alert carrying ``summary_input`` (the item's text) gets the summarizer's answer in place
-of its extractive summary, labelled as machine-written (``render.with_machine_summary``).
-On any error, or after ``timeout`` seconds, the extractive alert goes out unchanged. The
-answer is stored with the entry, so a restart sends the same text and "also:" edits keep
-it; it is cached per item so one call serves all the item's chats.
+of its extractive summary, labelled as machine-written. The sender asks for it the first
+time it sees the alert (``start``) and sends other chats meanwhile; the call runs in a task
+of its own, at most ``concurrency`` at once, and ends within ``timeout`` seconds of the
+request, queueing for a free call included: on any error or at the timeout the extractive
+alert goes out unchanged. The answer is stored with the entry, so a restart sends the same
+text and "also:" edits keep it; it is kept per item so one call serves all the item's chats.
 """
 
 from __future__ import annotations
@@ -13,46 +16,75 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from typing import Protocol
 
-from bot.models import Message, OutboxEntry
-from bot.telegram.render import with_machine_summary
+from bot.models import OutboxEntry
+
+__all__ = ["MachineSummaries", "Summarizer"]
 
 log = logging.getLogger(__name__)
 
 # Item text in, summary text out; may raise anything (it is a remote model).
 Summarizer = Callable[[str], Awaitable[str]]
-_CACHE = 1_000
-
-
-class MessageStore(Protocol):
-    def set_message(self, entry_id: int, message: Message) -> None: ...
+_KEPT = 1_000  # answers kept for items whose other chats may still be waiting
+ItemKey = tuple[str, str]
 
 
 class MachineSummaries:
-    def __init__(self, summarizer: Summarizer, *, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        summarizer: Summarizer,
+        *,
+        timeout: float = 20.0,
+        concurrency: int = 4,
+        on_ready: Callable[[], None] = lambda: None,
+    ) -> None:
         self._summarizer = summarizer
         self._timeout = timeout
-        self._cache: dict[tuple[str, str], str | None] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+        self._on_ready = on_ready
+        self._tasks: dict[ItemKey, asyncio.Task[str | None]] = {}
 
-    async def apply(self, entry: OutboxEntry, store: MessageStore) -> OutboxEntry:
-        """The entry with a machine-written summary, or as it was if none can be had."""
-        alert = entry.alert
-        key = (alert.feed_id, alert.item_key)
-        if key not in self._cache:
-            if len(self._cache) >= _CACHE:
-                self._cache.clear()
-            self._cache[key] = await self._summarize(entry)
-        text = self._cache[key]
-        message = with_machine_summary(alert.message, text) if text else alert.message
-        store.set_message(entry.id, message)
-        return replace(entry, alert=replace(alert, message=message, summary_input=None))
+    @staticmethod
+    def wanted(entry: OutboxEntry) -> bool:
+        return bool(entry.alert.summary_input)
+
+    def start(self, entry: OutboxEntry) -> bool:
+        """Ask for the entry's summary unless asked already; True once the answer is in
+        (``result`` has it), False while the call runs."""
+        key = _key(entry)
+        task = self._tasks.get(key)
+        if task is None:
+            self._forget_some()
+            task = asyncio.ensure_future(self._summarize(entry))
+            task.add_done_callback(lambda _task: self._on_ready())
+            self._tasks[key] = task
+        return task.done()
+
+    def result(self, entry: OutboxEntry) -> str | None:
+        """The summary text (None: none could be had); call once ``start`` says it is in."""
+        task = self._tasks[_key(entry)]
+        return task.result()
+
+    async def wait_any(self) -> None:
+        """Until one of the calls running now ends (at once when none runs)."""
+        running = [t for t in self._tasks.values() if not t.done()]
+        if running:
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    def _forget_some(self) -> None:
+        if len(self._tasks) >= _KEPT:
+            self._tasks = {k: t for k, t in self._tasks.items() if not t.done()}
 
     async def _summarize(self, entry: OutboxEntry) -> str | None:
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout), self._slots:
                 text = await self._summarizer(entry.alert.summary_input or "")
         except Exception as exc:  # any failure: the extractive summary stands
             log.warning(
@@ -65,3 +97,7 @@ class MachineSummaries:
             extra={"entry_id": entry.id, "seconds": round(time.monotonic() - started, 3)},
         )
         return text.strip() or None
+
+
+def _key(entry: OutboxEntry) -> ItemKey:
+    return entry.alert.feed_id, entry.alert.item_key

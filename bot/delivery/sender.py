@@ -2,26 +2,29 @@
 
 The outbox is the source of truth. An entry is only ever sent after it was read from the
 store, and marked sent only after Telegram accepted it, so a crash between the two sends it
-again (at least once) but never loses it. Per failure (see ``bot.errors``):
+again (at least once) but never loses it. Every request is one ``attempt``
+(``bot.delivery.attempt``) made in the chat's ``slot`` of the rate limiter, and its decision
+is acted on in one place (``Sender._request``):
 
-- ``RetryLater`` (429, network, 5xx): the entry is deferred for its ``after`` or an
-  exponential backoff with jitter, whichever is longer, and only its chat pauses;
-- ``ParseModeRefused``: sent once more as plain text, then failed;
-- ``ChatMoved``: the chat's queue moves to the new id and the entry is resent there;
-- ``ChatGone``: the chat's queue is dropped and ``on_chat_gone`` is told;
-- ``PermanentSendError``: failed with Telegram's reason, never retried.
+- ``Retry`` (429, network, 5xx): the entry is deferred for its ``after`` or an exponential
+  backoff with jitter, whichever is longer, and only its chat pauses;
+- ``Refused`` (HTML): sent once more as plain text, then failed;
+- ``Moved``: the chat's queue moves to the new id and the entry is resent there;
+- ``Gone``: the chat's queue is dropped and ``on_chat_gone`` is told
+  (``bot.delivery.chats``);
+- ``Failed``: failed with Telegram's reason, never retried.
 
 Two kinds of entry are more than a send (``bot.models.Alert.kind``):
 
-- ``also`` (a near-duplicate, ``bot.delivery.dedupe``): the earlier alert's message is edited to
-  list every source recorded against it so far ("also: <source link>"), so a repeated edit
-  after a crash says the same thing again;
+- ``also`` (a near-duplicate, ``bot.delivery.dedupe``): the earlier alert's message is
+  edited to list every source recorded against it so far ("also: <source link>"), so a
+  repeated edit after a crash says the same thing again;
 - an alert with ``summary_input``, when a ``summarizer`` is given: a machine-written summary
-  replaces the extractive one, labelled as such; on any error or after ``summary_timeout``
-  the extractive alert goes out unchanged. One summary per item serves all its chats.
+  replaces the extractive one (``bot.delivery.machine_summary``). It is written beside the
+  send path; the alert's chat waits for it (at most the summary timeout), other chats do not.
 
-Chats interleave: each step sends to the chat that may receive soonest, so a paused or
-rate-limited chat never holds up the others.
+Chats interleave: each step sends to the chat that may receive soonest, so a paused,
+rate-limited or summary-waiting chat never holds up the others.
 """
 
 from __future__ import annotations
@@ -36,14 +39,14 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from bot.delivery.attempt import Failed, Gone, Moved, Refused, Retry, Sent, attempt
 from bot.delivery.machine_summary import MachineSummaries, Summarizer
 from bot.delivery.ratelimit import ChatKey, Limits, RateLimiter, chat_key
-from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.store.aio import Offload, to_thread
 from bot.store.processes import process_id
-from bot.telegram.render import render_also
+from bot.telegram.render import render_also, with_machine_summary
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
@@ -141,7 +144,9 @@ class Sender:
         self._prepared = False
         self._metrics: Recorder = metrics or NullMetrics()
         self._summaries = (
-            MachineSummaries(summarizer, timeout=summary_timeout) if summarizer else None
+            MachineSummaries(summarizer, timeout=summary_timeout, on_ready=self.wake)
+            if summarizer
+            else None
         )
         self._store = store
         self._sink = sink
@@ -151,11 +156,14 @@ class Sender:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not security
-        self._limiter = RateLimiter(self._limits)
+        self._limiter = self._new_limiter()
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._blocked_until: float | None = None
         self._stop: asyncio.Event | None = None  # set by run(): stop between two sends
+
+    def _new_limiter(self) -> RateLimiter:
+        return RateLimiter(self._limits, clock=self._now, sleep=self._sleep)
 
     def wake(self) -> None:
         """New entries are in the outbox: drain now instead of at the next timer."""
@@ -180,7 +188,7 @@ class Sender:
         )
         # A fresh book: on a second takeover this process's own earlier sends are in the
         # store's view already, and counting them twice would hold chats back for nothing.
-        self._limiter = RateLimiter(self._limits)
+        self._limiter = self._new_limiter()
         for at, chat in times:
             self._limiter.record(chat, at)
         self._prepared = True
@@ -227,33 +235,42 @@ class Sender:
         if self._blocked_until is None or ready < self._blocked_until:
             self._blocked_until = ready
 
+    def _awaits_summary(self, entry: OutboxEntry) -> bool:
+        """True while the entry's machine summary is being written (the chat waits)."""
+        summaries = self._summaries
+        return summaries is not None and summaries.wanted(entry) and not summaries.start(entry)
+
     async def _send_round(self, queues: dict[ChatKey, deque[OutboxEntry]]) -> tuple[int, int]:
         """Send one batch, interleaving chats; returns (attempted, sent).
 
         A round ends after ``round_seconds`` so entries queued meanwhile for other chats
-        are read before a long backlog to one chat is worked off.
+        are read before a long backlog to one chat is worked off. A chat whose next alert
+        waits for its machine summary is passed over until the summary is in.
         """
         attempted = sent = 0
         deadline = self._now() + self._limits.round_seconds
         while queues and not (self._stop is not None and self._stop.is_set()):
             now = self._now()
-            key, ready = min(
-                (
-                    (k, self._limiter.ready_at(q[0].alert.destination.chat, now))
-                    for k, q in queues.items()
-                ),
-                key=lambda pair: pair[1],
-            )
-            if ready - now > self._limits.horizon:
-                self._note_blocked(ready)
-                break
-            if ready > deadline and attempted:
-                break
-            if ready > now:
-                await self._sleep(ready - now)
+            ready = {
+                k: self._limiter.ready_at(q[0].alert.destination.chat, now)
+                for k, q in queues.items()
+                if not self._awaits_summary(q[0])
+            }
+            if not ready:  # every chat left waits for a summary
+                if self._stop is not None:  # the loop: a summary's end wakes it
+                    break
+                await self._summaries.wait_any() if self._summaries else None
                 continue
-            entry = queues[key].popleft()
-            outcome = await self._deliver(entry)
+            key = min(ready, key=ready.__getitem__)
+            if ready[key] - now > self._limits.horizon:
+                self._note_blocked(ready[key])
+                break
+            if ready[key] > deadline and attempted:
+                break
+            if ready[key] > now:
+                await self._sleep(ready[key] - now)
+                continue
+            outcome = await self._deliver(queues[key].popleft())
             self._metrics.heartbeat("sender")
             attempted += 1
             sent += outcome in (_Outcome.SENT, _Outcome.MOVED)
@@ -261,57 +278,67 @@ class Sender:
                 del queues[key]
         return attempted, sent
 
-    async def _claim(self, entry: OutboxEntry) -> bool:
-        """Record the request about to be made, before it is made (see ``prepare``)."""
-        return await self._io(self._store.claim, entry.id, self.claimant, self._clock())
-
-    async def _send(self, entry: OutboxEntry, dest: Destination, *, as_plain: bool) -> int:
-        if not await self._claim(entry):
-            raise _Taken
-        sent = self._now()
-        self._limiter.record(dest.chat, sent)
-        try:
-            return await self._sink.send(dest, entry.alert.message, as_plain=as_plain)
-        finally:
-            self._limiter.settle(dest.chat, sent, self._now())
-
     async def _deliver(self, entry: OutboxEntry) -> _Outcome:
         if entry.alert.kind == "also":
             return await self._deliver_also(entry)
-        if self._summaries is not None and entry.alert.summary_input:
-            entry = await self._summaries.apply(entry, self._store)
-        dest = entry.alert.destination
-        try:
-            return await self._deliver_alert(entry, dest)
-        except _Taken:
-            log.info("send_skipped_taken", extra={"entry_id": entry.id})
-            return _Outcome.TAKEN
+        if self._summaries is not None and self._summaries.wanted(entry):
+            entry = await self._with_machine_summary(entry)
+        return await self._request(entry, entry.alert.destination, entry.alert.message)
 
-    async def _deliver_alert(self, entry: OutboxEntry, dest: Destination) -> _Outcome:
-        moved = False
-        try:
-            try:
-                message_id = await self._send(entry, dest, as_plain=False)
-            except ParseModeRefused as exc:
-                log.warning("send_html_refused", extra={"entry_id": entry.id, "error": str(exc)})
-                await self._wait_for_chat(dest.chat)
-                message_id = await self._send(entry, dest, as_plain=True)
-            except ChatMoved as exc:
-                dest, moved = await self._move(dest, exc.new_chat_id), True
-                message_id = await self._send(entry, dest, as_plain=False)
-        except RetryLater as exc:
-            return await self._defer(entry, dest, exc)
-        except ChatGone as exc:
-            return await self._drop(entry, dest, str(exc))
-        except SendError as exc:  # PermanentSendError, a second refusal or a second move
-            return await self._fail(entry, dest, str(exc) or type(exc).__name__)
-        except _Taken:
-            raise
-        except Exception as exc:  # a bug in a sink must not stop delivery to everyone
-            log.exception("send_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
-            return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
+    async def _with_machine_summary(self, entry: OutboxEntry) -> OutboxEntry:
+        """The entry with its machine summary in, stored so a resend says the same."""
+        assert self._summaries is not None
+        text = self._summaries.result(entry)
+        alert = entry.alert
+        message = with_machine_summary(alert.message, text) if text else alert.message
+        await self._io(self._store.set_message, entry.id, message)
+        return replace(entry, alert=replace(alert, message=message, summary_input=None))
+
+    async def _request(
+        self, entry: OutboxEntry, dest: Destination, message: Message, edit_of: int | None = None
+    ) -> _Outcome:
+        """Send ``message`` (or edit message ``edit_of`` to it) and act on the decision: a
+        refused send goes once more as plain text, a moved chat's once more to its new id."""
+        as_plain = moved = False
+        while True:
+            if not await self._io(self._store.claim, entry.id, self.claimant, self._clock()):
+                log.info("send_skipped_taken", extra={"entry_id": entry.id})
+                return _Outcome.TAKEN
+            async with self._limiter.slot(dest.chat):
+                request = self._call(dest, message, edit_of, as_plain=as_plain)
+                decision = await attempt(request, {"entry_id": entry.id, "chat": str(dest)})
+            match decision:
+                case Sent(message_id):
+                    return await self._sent(entry, dest, message_id, moved=moved)
+                case Refused(reason) if edit_of is None and not as_plain:
+                    log.warning("send_html_refused", extra={"entry_id": entry.id, "error": reason})
+                    as_plain = True
+                case Moved(_, new_chat) if edit_of is None and not moved:
+                    dest, moved = await self._move(dest, new_chat), True
+                case Retry(reason, after):
+                    return await self._defer(entry, dest, reason, after)
+                case Gone(reason):
+                    return await self._drop(entry, dest, reason)
+                case Failed(reason) | Refused(reason) | Moved(reason, _):
+                    # A second refusal or move; for an edit: deleted, too old to edit.
+                    return await self._fail(entry, dest, reason)
+
+    async def _call(
+        self, dest: Destination, message: Message, edit_of: int | None, *, as_plain: bool
+    ) -> int:
+        if edit_of is None:
+            return await self._sink.send(dest, message, as_plain=as_plain)
+        await self._sink.edit(dest, edit_of, message)
+        return edit_of
+
+    async def _sent(
+        self, entry: OutboxEntry, dest: Destination, message_id: int, *, moved: bool
+    ) -> _Outcome:
         sent_at = self._clock()
         await self._io(self._store.mark_sent, entry.id, message_id, sent_at)
+        if entry.alert.kind == "also":
+            log.info("alert_also_added", extra={"entry_id": entry.id, "chat": str(dest)})
+            return _Outcome.SENT
         if entry.alert.kind != "notice":  # a note to admins is no alert
             self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
         log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
@@ -322,63 +349,22 @@ class Sender:
         """Edit the story's first message to list every source seen since."""
         alert = entry.alert
         dest = alert.destination
-        first = await self._io(
-            self._store.original_alert,
-            alert.topic_id,
-            dest,
-            alert.ref_feed or "",
-            alert.ref_key or "",
-        )
+        ref = (alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or "")
+        first = await self._io(self._store.original_alert, *ref)
         if first is None or first.status == "failed" or first.alert.kind != "alert":
             return await self._fail(entry, dest, "no sent alert to add this source to")
         if first.status != "sent" or first.message_id is None:
             # The first alert is still queued (a retry): try again once it may have gone.
-            wait = RetryLater(
-                "the first alert is not sent yet", after=self._limits.per_chat_interval
-            )
-            return await self._defer(entry, dest, wait)
-        duplicates = await self._io(
-            self._store.duplicates_of,
-            alert.topic_id,
-            dest,
-            alert.ref_feed or "",
-            alert.ref_key or "",
-        )
+            wait = self._limits.per_chat_interval
+            return await self._defer(entry, dest, "the first alert is not sent yet", wait)
+        duplicates = await self._io(self._store.duplicates_of, *ref)
         sources = [
             (d.alert.source or d.alert.feed_id, d.item_link)
             for d in duplicates
             if d.alert.kind == "also" and d.id <= entry.id
         ]
         message = render_also(first.alert.message, sources)
-        if not await self._claim(entry):
-            return _Outcome.TAKEN
-        sent = self._now()
-        self._limiter.record(dest.chat, sent)
-        try:
-            await self._sink.edit(dest, first.message_id, message)
-        except RetryLater as exc:
-            return await self._defer(entry, dest, exc)
-        except ChatGone as exc:
-            return await self._drop(entry, dest, str(exc))
-        except SendError as exc:  # the message was deleted, or is too old to edit
-            return await self._fail(entry, dest, str(exc) or type(exc).__name__)
-        except Exception as exc:
-            log.exception("edit_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
-            return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
-        finally:
-            self._limiter.settle(dest.chat, sent, self._now())
-        await self._io(self._store.mark_sent, entry.id, first.message_id, self._clock())
-        log.info(
-            "alert_also_added",
-            extra={"entry_id": entry.id, "chat": str(dest), "id": first.message_id},
-        )
-        return _Outcome.SENT
-
-    async def _wait_for_chat(self, chat: int | str) -> None:
-        now = self._now()
-        ready = self._limiter.ready_at(chat, now)
-        if ready > now:
-            await self._sleep(ready - now)
+        return await self._request(entry, dest, message, edit_of=first.message_id)
 
     async def _move(self, dest: Destination, new_chat: int) -> Destination:
         moved = await self._io(self._store.move_chat, dest.chat, new_chat)
@@ -399,15 +385,17 @@ class Sender:
         )
         return ceiling * self._rng.uniform(0.5, 1.0)
 
-    async def _defer(self, entry: OutboxEntry, dest: Destination, exc: RetryLater) -> _Outcome:
+    async def _defer(
+        self, entry: OutboxEntry, dest: Destination, error: str, after: float
+    ) -> _Outcome:
         age = (self._clock() - entry.alert.first_seen).total_seconds()
         if age >= self._limits.max_age:
             days = self._limits.max_age / 86400
-            reason = f"gave up after {entry.attempts + 1} attempts over {days:g} days: {exc}"
+            reason = f"gave up after {entry.attempts + 1} attempts over {days:g} days: {error}"
             return await self._fail(entry, dest, reason, kind="gave_up")
-        delay = max(exc.after, self._backoff(entry.attempts))
+        delay = max(after, self._backoff(entry.attempts))
         until = self._clock() + timedelta(seconds=delay)
-        await self._io(self._store.defer, entry.id, until, str(exc), self._clock())
+        await self._io(self._store.defer, entry.id, until, error, self._clock())
         self._limiter.pause(dest.chat, until.timestamp())
         log.warning(
             "send_deferred",
@@ -415,7 +403,7 @@ class Sender:
                 "entry_id": entry.id,
                 "chat": str(dest),
                 "delay": round(delay, 3),
-                "error": str(exc),
+                "error": error,
             },
         )
         return _Outcome.PAUSED
@@ -475,10 +463,6 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
-
-
-class _Taken(Exception):
-    """The entry may not be sent by this sender (see ``Sender._claim``)."""
 
 
 def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:

@@ -42,7 +42,7 @@ from bot.delivery.ratelimit import Limits, is_group
 from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Hit, Item, Message, TopicMatch
 from bot.store import Store
-from bot.telegram.render import render_alert
+from bot.telegram.render import render, render_alert
 from bot.telegram.send import TelegramSink
 from tests.fakes.outbox import START, FakeTime, MemoryOutbox
 from tests.fakes.telegram import FakeTelegram, SendLimits
@@ -108,7 +108,7 @@ async def bare_loop() -> float:
     outbox, sink = burst(random.Random(7)), NullSink()
     cpu = time.process_time()
     for entry in outbox.due(FakeTime().now, limit=ALERTS):
-        await sink.send(entry.alert.destination, entry.alert.message)
+        await sink.send(entry.alert.destination, render(entry.alert))
         outbox.mark_sent(entry.id, 1, FakeTime().now)
     return time.process_time() - cpu
 

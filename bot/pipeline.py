@@ -36,7 +36,7 @@ from bot.scheduler import feed_interval
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
 from bot.summarize import machine_input
-from bot.telegram.render import render_alert
+from bot.telegram.render import topic_alert
 
 log = logging.getLogger(__name__)
 
@@ -408,7 +408,7 @@ class Pipeline:
             if topic is None:
                 continue
             self.metrics.topic_matched(topic.id)
-            message = render_alert(
+            body = topic_alert(
                 item=item,
                 topic_id=topic.id,
                 topic_name=topic.name,
@@ -426,13 +426,9 @@ class Pipeline:
                         item.key,
                         topic.id,
                         dest,
-                        message,
+                        body,
                         now,
-                        kind="digest_item" if deliver_at else "alert",
                         fingerprint=fp,
-                        source=feed_name,
-                        title=item.title,
-                        link=item.link,
                         deliver_at=deliver_at,
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )

@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     # audience); its send limits are pure arithmetic the Telegram edge shares.
     "bot.delivery": ORCHESTRATION,
     "bot.delivery.ratelimit": PURE,
+    "bot.delivery.kinds": BASE,  # what an alert says: the store and the renderers share it
     "bot.retention": ORCHESTRATION,
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
@@ -45,7 +46,10 @@ LAYERS: dict[str, int] = {
     "bot.rules.edit": ADAPTER,
     "bot.rules.bounded": ADAPTER,
     "bot.telegram": ADAPTER,
+    "bot.telegram.doc": PURE,
     "bot.telegram.render": PURE,
+    "bot.telegram.render_topic": PURE,
+    "bot.telegram.render_digest": PURE,
     "bot.telegram.replies": PURE,
     "bot.telegram.replies_admin": PURE,
     "bot.telegram.i18n": PURE,
@@ -139,3 +143,28 @@ def test_pure_core_does_no_io(path: Path) -> None:
 def test_every_module_has_a_layer() -> None:
     for path in modules():
         layer_of(module_name(path))  # raises KeyError for an unclassified module
+
+
+# What the delivery package builds on: the store, Telegram's rendering and errors, the
+# metrics, the models. Never the entry layer, the pipeline, the commands or the feeds.
+DELIVERY_MAY_IMPORT = (
+    "bot.delivery",
+    "bot.models",
+    "bot.errors",
+    "bot.metrics",
+    "bot.cluster",
+    "bot.store",
+    "bot.telegram.render",
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if module_name(p).startswith("bot.delivery")],
+    ids=lambda p: module_name(p),
+)
+def test_delivery_imports_only_what_it_builds_on(path: Path) -> None:
+    for imported in imports_of(path):
+        if imported.split(".")[0] != "bot" or imported == "bot":  # from bot import cluster
+            continue
+        assert imported.startswith(DELIVERY_MAY_IMPORT), f"{module_name(path)} imports {imported}"

@@ -13,8 +13,9 @@ import pytest
 from bot.delivery.sender import Limits, Sender
 from bot.errors import ChatGone, ParseModeRefused, PermanentSendError, RetryLater
 from bot.models import Destination, Message
+from bot.telegram.render import render
 from bot.telegram.send import TelegramSink
-from tests.fakes.outbox import FakeTime, MemoryOutbox
+from tests.fakes.outbox import FakeTime, MemoryOutbox, topic_body
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -347,7 +348,7 @@ class SlowSummaries:
 async def test_a_slow_summary_holds_only_its_own_chat(outbox: MemoryOutbox, time: FakeTime) -> None:
     summaries = SlowSummaries()
     sink = ScriptedSink(time)
-    a = outbox.add(1, "A", msg=Message("<b>A</b>\n\nextract\n\n#t", "A\n\nextract\n\n#t"))
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
     a.alert = replace(a.alert, summary_input="item A")
     outbox.add(2, "B")
     sender = sender_for(outbox, sink, time, summarizer=summaries, summary_timeout=60)
@@ -359,7 +360,7 @@ async def test_a_slow_summary_holds_only_its_own_chat(outbox: MemoryOutbox, time
     assert await drain == 2
     [text] = sink.texts(1)
     assert "Machine summary of item A" in text and "extract" not in text
-    assert outbox.entries[a.id].alert.message.plain == text  # a resend says the same
+    assert render(outbox.entries[a.id].alert).plain == text  # a resend says the same
 
 
 async def test_the_run_loop_sends_other_chats_while_a_summary_is_pending(
@@ -367,7 +368,7 @@ async def test_the_run_loop_sends_other_chats_while_a_summary_is_pending(
 ) -> None:
     summaries = SlowSummaries()
     sink = ScriptedSink(time)
-    a = outbox.add(1, "A", msg=Message("<b>A</b>\n\nextract\n\n#t", "A\n\nextract\n\n#t"))
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
     a.alert = replace(a.alert, summary_input="item A")
     sender = sender_for(outbox, sink, time, summarizer=summaries, summary_timeout=60)
     stop = asyncio.Event()
@@ -388,8 +389,8 @@ async def test_a_summary_that_never_comes_waits_at_most_the_timeout(
     outbox: MemoryOutbox, time: FakeTime
 ) -> None:
     sink = ScriptedSink(time)
-    a = outbox.add(1, "A", msg=Message("<b>A</b>\n\nextract\n\n#t", "A\n\nextract\n\n#t"))
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
     a.alert = replace(a.alert, summary_input="item A")
     sender = sender_for(outbox, sink, time, summarizer=SlowSummaries(), summary_timeout=0.05)
     assert await sender.drain() == 1
-    assert sink.texts(1) == ["A\n\nextract\n\n#t"]  # the extractive alert, unchanged
+    assert sink.texts(1) == [render(a.alert).plain]  # the extractive alert, unchanged

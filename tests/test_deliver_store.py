@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.kinds import Rendered
 from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Message
 from bot.telegram.send import TelegramSink
@@ -29,7 +30,7 @@ def alert(chat: int | str, n: int, thread: int | None = None) -> Alert:
         item_key=f"item-{n}",
         topic_id="russia-dprk",
         destination=Destination(chat, thread),
-        message=Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D"),
+        body=Rendered(Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D")),
         first_seen=START,
     )
 

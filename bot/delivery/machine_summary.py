@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.delivery.kinds import TopicAlert
 from bot.models import OutboxEntry
 
 __all__ = ["MachineSummaries", "Summarizer"]
@@ -46,7 +47,9 @@ class MachineSummaries:
 
     @staticmethod
     def wanted(entry: OutboxEntry) -> bool:
-        return bool(entry.alert.summary_input)
+        """A topic alert asks for one with its item's text (alerts rendered before the
+        outbox held parts cannot take one)."""
+        return bool(entry.alert.summary_input) and isinstance(entry.alert.body, TopicAlert)
 
     def start(self, entry: OutboxEntry) -> bool:
         """Ask for the entry's summary unless asked already; True once the answer is in

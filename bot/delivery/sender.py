@@ -40,13 +40,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.delivery.attempt import Failed, Gone, Moved, Refused, Retry, Sent, attempt
+from bot.delivery.kinds import AlsoSource, Body, Source, TopicAlert
 from bot.delivery.machine_summary import MachineSummaries, Summarizer
 from bot.delivery.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.store.aio import Offload, to_thread
 from bot.store.processes import process_id
-from bot.telegram.render import render_also, with_machine_summary
+from bot.telegram.render import render, with_also
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
@@ -94,7 +95,7 @@ class StoreLike(Protocol):
 
     def next_due_time(self) -> datetime | None: ...
 
-    def set_message(self, entry_id: int, message: Message) -> None: ...
+    def set_body(self, entry_id: int, body: Body) -> None: ...
 
     def original_alert(
         self, topic_id: str, dest: Destination, feed_id: str, item_key: str
@@ -282,17 +283,17 @@ class Sender:
         if entry.alert.kind == "also":
             return await self._deliver_also(entry)
         if self._summaries is not None and self._summaries.wanted(entry):
-            entry = await self._with_machine_summary(entry)
-        return await self._request(entry, entry.alert.destination, entry.alert.message)
+            entry = await self._with_machine_summary(entry, self._summaries.result(entry))
+        return await self._request(entry, entry.alert.destination, render(entry.alert))
 
-    async def _with_machine_summary(self, entry: OutboxEntry) -> OutboxEntry:
+    async def _with_machine_summary(self, entry: OutboxEntry, text: str | None) -> OutboxEntry:
         """The entry with its machine summary in, stored so a resend says the same."""
-        assert self._summaries is not None
-        text = self._summaries.result(entry)
         alert = entry.alert
-        message = with_machine_summary(alert.message, text) if text else alert.message
-        await self._io(self._store.set_message, entry.id, message)
-        return replace(entry, alert=replace(alert, message=message, summary_input=None))
+        body = alert.body
+        if text and isinstance(body, TopicAlert):
+            body = replace(body, machine_summary=text)
+        await self._io(self._store.set_body, entry.id, body)
+        return replace(entry, alert=replace(alert, body=body, summary_input=None))
 
     async def _request(
         self, entry: OutboxEntry, dest: Destination, message: Message, edit_of: int | None = None
@@ -359,12 +360,11 @@ class Sender:
             return await self._defer(entry, dest, "the first alert is not sent yet", wait)
         duplicates = await self._io(self._store.duplicates_of, *ref)
         sources = [
-            (d.alert.source or d.alert.feed_id, d.item_link)
+            (d.alert.body.source or d.alert.feed_id, d.item_link)
             for d in duplicates
-            if d.alert.kind == "also" and d.id <= entry.id
+            if isinstance(d.alert.body, AlsoSource) and d.alert.kind == "also" and d.id <= entry.id
         ]
-        message = render_also(first.alert.message, sources)
-        return await self._request(entry, dest, message, edit_of=first.message_id)
+        return await self._request(entry, dest, _with_sources(first, sources), first.message_id)
 
     async def _move(self, dest: Destination, new_chat: int) -> Destination:
         moved = await self._io(self._store.move_chat, dest.chat, new_chat)
@@ -463,6 +463,14 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _with_sources(first: OutboxEntry, sources: list[Source]) -> Message:
+    """The story's first alert with its "also:" line, as it is shown now."""
+    body = first.alert.body
+    if isinstance(body, TopicAlert):
+        return render(replace(first.alert, body=replace(body, also=tuple(sources))))
+    return with_also(render(first.alert), sources)  # rendered before the outbox held parts
 
 
 def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:

@@ -16,11 +16,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Protocol
 
-from bot.delivery.kinds import TopicAlert
+from bot.delivery.kinds import Body, TopicAlert
 from bot.models import OutboxEntry
+from bot.store.aio import Offload
 
-__all__ = ["MachineSummaries", "Summarizer"]
+__all__ = ["MachineSummaries", "Summarizer", "with_machine_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,23 @@ class MachineSummaries:
             extra={"entry_id": entry.id, "seconds": round(time.monotonic() - started, 3)},
         )
         return text.strip() or None
+
+
+class BodyStore(Protocol):
+    def set_body(self, entry_id: int, body: Body) -> None: ...
+
+
+async def with_machine_summary(
+    store: BodyStore, io: Offload, entry: OutboxEntry, text: str | None
+) -> OutboxEntry:
+    """The entry with its machine summary in (none: as it was), stored so a resend says
+    the same and "also:" edits keep it."""
+    alert = entry.alert
+    body = alert.body
+    if text and isinstance(body, TopicAlert):
+        body = replace(body, machine_summary=text)
+    await io(store.set_body, entry.id, body)
+    return replace(entry, alert=replace(alert, body=body, summary_input=None))
 
 
 def _key(entry: OutboxEntry) -> ItemKey:

@@ -2,26 +2,12 @@
 
 The outbox is the source of truth. An entry is only ever sent after it was read from the
 store, and marked sent only after Telegram accepted it, so a crash between the two sends it
-again (at least once) but never loses it. Every request is one ``attempt``
-(``bot.delivery.attempt``) made in the chat's ``slot`` of the rate limiter, and its decision
-is acted on in one place (``Sender._request``):
-
-- ``Retry`` (429, network, 5xx): the entry is deferred for its ``after`` or an exponential
-  backoff with jitter, whichever is longer, and only its chat pauses;
-- ``Refused`` (HTML): sent once more as plain text, then failed;
-- ``Moved``: the chat's queue moves to the new id and the entry is resent there;
-- ``Gone``: the chat's queue is dropped and ``on_chat_gone`` is told
-  (``bot.delivery.chats``);
-- ``Failed``: failed with Telegram's reason, never retried.
-
-Two kinds of entry are more than a send (``bot.models.Alert.kind``):
-
-- ``also`` (a near-duplicate, ``bot.delivery.dedupe``): the earlier alert's message is
-  edited to list every source recorded against it so far ("also: <source link>"), so a
-  repeated edit after a crash says the same thing again;
-- an alert with ``summary_input``, when a ``summarizer`` is given: a machine-written summary
-  replaces the extractive one (``bot.delivery.machine_summary``). It is written beside the
-  send path; the alert's chat waits for it (at most the summary timeout), other chats do not.
+again (at least once) but never loses it. It is rendered from its parts at the send. Every
+request is one ``attempt`` (``bot.delivery.attempt``) made in the chat's ``slot`` of the
+rate limiter, and its decision is acted on in one place (``Sender._request``, with
+``bot.delivery.outcomes``). A near-duplicate ("also") is an edit of its story's first
+alert (``bot.delivery.also``); an alert that asks for a machine-written summary waits for it
+at most the summary timeout (``bot.delivery.machine_summary``).
 
 Chats interleave: each step sends to the chat that may receive soonest, so a paused,
 rate-limited or summary-waiting chat never holds up the others.
@@ -30,24 +16,23 @@ rate-limited or summary-waiting chat never holds up the others.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
+from bot.delivery.also import Edit, NoStory, NotYet, story_edit
 from bot.delivery.attempt import Failed, Gone, Moved, Refused, Retry, Sent, attempt
-from bot.delivery.kinds import AlsoSource, Body, Source, TopicAlert
-from bot.delivery.machine_summary import MachineSummaries, Summarizer
+from bot.delivery.machine_summary import MachineSummaries, Summarizer, with_machine_summary
+from bot.delivery.outcomes import Outcome, Outcomes
+from bot.delivery.ports import ChatGoneHook, ChatMovedHook, Sink, StoreLike
 from bot.delivery.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Destination, Message, OutboxEntry
 from bot.store.aio import Offload, to_thread
 from bot.store.processes import process_id
-from bot.telegram.render import render, with_also
+from bot.telegram.render import render
 
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
@@ -58,66 +43,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Sink(Protocol):
-    """Where messages go: Telegram, or the console in a dry run."""
-
-    async def send(self, dest: Destination, message: Message, *, as_plain: bool = False) -> int: ...
-
-    async def edit(self, dest: Destination, message_id: int, message: Message) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-class StoreLike(Protocol):
-    """The outbox part of the store that delivery needs (short, synchronous transactions)."""
-
-    def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]: ...
-
-    def mark_sent(self, entry_id: int, message_id: int, sent_at: datetime) -> None: ...
-
-    def mark_failed(self, entry_id: int, error: str, at: datetime | None = None) -> None: ...
-
-    def defer(
-        self, entry_id: int, not_before: datetime, error: str | None, at: datetime | None = None
-    ) -> None: ...
-
-    def claim(self, entry_id: int, claimant: str, at: datetime) -> bool: ...
-
-    def release_claims(self, claimant: str) -> int: ...
-
-    def recent_attempts(self, since: datetime) -> list[tuple[int | str, datetime, bool]]: ...
-
-    def move_chat(self, old_chat: int | str, new_chat: int) -> int: ...
-
-    def drop_chat(self, chat: int | str, reason: str) -> int: ...
-
-    def outbox_depth(self) -> int: ...
-
-    def next_due_time(self) -> datetime | None: ...
-
-    def set_body(self, entry_id: int, body: Body) -> None: ...
-
-    def original_alert(
-        self, topic_id: str, dest: Destination, feed_id: str, item_key: str
-    ) -> OutboxEntry | None: ...
-
-    def duplicates_of(
-        self, topic_id: str, dest: Destination, ref_feed: str, ref_key: str
-    ) -> list[OutboxEntry]: ...
-
-
 _MAX_BATCH = 50_000
-ChatGoneHook = Callable[[Destination, str], Awaitable[None]]
-ChatMovedHook = Callable[[Destination, int], Awaitable[None]]
-
-
-class _Outcome(enum.Enum):
-    SENT = "sent"
-    FAILED = "failed"
-    PAUSED = "paused"  # the chat waits: skip its other entries for now
-    DROPPED = "dropped"  # the chat is gone; its queue was dropped in the store
-    MOVED = "moved"  # sent to the chat's new id; its queue changed in the store
-    TAKEN = "taken"  # not queued any more, or another sender holds it: nothing was sent
 
 
 class Sender:
@@ -152,12 +78,21 @@ class Sender:
         self._store = store
         self._sink = sink
         self._limits = limits or Limits()
-        self._on_chat_gone = on_chat_gone
-        self._on_chat_moved = on_chat_moved
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not security
         self._limiter = self._new_limiter()
+        self._outcomes = Outcomes(
+            store,
+            limits=self._limits,
+            limiter=lambda: self._limiter,
+            metrics=self._metrics,
+            clock=clock,
+            rng=self._rng,
+            offload=offload,
+            on_chat_gone=on_chat_gone,
+            on_chat_moved=on_chat_moved,
+        )
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._blocked_until: float | None = None
@@ -274,55 +209,47 @@ class Sender:
             outcome = await self._deliver(queues[key].popleft())
             self._metrics.heartbeat("sender")
             attempted += 1
-            sent += outcome in (_Outcome.SENT, _Outcome.MOVED)
-            if not queues[key] or outcome not in (_Outcome.SENT, _Outcome.FAILED, _Outcome.TAKEN):
+            sent += outcome in (Outcome.SENT, Outcome.MOVED)
+            if not queues[key] or outcome not in (Outcome.SENT, Outcome.FAILED, Outcome.TAKEN):
                 del queues[key]
         return attempted, sent
 
-    async def _deliver(self, entry: OutboxEntry) -> _Outcome:
+    async def _deliver(self, entry: OutboxEntry) -> Outcome:
         if entry.alert.kind == "also":
             return await self._deliver_also(entry)
         if self._summaries is not None and self._summaries.wanted(entry):
-            entry = await self._with_machine_summary(entry, self._summaries.result(entry))
+            text = self._summaries.result(entry)
+            entry = await with_machine_summary(self._store, self._io, entry, text)
         return await self._request(entry, entry.alert.destination, render(entry.alert))
-
-    async def _with_machine_summary(self, entry: OutboxEntry, text: str | None) -> OutboxEntry:
-        """The entry with its machine summary in, stored so a resend says the same."""
-        alert = entry.alert
-        body = alert.body
-        if text and isinstance(body, TopicAlert):
-            body = replace(body, machine_summary=text)
-        await self._io(self._store.set_body, entry.id, body)
-        return replace(entry, alert=replace(alert, body=body, summary_input=None))
 
     async def _request(
         self, entry: OutboxEntry, dest: Destination, message: Message, edit_of: int | None = None
-    ) -> _Outcome:
+    ) -> Outcome:
         """Send ``message`` (or edit message ``edit_of`` to it) and act on the decision: a
         refused send goes once more as plain text, a moved chat's once more to its new id."""
         as_plain = moved = False
         while True:
             if not await self._io(self._store.claim, entry.id, self.claimant, self._clock()):
                 log.info("send_skipped_taken", extra={"entry_id": entry.id})
-                return _Outcome.TAKEN
+                return Outcome.TAKEN
             async with self._limiter.slot(dest.chat):
                 request = self._call(dest, message, edit_of, as_plain=as_plain)
                 decision = await attempt(request, {"entry_id": entry.id, "chat": str(dest)})
             match decision:
                 case Sent(message_id):
-                    return await self._sent(entry, dest, message_id, moved=moved)
+                    return await self._outcomes.sent(entry, dest, message_id, moved=moved)
                 case Refused(reason) if edit_of is None and not as_plain:
                     log.warning("send_html_refused", extra={"entry_id": entry.id, "error": reason})
                     as_plain = True
                 case Moved(_, new_chat) if edit_of is None and not moved:
-                    dest, moved = await self._move(dest, new_chat), True
+                    dest, moved = await self._outcomes.move(dest, new_chat), True
                 case Retry(reason, after):
-                    return await self._defer(entry, dest, reason, after)
+                    return await self._outcomes.defer(entry, dest, reason, after)
                 case Gone(reason):
-                    return await self._drop(entry, dest, reason)
+                    return await self._outcomes.drop(entry, dest, reason)
                 case Failed(reason) | Refused(reason) | Moved(reason, _):
                     # A second refusal or move; for an edit: deleted, too old to edit.
-                    return await self._fail(entry, dest, reason)
+                    return await self._outcomes.fail(entry, dest, reason)
 
     async def _call(
         self, dest: Destination, message: Message, edit_of: int | None, *, as_plain: bool
@@ -332,101 +259,17 @@ class Sender:
         await self._sink.edit(dest, edit_of, message)
         return edit_of
 
-    async def _sent(
-        self, entry: OutboxEntry, dest: Destination, message_id: int, *, moved: bool
-    ) -> _Outcome:
-        sent_at = self._clock()
-        await self._io(self._store.mark_sent, entry.id, message_id, sent_at)
-        if entry.alert.kind == "also":
-            log.info("alert_also_added", extra={"entry_id": entry.id, "chat": str(dest)})
-            return _Outcome.SENT
-        if entry.alert.kind != "notice":  # a note to admins is no alert
-            self._metrics.alert_sent((sent_at - entry.alert.first_seen).total_seconds())
-        log.info("alert_sent", extra={"entry_id": entry.id, "chat": str(dest), "id": message_id})
-        # After a move the rest of the chat's queue carries the old id: reread it from the store.
-        return _Outcome.SENT if not moved else _Outcome.MOVED
-
-    async def _deliver_also(self, entry: OutboxEntry) -> _Outcome:
+    async def _deliver_also(self, entry: OutboxEntry) -> Outcome:
         """Edit the story's first message to list every source seen since."""
-        alert = entry.alert
-        dest = alert.destination
-        ref = (alert.topic_id, dest, alert.ref_feed or "", alert.ref_key or "")
-        first = await self._io(self._store.original_alert, *ref)
-        if first is None or first.status == "failed" or first.alert.kind != "alert":
-            return await self._fail(entry, dest, "no sent alert to add this source to")
-        if first.status != "sent" or first.message_id is None:
-            # The first alert is still queued (a retry): try again once it may have gone.
-            wait = self._limits.per_chat_interval
-            return await self._defer(entry, dest, "the first alert is not sent yet", wait)
-        duplicates = await self._io(self._store.duplicates_of, *ref)
-        sources = [
-            (d.alert.body.source or d.alert.feed_id, d.item_link)
-            for d in duplicates
-            if isinstance(d.alert.body, AlsoSource) and d.alert.kind == "also" and d.id <= entry.id
-        ]
-        return await self._request(entry, dest, _with_sources(first, sources), first.message_id)
-
-    async def _move(self, dest: Destination, new_chat: int) -> Destination:
-        moved = await self._io(self._store.move_chat, dest.chat, new_chat)
-        log.warning(
-            "chat_moved", extra={"chat": str(dest.chat), "new_chat": new_chat, "entries": moved}
-        )
-        self._limiter.forget(dest.chat)
-        if self._on_chat_moved is not None:
-            try:
-                await self._on_chat_moved(dest, new_chat)
-            except Exception:  # telling admins is best effort; delivery goes on
-                log.exception("chat_moved_hook_failed", extra={"chat": str(dest)})
-        return replace(dest, chat=new_chat)
-
-    def _backoff(self, attempts: int) -> float:
-        ceiling = min(
-            self._limits.backoff_max, self._limits.backoff_base * 2.0 ** min(attempts, 30)
-        )
-        return ceiling * self._rng.uniform(0.5, 1.0)
-
-    async def _defer(
-        self, entry: OutboxEntry, dest: Destination, error: str, after: float
-    ) -> _Outcome:
-        age = (self._clock() - entry.alert.first_seen).total_seconds()
-        if age >= self._limits.max_age:
-            days = self._limits.max_age / 86400
-            reason = f"gave up after {entry.attempts + 1} attempts over {days:g} days: {error}"
-            return await self._fail(entry, dest, reason, kind="gave_up")
-        delay = max(after, self._backoff(entry.attempts))
-        until = self._clock() + timedelta(seconds=delay)
-        await self._io(self._store.defer, entry.id, until, error, self._clock())
-        self._limiter.pause(dest.chat, until.timestamp())
-        log.warning(
-            "send_deferred",
-            extra={
-                "entry_id": entry.id,
-                "chat": str(dest),
-                "delay": round(delay, 3),
-                "error": error,
-            },
-        )
-        return _Outcome.PAUSED
-
-    async def _fail(
-        self, entry: OutboxEntry, dest: Destination, reason: str, *, kind: str = "refused"
-    ) -> _Outcome:
-        await self._io(self._store.mark_failed, entry.id, reason, self._clock())
-        self._metrics.alert_failed(kind)
-        log.warning("send_failed", extra={"entry_id": entry.id, "chat": str(dest), "error": reason})
-        return _Outcome.FAILED
-
-    async def _drop(self, entry: OutboxEntry, dest: Destination, reason: str) -> _Outcome:
-        dropped = await self._io(self._store.drop_chat, dest.chat, reason)
-        self._metrics.alert_failed("chat_gone", max(dropped, 1))
-        self._limiter.forget(dest.chat)
-        log.warning("chat_gone", extra={"chat": str(dest), "error": reason, "dropped": dropped})
-        if self._on_chat_gone is not None:
-            try:
-                await self._on_chat_gone(dest, reason)
-            except Exception:  # telling admins is best effort; delivery goes on
-                log.exception("chat_gone_hook_failed", extra={"chat": str(dest)})
-        return _Outcome.DROPPED
+        dest = entry.alert.destination
+        match await story_edit(self._store, self._io, entry):
+            case Edit(message_id, message):
+                return await self._request(entry, dest, message, message_id)
+            case NotYet(reason):  # the first alert is queued still (a retry)
+                wait = self._limits.per_chat_interval
+                return await self._outcomes.defer(entry, dest, reason, wait)
+            case NoStory(reason):
+                return await self._outcomes.fail(entry, dest, reason)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
@@ -442,7 +285,7 @@ class Sender:
             except Exception:  # the store may be briefly unavailable; keep the loop alive
                 failures += 1
                 log.exception("deliver_loop_failed", extra={"failures": failures})
-                delay = self._backoff(failures)
+                delay = self._outcomes.backoff(failures)
             await self._wait(stop, delay)
 
     async def _idle_delay(self) -> float:
@@ -463,14 +306,6 @@ class Sender:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
-
-
-def _with_sources(first: OutboxEntry, sources: list[Source]) -> Message:
-    """The story's first alert with its "also:" line, as it is shown now."""
-    body = first.alert.body
-    if isinstance(body, TopicAlert):
-        return render(replace(first.alert, body=replace(body, also=tuple(sources))))
-    return with_also(render(first.alert), sources)  # rendered before the outbox held parts
 
 
 def _by_chat(entries: list[OutboxEntry]) -> dict[ChatKey, deque[OutboxEntry]]:

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.delivery.kinds import ItemPart, TopicAlert
 from bot.delivery.ratelimit import Limits, is_group
 from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Hit, Item, Message, TopicMatch
@@ -139,7 +140,20 @@ def channel_alerts() -> list[Alert]:
             item_key=f"item-{n // REAL_CHANNELS}",
             topic_id="bench",
             destination=Destination(channels[n % REAL_CHANNELS]),
-            message=Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D"),
+            # Rendered when sent, as every alert is: the sender's CPU includes it.
+            body=TopicAlert(
+                ItemPart(f"alert {n} R&D", f"https://bench.example/{n}", "Bench", START),
+                "Bench",
+                "Asia/Shanghai",
+                hits=(Hit("R&D", None, "R&D", "title", 0, 0, 3),),
+                summary=f"Lead sentence of alert {n}, with R&D in it.",
+                bold=(
+                    (
+                        len(f"Lead sentence of alert {n}, with "),
+                        len(f"Lead sentence of alert {n}, with R&D"),
+                    ),
+                ),
+            ),
             first_seen=START,
         )
         for n in range(REAL_ALERTS)

@@ -10,6 +10,7 @@ body takes its default; an unknown kind or a body that does not fit its type is 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 from dataclasses import dataclass
@@ -72,6 +73,15 @@ def body_from_json(text: str, where: str = "an outbox row") -> Body:
     return body
 
 
+@functools.cache
+def _fields(cls: type) -> dict[str, Any]:
+    """A dataclass's or named tuple's fields and their types (worked out once per type)."""
+    hints = get_type_hints(cls)
+    if dataclasses.is_dataclass(cls):
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    return {name: hints[name] for name in cls._fields}  # type: ignore[attr-defined]
+
+
 def _decode(tp: Any, value: Any) -> Any:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -86,11 +96,10 @@ def _decode(tp: Any, value: Any) -> Any:
     if origin is Literal or tp is Any:
         return value
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = get_type_hints(tp)
-        fields = {f.name for f in dataclasses.fields(tp)}
-        return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in fields})
+        hints = _fields(tp)
+        return tp(**{k: _decode(hints[k], v) for k, v in value.items() if k in hints})
     if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):
-        hints = get_type_hints(tp)
+        hints = _fields(tp)
         return tp(*(_decode(hints[name], v) for name, v in zip(tp._fields, value, strict=True)))
     if tp is datetime:
         return datetime.fromisoformat(value)

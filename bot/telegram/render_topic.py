@@ -22,6 +22,7 @@ to fit; "also:" shows fewer sources when it must. Every step is taken once: it a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -224,6 +225,7 @@ def topic_alert(
     return body
 
 
+@functools.lru_cache(maxsize=1024)  # one item to many chats is rendered once
 def render_topic(body: TopicAlert, topic_id: str, feed_id: str) -> Message:
     """The alert as it stands now: its summary (machine-written once there is one), and
     "also:" with the sources seen since."""

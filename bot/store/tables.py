@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -98,7 +99,14 @@ feed_state = Table(
     Column("interval_s", Float),
     Column("lease_until", UTCDateTime),
     Column("leased_by", String(200)),
-    Index("ix_feed_state_active_next_poll", "active", "next_poll_not_before"),
+    # lease_due's order, over the active feeds (NULLS FIRST on PostgreSQL: migration 0011)
+    Index(
+        "ix_feed_state_due",
+        "next_poll_not_before",
+        "feed_id",
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
 )
 
 seen_items = Table(

@@ -394,3 +394,23 @@ async def test_a_summary_that_never_comes_waits_at_most_the_timeout(
     sender = sender_for(outbox, sink, time, summarizer=SlowSummaries(), summary_timeout=0.05)
     assert await sender.drain() == 1
     assert sink.texts(1) == [render(a.alert).plain]  # the extractive alert, unchanged
+
+
+async def test_a_slot_waits_for_the_chats_turn_and_counts_from_the_answer() -> None:
+    from bot.delivery.ratelimit import RateLimiter
+
+    time = FakeTime()
+    limiter = RateLimiter(
+        Limits(per_chat_interval=1.0), clock=lambda: time.now.timestamp(), sleep=time.sleep
+    )
+    start = time.now.timestamp()
+    async with limiter.slot(5):
+        time.advance(0.4)  # Telegram answers 0.4 s later
+    async with limiter.slot(5):  # a full interval after the answer, not after the request
+        assert time.now.timestamp() - start == pytest.approx(1.4)
+    async with limiter.slot(6):  # another chat is not held up
+        assert time.now.timestamp() - start == pytest.approx(1.4)
+    with pytest.raises(RuntimeError):
+        async with limiter.slot(5):  # a request that fails still counts
+            raise RuntimeError("network")
+    assert limiter.ready_at(5, time.now.timestamp()) == pytest.approx(time.now.timestamp() + 1.0)

@@ -193,9 +193,9 @@ class Sender:
                 if not self._awaits_summary(q[0])
             }
             if not ready:  # every chat left waits for a summary
-                if self._stop is not None:  # the loop: a summary's end wakes it
-                    break
-                await self._summaries.wait_any() if self._summaries else None
+                if self._stop is not None or self._summaries is None:
+                    break  # the loop: a summary's end wakes it
+                await self._summaries.wait_any()
                 continue
             key = min(ready, key=ready.__getitem__)
             if ready[key] - now > self._limits.horizon:
@@ -275,18 +275,22 @@ class Sender:
         """Drain, then sleep until ``wake()``, the next due entry or a freed chat; until stop."""
         self._stop = stop
         failures = 0
-        while not stop.is_set():
-            self._metrics.heartbeat("sender")
-            self._wake.clear()
-            try:
-                await self.drain()
-                failures = 0
-                delay = await self._idle_delay()
-            except Exception:  # the store may be briefly unavailable; keep the loop alive
-                failures += 1
-                log.exception("deliver_loop_failed", extra={"failures": failures})
-                delay = self._outcomes.backoff(failures)
-            await self._wait(stop, delay)
+        try:
+            while not stop.is_set():
+                self._metrics.heartbeat("sender")
+                self._wake.clear()
+                try:
+                    await self.drain()
+                    failures = 0
+                    delay = await self._idle_delay()
+                except Exception:  # the store may be briefly unavailable; keep the loop alive
+                    failures += 1
+                    log.exception("deliver_loop_failed", extra={"failures": failures})
+                    delay = self._outcomes.backoff(failures)
+                await self._wait(stop, delay)
+        finally:
+            if self._summaries is not None:  # summaries still being written are not waited for
+                await self._summaries.aclose()
 
     async def _idle_delay(self) -> float:
         now = self._clock()

@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "bot.telegram.doc": PURE,
     "bot.telegram.render": PURE,
     "bot.telegram.render_topic": PURE,
+    "bot.telegram.render_parts": PURE,
     "bot.telegram.render_digest": PURE,
     "bot.telegram.replies": PURE,
     "bot.telegram.replies_admin": PURE,

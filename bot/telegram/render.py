@@ -17,16 +17,8 @@ from bot.delivery.kinds import AlsoSource, DigestAlert, DigestLine, Notice, Rend
 from bot.models import Alert, Field, Item, Message, TopicMatch
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, clean, utf16_len
 from bot.telegram.render_digest import render_digest, render_digest_part, split_digest
-from bot.telegram.render_topic import (
-    ALSO_LABEL,
-    MACHINE_LABEL,
-    hashtag,
-    render_topic,
-    source_link,
-    topic_alert,
-    why,
-    with_also,
-)
+from bot.telegram.render_parts import ALSO_LABEL, hashtag, source_link
+from bot.telegram.render_topic import MACHINE_LABEL, render_topic, topic_alert, why, with_also
 
 __all__ = [
     "ALSO_LABEL",

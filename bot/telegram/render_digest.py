@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery.kinds import DigestAlert, DigestLine
 from bot.models import Message
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, one_line, safe_url
-from bot.telegram.render_topic import (
+from bot.telegram.render_parts import (
     ALSO_LABEL,
     ID_MAX,
     MAX_ALSO_SHOWN,

@@ -23,75 +23,34 @@ to fit; "also:" shows fewer sources when it must. Every step is taken once: it a
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.delivery.kinds import ItemPart, Source, TopicAlert
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
 from bot.summarize import Summary, summarize
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, escape, one_line, safe_url, utf16_len
 from bot.telegram.protocol import topic_ref
+from bot.telegram.render_parts import (
+    ALSO_LABEL,
+    ID_MAX,
+    MAX_ALSO_SHOWN,
+    NAME_MAX,
+    hashtag,
+    local_time,
+    source_link,
+    zone,
+)
 
-__all__ = [
-    "ALSO_LABEL",
-    "MACHINE_LABEL",
-    "MAX_ALSO_SHOWN",
-    "hashtag",
-    "local_time",
-    "render_topic",
-    "source_link",
-    "topic_alert",
-    "why",
-    "with_also",
-]
+__all__ = ["MACHINE_LABEL", "render_topic", "topic_alert", "why", "with_also"]
 
 MAX_WHY = 5
-MAX_ALSO_SHOWN = 5
-ALSO_LABEL = "also:"
 MACHINE_LABEL = "🤖 Machine-written summary:"
-NAME_MAX = 120
-ID_MAX = 64  # rule ids are at most 64 characters (bot.rules.schema.MAX_ID)
 _TITLE_MAX = 500
 _TERM_MAX = 60
 _MIN_SUMMARY = 80
 _MACHINE_MAX = 800
-_NOT_HASHTAG = re.compile(r"[^0-9A-Za-z_]+")
-
-
-def hashtag(topic_id: str) -> str:
-    """``russia-dprk`` -> ``#russia_dprk`` (hashtags allow only letters, digits and _)."""
-    tag = _NOT_HASHTAG.sub("_", topic_id[:ID_MAX]).strip("_")
-    if not any(ch.isalpha() for ch in tag):
-        tag = f"topic_{tag}".rstrip("_")  # Telegram does not link an all-digit hashtag
-    return f"#{tag}"
-
-
-def local_time(when: datetime | None, tz: ZoneInfo) -> str | None:
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # the models promise UTC
-    local = when.astimezone(tz)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def source_link(doc: Doc, source: str, link: str | None) -> None:
-    name = one_line(source, NAME_MAX) or "source"
-    url = safe_url(link or "")
-    if url:
-        doc.tag("a", name, href=url)
-    else:
-        doc.add(name)
 
 
 def _why_one(hit: Hit) -> str:

@@ -28,17 +28,25 @@ from bot.feeds.parse import parse_feed
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
+from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed, TopicMatch
 from bot.rules.load import LoadedRules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
+from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
 from bot.summarize import machine_input
-from bot.telegram.render import topic_alert
+from bot.telegram.render import topic_alert, watch_alert
+from bot.text.html import html_to_text
+from bot.text.normalize import normalize
+from bot.watches import WatchBook, watch_key
 
 log = logging.getLogger(__name__)
+
+# A backlog item's text is made plain from this much of its HTML: what a preview keeps
+# (``bot.store.watches.RECENT_TEXT_CHARS``) with room for markup.
+RECENT_SOURCE_CHARS = 20_000
 
 
 def utc_now() -> datetime:
@@ -107,8 +115,10 @@ class Pipeline:
         metrics: Recorder | None = None,
         parsers: FeedParsers | None = None,
         offload: Offload = to_thread,
+        watches: WatchBook | None = None,
     ) -> None:
         self.metrics: Recorder = metrics or NullMetrics()
+        self.watches = watches
         self.store = store
         self.fetcher = fetcher
         self.book = book
@@ -328,7 +338,8 @@ class Pipeline:
         if first_poll:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
-        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        texts: dict[str, str] = {}  # normalized content of the items matched, for ``recent``
+        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
         if first_poll:
             log.info(
                 "feed_first_poll",
@@ -349,6 +360,7 @@ class Pipeline:
             alerts,
             holder=holder,
             collapse=lambda view, batch: collapse_near_duplicates(view, batch, now),
+            recent=_recent(new_items, texts, now),
         )
         log.info(
             "feed_polled",
@@ -390,11 +402,21 @@ class Pipeline:
         return fresh
 
     def _alerts_for(
-        self, feed: FeedRule, state: FeedState, item: Item, now: datetime
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        item: Item,
+        now: datetime,
+        texts: dict[str, str] | None = None,
     ) -> list[Alert]:
         book = self.book
         try:
-            match = book.matcher.match(item, feed_tags=feed.tags)
+            prepared = book.matcher.prepare(item)
+            hits = book.matcher.hits(prepared)
+            match = book.matcher.match_prepared(
+                prepared, item.feed_id, feed_tags=feed.tags, hits=hits
+            )
+            watched = self.watches.match(book, prepared, hits) if self.watches else []
         except Exception:
             # A matcher bug on one item must not block the feed forever: log it, mark it seen.
             log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})
@@ -402,7 +424,10 @@ class Pipeline:
         alerts: list[Alert] = []
         feed_name = feed.name or state.title or feed.id
         content = match.plain.get("content", "")
-        fp = cluster.encode(cluster.fingerprint(item.title, content)) if match.topics else None
+        if texts is not None:
+            texts[item.key] = prepared["content"].cased[0][:RECENT_TEXT_CHARS]
+        fired = match.topics or watched
+        fp = cluster.encode(cluster.fingerprint(item.title, content)) if fired else None
         for topic_match in match.topics:
             topic = book.rules.topic(topic_match.topic_id)
             if topic is None:
@@ -433,6 +458,32 @@ class Pipeline:
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )
                 )
+        for row, hit in watched:
+            key = watch_key(row.id)
+            if row.destination in self.store.muted(key, now):
+                continue
+            body = watch_alert(
+                item=item,
+                watch_key=key,
+                query=row.query,
+                feed_name=feed_name,
+                match=TopicMatch(key, hit.hits),
+                plain=match.plain,
+                tz=self.options.tz,
+                max_summary=self.options.max_summary,
+            )
+            alerts.append(
+                Alert(
+                    feed.id,
+                    item.key,
+                    key,
+                    row.destination,
+                    body,
+                    now,
+                    fingerprint=fp,
+                    summary_input=machine_input(match.plain),
+                )
+            )
         return alerts
 
     @staticmethod
@@ -534,6 +585,20 @@ def _copy_health(source: FeedState, target: FeedState) -> None:
     target.silent_notified = source.silent_notified
     target.last_new_item = source.last_new_item
     target.mean_gap_seconds = source.mean_gap_seconds
+
+
+def _recent(items: Sequence[Item], texts: dict[str, str], now: datetime) -> list[RecentItem]:
+    """New items with the start of their normalized text (case kept), for watch previews:
+    matching normalized the matched ones already; the others, a new feed's backlog, are
+    normalized here."""
+    out = []
+    for item in items:
+        text = texts.get(item.key)
+        if text is None:
+            plain = html_to_text(item.content[:RECENT_SOURCE_CHARS])[:RECENT_TEXT_CHARS]
+            text = normalize(plain, casefold=False)
+        out.append(RecentItem(item.feed_id, item.key, item.title, item.link, text, now))
+    return out
 
 
 def _unique_by_key(items: Sequence[Item]) -> list[Item]:

@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "bot.retention": ORCHESTRATION,
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
+    "bot.watches": ORCHESTRATION,
     "bot.feeds": ADAPTER,
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,

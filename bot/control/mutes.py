@@ -16,6 +16,7 @@ from bot.models import Button
 from bot.rules.model import Topic
 from bot.telegram.protocol import Reply, topic_ref
 from bot.telegram.replies import Doc, plain, unknown_topic
+from bot.watches import watch_id_of
 
 ALERT_MUTE = timedelta(days=1)
 CHOICES = ("30m", "2h", "8h", "1d", "7d")
@@ -92,10 +93,23 @@ async def unmute(call: Call, args: str) -> Reply:
     return Reply(message=plain(call.t(key, name=topic_name(topic))))
 
 
+async def _watch(call: Call, ref: str) -> Topic | None:
+    """The chat's watch that a watch alert's button names (``bot.watches.watch_key``), as
+    a topic to mute: its key and its query as the name. None if not this chat's."""
+    watch_id = watch_id_of(ref)
+    if watch_id is None:
+        return None
+    for row in await call.deps.db.watches_of(call.caller.chat.chat):
+        if row.id == watch_id:
+            return Topic(id=ref, name="👁 " + row.query)
+    return None
+
+
 async def on_mute(call: Call, rest: str) -> Reply:
-    """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice)."""
+    """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice);
+    ``<topic>`` may be a watch's key: its alerts have the same button."""
     ref, _, choice = rest.partition(":")
-    topic = by_ref(call.deps.get_book().rules, ref)
+    topic = by_ref(call.deps.get_book().rules, ref) or await _watch(call, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None

@@ -32,6 +32,7 @@ from bot.store import (
     seen,
     stats,
     subscriptions,
+    watches,
 )
 from bot.store.alerts import Collapse, OutboxView, lock_scopes
 from bot.store.codec import BODY_BOUNDS, chat_from_text
@@ -207,6 +208,7 @@ class Store:
         *,
         holder: str | None = None,
         collapse: Collapse | None = None,
+        recent: Sequence[watches.RecentItem] = (),
     ) -> int:
         """Save a poll's outcome in one transaction; the number of alerts newly queued.
 
@@ -225,6 +227,7 @@ class Store:
             _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
+            watches.record_recent(conn, recent)
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
@@ -322,6 +325,7 @@ class Store:
         with self._write() as conn:
             moved = outbox.move_chat(conn, old_chat, new_chat)
             subscriptions.move_chat(conn, old_chat, new_chat)
+            watches.move_chat(conn, old_chat, new_chat)
         log.info("chat_moved", extra={"old_chat": old_chat, "new_chat": new_chat, "alerts": moved})
         return moved
 
@@ -554,8 +558,45 @@ class Store:
                 with self._write() as conn:
                     deleted = outbox.prune(conn, before, PRUNE_BATCH)
                 pruned_outbox += deleted
-        log.info("store_pruned", extra={"seen_items": pruned_seen, "outbox": pruned_outbox})
+        with self._write() as conn:  # previews look back a week; nothing older is kept
+            recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
+        log.info(
+            "store_pruned",
+            extra={"seen_items": pruned_seen, "outbox": pruned_outbox, "recent_items": recent},
+        )
         return Pruned(pruned_seen, pruned_outbox)
+
+    # watches
+
+    def add_watch(
+        self, dest: Destination, query: str, by: int | None, limit: int, now: datetime
+    ) -> watches.WatchRow | None:
+        """A new watch for the chat, or None when it already has ``limit``."""
+        with self._write() as conn:
+            return watches.add(conn, dest, query, by, limit, now)
+
+    def remove_watch(self, chat: int | str, number: int) -> watches.WatchRow | None:
+        """Remove the chat's watch ``number``; the watch removed, or None if none."""
+        with self._write() as conn:
+            return watches.remove(conn, chat, number)
+
+    def watches_of(self, chat: int | str) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.of_chat(conn, chat)
+
+    def all_watches(self) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.every(conn)
+
+    def watch_version(self) -> int:
+        """Counted up by every change to watches (cheap: what pollers ask on each tick)."""
+        with self._read() as conn:
+            return watches.version(conn)
+
+    def recent_items(self, since: datetime) -> list[watches.RecentItem]:
+        """Items first seen since ``since`` with the start of their text, newest first."""
+        with self._read() as conn:
+            return watches.recent(conn, since)
 
     # stats
 

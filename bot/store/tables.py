@@ -232,3 +232,39 @@ command_calls = Table(
     Column("warned", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_command_calls_user_id_at", "user_id", "at"),
 )
+
+# Personal watches (``/watch``, bot.store.watches): a query of one chat, numbered per chat.
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat", String(200), nullable=False),
+    Column("thread", BigInteger, nullable=False, default=0),
+    Column("number", Integer, nullable=False),  # what the chat calls it: /unwatch N
+    Column("query", Text, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger),
+    UniqueConstraint("chat", "number", name="uq_watches_chat_number"),
+)
+
+# One row, counted up by every change to ``watches``: what pollers compare on each tick.
+watch_version = Table(
+    "watch_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False, default=0),
+)
+
+# Recently seen items with the start of their text, for a new watch's preview; kept
+# ``bot.store.watches.RECENT_DAYS`` days (seen_items keeps titles only).
+recent_items = Table(
+    "recent_items",
+    metadata,
+    Column("feed_id", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_recent_items_first_seen", "first_seen"),
+)

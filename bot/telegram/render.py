@@ -35,6 +35,7 @@ __all__ = [
     "split_digest",
     "topic_alert",
     "utf16_len",
+    "watch_alert",
     "why",
     "with_also",
 ]
@@ -104,3 +105,29 @@ def render_alert(
         max_summary=max_summary,
     )
     return render_topic(body, topic_id, item.feed_id)
+
+
+def watch_alert(
+    *,
+    item: Item,
+    watch_key: str,
+    query: str,
+    feed_name: str,
+    match: TopicMatch,
+    plain: Mapping[Field, str],
+    tz: ZoneInfo,
+    max_summary: int = 600,
+) -> TopicAlert:
+    """A personal watch's alert: a topic alert with the query as its heading, the same
+    summary and "Why:" line, and a mute button that mutes the watch (``watch_key``, the
+    alert's topic id). Its near-duplicates and machine summary work as a topic's."""
+    return topic_alert(
+        item=item,
+        topic_id=watch_key,
+        topic_name="👁 " + query,
+        feed_name=feed_name,
+        match=match,
+        plain=plain,
+        tz=tz,
+        max_summary=max_summary,
+    )

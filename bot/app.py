@@ -203,8 +203,9 @@ class App:
         return TelegramSink(token.get_secret_value(), api_url=self.settings.telegram_api_url)
 
     def _topic_name(self, topic_id: str) -> str | None:
-        topic = self.book.rules.topic(topic_id)
-        return topic.name if topic is not None else None
+        rules = self.book.rules
+        found = rules.topic(topic_id) or rules.spike(topic_id)  # digests hold spike alerts too
+        return found.name if found is not None else None
 
     async def _poll(self, feed: FeedRule, lease: Lease) -> None:
         await self.pipeline.poll_feed(feed, lease=lease)

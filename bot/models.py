@@ -102,7 +102,7 @@ class Message:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
-AlertKind = Literal["alert", "also", "digest_item", "digest", "notice"]
+AlertKind = Literal["alert", "also", "digest_item", "digest", "notice", "edit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,9 @@ class Alert:
       the same topic and chat: that alert's message is edited to list it;
     - ``digest_item``: held until ``deliver_at``, then listed in one digest message;
     - ``digest``: one digest message (or one part of a long one);
-    - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin).
+    - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin);
+    - ``edit``: a new version of the sent alert ``ref_key`` of ``ref_feed`` in the same
+      topic and chat (a spike whose count grew): ``message`` replaces that message.
     """
 
     feed_id: str
@@ -138,6 +140,8 @@ class Alert:
         kind: str = getattr(self.body, "was", self.body.kind)  # a row from before the parts
         if self.deliver_at is not None and kind in ("alert", "also"):
             return "digest_item"
+        if kind == "alert" and self.ref_key is not None:
+            return "edit"  # a new version of the sent alert it names
         return cast(AlertKind, kind)
 
 

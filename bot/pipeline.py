@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import cluster
+from bot import cluster, surges
 from bot.delivery.audience import alert_destinations
 from bot.delivery.dedupe import collapse_near_duplicates
 from bot.delivery.digest import next_slot
@@ -29,12 +29,16 @@ from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed, TopicMatch
+from bot.rules.evaluate import PatternHits
 from bot.rules.load import LoadedRules
-from bot.rules.match import Matcher, compile_matcher
+from bot.rules.match import Matcher, Prepared, compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.scheduler import feed_interval
+from bot.spikes.detect import Sighting
+from bot.spikes.watch import SpikeWatch, watched_topics
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
+from bot.store.store import SpikeCount
 from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
 from bot.summarize import machine_input
 from bot.telegram.render import topic_alert, watch_alert
@@ -60,10 +64,13 @@ class RuleBook:
     rules: RuleSet
     matcher: Matcher
     version: str
+    spikes: SpikeWatch | None = None  # what the rules' spikes watch, on the matcher's scan
 
     @classmethod
     def build(cls, loaded: LoadedRules) -> RuleBook:
-        return cls(loaded.rules, compile_matcher(loaded.rules), loaded.version)
+        rules = loaded.rules
+        matcher = compile_matcher(rules, watched_topics(rules))
+        return cls(rules, matcher, loaded.version, SpikeWatch(rules, matcher))
 
 
 @dataclass(slots=True)
@@ -339,7 +346,8 @@ class Pipeline:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
         texts: dict[str, str] = {}  # normalized content of the items matched, for ``recent``
-        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
+        sightings: list[Sighting] = []  # what the new items count for spikes
+        alerts = self._examine(feed, state, new_items, to_alert, now, texts, sightings)
         if first_poll:
             log.info(
                 "feed_first_poll",
@@ -361,6 +369,7 @@ class Pipeline:
             holder=holder,
             collapse=lambda view, batch: collapse_near_duplicates(view, batch, now),
             recent=_recent(new_items, texts, now),
+            spike_count=self._spike_count(sightings, now),
         )
         log.info(
             "feed_polled",
@@ -401,6 +410,75 @@ class Pipeline:
                 fresh.append(item)
         return fresh
 
+    def _examine(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        new_items: Sequence[Item],
+        to_alert: Sequence[Item],
+        now: datetime,
+        texts: dict[str, str],
+        sightings: list[Sighting],
+    ) -> list[Alert]:
+        """The alerts of the items to alert on; with spikes, what every new item counts
+        for them goes to ``sightings`` (a new feed's backlog too: placed in time by its
+        dates, it is coverage all the same)."""
+        if not self.book.spikes:
+            return [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
+        alerting = {item.key for item in to_alert}
+        alerts: list[Alert] = []
+        for item in new_items:
+            if item.key in alerting:
+                alerts.extend(self._alerts_for(feed, state, item, now, texts, sightings))
+            else:
+                try:
+                    prepared = self.book.matcher.prepare(item)
+                    self._sight(feed, state, item, now, prepared, None, sightings)
+                except Exception:
+                    log.exception(
+                        "item_match_failed", extra={"feed_id": feed.id, "item_key": item.key}
+                    )
+        return alerts
+
+    def _sight(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        item: Item,
+        now: datetime,
+        prepared: Prepared,
+        hits: PatternHits | None,
+        sightings: list[Sighting],
+    ) -> None:
+        """What ``item`` counts for the spikes, from the hits of the topics' own scan."""
+        watch = self.book.spikes
+        if not watch:
+            return
+        matcher = self.book.matcher
+        fired = matcher.watched_fired(hits if hits is not None else matcher.hits(prepared))
+        if not fired:
+            return
+        source = feed.name or state.title or feed.id
+        seen = surges.sighting(
+            watch, item, prepared, source=source, first_seen=now, keys=watch.keys_of(fired)
+        )
+        if seen is not None:
+            sightings.append(seen)
+
+    def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
+        watch = self.book.spikes
+        if not sightings or not watch:
+            return None
+        rules = self.book.rules
+        destinations = {}
+        for spike_id in surges.spikes_hit(watch, sightings):
+            spike = rules.spike(spike_id)
+            if spike is not None:
+                destinations[spike_id] = alert_destinations(
+                    self.store, spike_id, spike.channels, now
+                )
+        return surges.counter(watch, sightings, destinations, now, self.options.tz)
+
     def _alerts_for(
         self,
         feed: FeedRule,
@@ -408,6 +486,7 @@ class Pipeline:
         item: Item,
         now: datetime,
         texts: dict[str, str] | None = None,
+        sightings: list[Sighting] | None = None,
     ) -> list[Alert]:
         book = self.book
         try:
@@ -417,6 +496,8 @@ class Pipeline:
                 prepared, item.feed_id, feed_tags=feed.tags, hits=hits
             )
             watched = self.watches.match(book, prepared, hits) if self.watches else []
+            if sightings is not None:
+                self._sight(feed, state, item, now, prepared, hits, sightings)
         except Exception:
             # A matcher bug on one item must not block the feed forever: log it, mark it seen.
             log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})

@@ -67,11 +67,11 @@ def row(n: int, **values: Any) -> dict[str, Any]:
 
 
 def old_outbox(url: str) -> None:
-    """An outbox at revision 0009, as the previous version wrote it."""
+    """An outbox at revision 0010, as the previous version wrote it."""
     engine = build_engine(parse_url(url))
     try:
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0009")
+            command.upgrade(alembic_config(conn), "0010")
             rows = [
                 row(1, text=FIRST_HTML, plain=FIRST_PLAIN, buttons=json.dumps(BUTTONS),
                     status="sent", message_id=77, sent_at=START, source="VOA",
@@ -168,7 +168,7 @@ def test_a_downgrade_gives_rows_with_parts_their_rendered_message(url: str) -> N
     engine = build_engine(parse_url(url))
     try:
         with engine.begin() as conn:
-            command.downgrade(alembic_config(conn), "0009")
+            command.downgrade(alembic_config(conn), "0010")
         with engine.connect() as conn:
             [(text, plain)] = conn.execute(select(outbox.c.text, outbox.c.plain)).all()
     finally:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from bot.control.args import BadArgs, describe_duration, duration, topic_id
 from bot.control.context import Call
-from bot.control.topics import by_ref, short, suggest, topic_name
+from bot.control.topics import mutable, mutable_by_ref, short, suggest, topic_name
 from bot.models import Button
 from bot.rules.model import Topic
 from bot.telegram.protocol import Reply, topic_ref
@@ -55,7 +55,7 @@ async def mute(call: Call, args: str) -> Reply:
     if not parts or len(parts) > 2:
         return Reply(message=plain(call.t("mute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.get_book().rules.topic(ident)
+    topic = mutable(call.deps.get_book().rules, ident)
     if topic is None:
         return _unknown(call, ident)
     if len(parts) == 1:
@@ -84,7 +84,7 @@ async def unmute(call: Call, args: str) -> Reply:
     if len(parts) != 1:
         return Reply(message=plain(call.t("unmute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.get_book().rules.topic(ident)
+    topic = mutable(call.deps.get_book().rules, ident)
     if topic is None:
         return _unknown(call, ident)
     if not await may_change(call):
@@ -109,7 +109,7 @@ async def on_mute(call: Call, rest: str) -> Reply:
     """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice);
     ``<topic>`` may be a watch's key: its alerts have the same button."""
     ref, _, choice = rest.partition(":")
-    topic = by_ref(call.deps.get_book().rules, ref) or await _watch(call, ref)
+    topic = mutable_by_ref(call.deps.get_book().rules, ref) or await _watch(call, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None

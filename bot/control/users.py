@@ -26,6 +26,7 @@ from bot.control.args import BadArgs, topic_ids
 from bot.control.context import Call, Command
 from bot.control.mutes import may_change, mute, on_mute, unmute
 from bot.control.topics import describe, short, suggest, topic_name
+from bot.control.trends import trends
 from bot.control.watches import WATCH_COMMANDS, on_unwatch
 from bot.models import Button
 from bot.telegram.protocol import Reply, find_topic, topic_ref
@@ -243,6 +244,7 @@ USER_COMMANDS: tuple[Command, ...] = (
     Command("mysubs", mysubs),
     Command("mute", mute),
     Command("unmute", unmute),
+    Command("trends", trends),
     *WATCH_COMMANDS,
 )
 

@@ -1,4 +1,5 @@
-"""Near-duplicates at send time: the edit that adds "also: <source>" to a story's first alert.
+"""Edits at send time: "also: <source>" added to a story's first alert, and a sent alert
+brought up to date (``new_version``).
 
 Every source recorded against the story so far is listed (oldest first, up to this entry),
 so an edit repeated after a crash says the same thing again. The first alert is rendered
@@ -16,7 +17,7 @@ from bot.models import Message, OutboxEntry
 from bot.store.aio import Offload
 from bot.telegram.render import render, with_also
 
-__all__ = ["Edit", "NoStory", "NotYet", "story_edit"]
+__all__ = ["Edit", "NoStory", "NotYet", "new_version", "story_edit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,19 @@ async def story_edit(store: StoreLike, io: Offload, entry: OutboxEntry) -> Edit 
         if isinstance(d.alert.body, AlsoSource) and d.alert.kind == "also" and d.id <= entry.id
     ]
     return Edit(first.message_id, with_sources(first, sources))
+
+
+async def new_version(store: StoreLike, io: Offload, entry: OutboxEntry) -> Edit | NotYet | NoStory:
+    """What an "edit" entry asks for: the sent alert it names, edited to say what this
+    entry says (a spike whose count grew)."""
+    alert = entry.alert
+    ref = (alert.topic_id, alert.destination, alert.ref_feed or "", alert.ref_key or "")
+    first = await io(store.original_alert, *ref)
+    if first is None or first.status == "failed" or first.alert.kind != "alert":
+        return NoStory("no sent alert to edit")
+    if first.status != "sent" or first.message_id is None:
+        return NotYet("the alert is not sent yet")
+    return Edit(first.message_id, render(alert))
 
 
 def with_sources(first: OutboxEntry, sources: list[Source]) -> Message:

@@ -21,9 +21,10 @@ from itertools import groupby
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.delivery.kinds import AlsoSource, DigestLine, TopicAlert
+from bot.delivery.kinds import AlsoSource, DigestLine, SpikeAlert, TopicAlert
 from bot.models import Alert, Destination, OutboxEntry
 from bot.telegram.render import split_digest
+from bot.telegram.render_spike import spike_headline
 
 __all__ = ["DigestCollector", "DigestStore", "next_slot"]
 
@@ -168,6 +169,9 @@ def _item(entry: OutboxEntry) -> tuple[str, str | None, str]:
         title, link, source = body.item.title, body.item.link, body.item.source or source
     elif isinstance(body, AlsoSource):
         title, link, source = body.title, body.link, body.source or source
+    elif isinstance(body, SpikeAlert):
+        newest = body.stories[-1].link if body.stories else None
+        title, link, source = spike_headline(body), newest, body.spike_name or source
     return entry.item_title or title, entry.item_link or link, source
 
 

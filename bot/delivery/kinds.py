@@ -4,9 +4,10 @@ An ``Alert`` (``bot.models``) is where and when; its ``body`` is what. The sende
 the body at send time (``bot.telegram.render``), so a machine-written summary, the "also:"
 sources of a near-duplicate or a grown count are changes to the data, never to text.
 
-A new kind is a frozen dataclass here with a unique ``kind`` name, added to ``BODIES``, and
-one render function registered for it in ``bot.telegram.render``; the store keeps any body
-as JSON of its fields (``bot.store.parts``), so it needs no new column.
+A new kind is a frozen dataclass here with a unique ``tag`` (its name in the stored JSON),
+the outbox ``kind`` it is sent as, added to ``BODIES``, and one render function registered
+for it in ``bot.telegram.render``; the store keeps any body as JSON of its fields
+(``bot.store.parts``), so it needs no new column.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = [
     "Notice",
     "Rendered",
     "Source",
+    "SpikeAlert",
+    "SpikeStory",
     "TopicAlert",
 ]
 
@@ -54,6 +57,7 @@ class TopicAlert:
     """
 
     kind: ClassVar[str] = "alert"
+    tag: ClassVar[str] = "alert"
     item: ItemPart
     topic_name: str
     tz: str
@@ -71,6 +75,7 @@ class AlsoSource:
     line)."""
 
     kind: ClassVar[str] = "also"
+    tag: ClassVar[str] = "also"
     source: str
     link: str | None
     title: str = ""
@@ -94,6 +99,7 @@ class DigestAlert:
     ``continued``: the first topic runs over from the part before."""
 
     kind: ClassVar[str] = "digest"
+    tag: ClassVar[str] = "digest"
     lines: tuple[DigestLine, ...]
     when: datetime
     tz: str
@@ -107,6 +113,7 @@ class Notice:
     """A plain-text note to an admin."""
 
     kind: ClassVar[str] = "notice"
+    tag: ClassVar[str] = "notice"
     text: str
 
 
@@ -116,12 +123,42 @@ class Rendered:
     (still sent as they are, and sent ones still take "also:" lines), and test doubles."""
 
     kind: ClassVar[str] = "rendered"
+    tag: ClassVar[str] = "rendered"
     message: Message
     was: str = "alert"  # the row's kind when it was written
 
 
-Body = TopicAlert | AlsoSource | DigestAlert | Notice | Rendered
+@dataclass(frozen=True, slots=True)
+class SpikeStory:
+    """One of the items a spike counted, as its alert lists it."""
+
+    title: str
+    link: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeAlert:
+    """A surge in coverage of a watched entity or keyword (``bot.surges``): its count in
+    the window against the usual rate, the sources and the newest titles. A grown count is
+    a new body for the same alert (an edit once it is sent: ``Alert.ref_key``)."""
+
+    kind: ClassVar[str] = "alert"
+    tag: ClassVar[str] = "spike"
+    spike_name: str
+    label: str  # the watched entity or keyword as shown (``render_spike.watched_label``)
+    key: str  # the watched key
+    window: float  # seconds
+    window_start: datetime
+    window_end: datetime
+    count: int
+    mean: float
+    stories: tuple[SpikeStory, ...]
+    tz: str
+
+
+Body = TopicAlert | AlsoSource | DigestAlert | Notice | Rendered | SpikeAlert
 
 BODIES: dict[str, type[Body]] = {
-    body.kind: body for body in (TopicAlert, AlsoSource, DigestAlert, Notice, Rendered)
+    body.tag: body for body in (TopicAlert, AlsoSource, DigestAlert, Notice, Rendered, SpikeAlert)
 }

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from bot.delivery.also import Edit, NoStory, NotYet, story_edit
+from bot.delivery.also import Edit, NoStory, NotYet, new_version, story_edit
 from bot.delivery.attempt import Failed, Gone, Moved, Refused, Retry, Sent, attempt
 from bot.delivery.machine_summary import MachineSummaries, Summarizer, with_machine_summary
 from bot.delivery.outcomes import Outcome, Outcomes
@@ -215,8 +215,8 @@ class Sender:
         return attempted, sent
 
     async def _deliver(self, entry: OutboxEntry) -> Outcome:
-        if entry.alert.kind == "also":
-            return await self._deliver_also(entry)
+        if entry.alert.kind in ("also", "edit"):
+            return await self._deliver_edit(entry)
         if self._summaries is not None and self._summaries.wanted(entry):
             text = self._summaries.result(entry)
             entry = await with_machine_summary(self._store, self._io, entry, text)
@@ -259,10 +259,12 @@ class Sender:
         await self._sink.edit(dest, edit_of, message)
         return edit_of
 
-    async def _deliver_also(self, entry: OutboxEntry) -> Outcome:
-        """Edit the story's first message to list every source seen since."""
+    async def _deliver_edit(self, entry: OutboxEntry) -> Outcome:
+        """Edit a sent message: the story's first alert to list every source seen since,
+        or a sent alert to what it says now."""
         dest = entry.alert.destination
-        match await story_edit(self._store, self._io, entry):
+        wanted = story_edit if entry.alert.kind == "also" else new_version
+        match await wanted(self._store, self._io, entry):
             case Edit(message_id, message):
                 return await self._request(entry, dest, message, message_id)
             case NotYet(reason):  # the first alert is queued still (a retry)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from unicodedata import combining
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
@@ -101,16 +101,16 @@ class Matcher:
     Its rules never change once built; all it learns while matching is which words are
     near its one-word fuzzy terms (``bot.rules.words``), which only saves work."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, watched: Sequence[Topic] = ()) -> None:
         self.rules = rules
         self._patterns: dict[Pattern, int] = {}
         self._plans = [self._plan(topic) for topic in rules.topics]
         # pattern id -> topics that a hit of it may make fire (any/all, not none)
-        self._triggers: dict[int, set[int]] = {}
-        for index, plan in enumerate(self._plans):
-            for ref in plan.triggers:
-                for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
-                    self._triggers.setdefault(term_ref.pid, set()).add(index)
+        self._triggers = _trigger_map(self._plans)
+        # Topics matched on the same scan but never reported by ``match``: what the rules'
+        # spikes watch (``bot.spikes.watch``), asked for by ``watched_fired``.
+        self._watched_plans = [self._plan(topic) for topic in watched]
+        self._watched_triggers = _trigger_map(self._watched_plans)
         self._index = PatternIndex(list(self._patterns))
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
         self._topic_index = {topic.id: i for i, topic in enumerate(rules.topics)}
@@ -191,6 +191,16 @@ class Matcher:
                 continue
             if fires(plan, hits):
                 yield index, gather(plan, hits)
+
+    def watched_fired(self, hits: PatternHits) -> list[str]:
+        """The ids of the watched topics that fire on an item with these ``hits``."""
+        candidates: set[int] = set()
+        triggers = self._watched_triggers
+        for pid in hits:
+            if pid in triggers:
+                candidates |= triggers[pid]
+        plans = self._watched_plans
+        return [plans[i].topic.id for i in sorted(candidates) if fires(plans[i], hits)]
 
     def hits(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits in an item through ``prepare``: for ``fires_with``."""
@@ -289,6 +299,16 @@ def _collect(
             out[key] = {name: raw}
 
 
-def compile_matcher(rules: RuleSet) -> Matcher:
-    """Compile ``rules`` for matching."""
-    return Matcher(rules)
+def _trigger_map(plans: Sequence[TopicPlan]) -> dict[int, set[int]]:
+    """Pattern id -> the plans a hit of it may make fire (any/all, not none)."""
+    triggers: dict[int, set[int]] = {}
+    for index, plan in enumerate(plans):
+        for ref in plan.triggers:
+            for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
+                triggers.setdefault(term_ref.pid, set()).add(index)
+    return triggers
+
+
+def compile_matcher(rules: RuleSet, watched: Sequence[Topic] = ()) -> Matcher:
+    """Compile ``rules`` for matching, and ``watched`` topics on the same scan."""
+    return Matcher(rules, watched)

@@ -119,12 +119,17 @@ def as_list(ctx: Context, value: Any, line: int | None, what: str) -> list[Any] 
     return value
 
 
-def parse_interval(ctx: Context, value: Any, line: int | None) -> float | None:
-    seconds: float | None = None
+def duration_seconds(value: Any) -> float | None:
+    """``90``, ``"90s"``, ``"10m"``, ``"2h"``, ``"7d"`` as seconds; None when not a duration."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and (m := _DURATION.match(value)):
-        seconds = float(m.group(1)) * _UNIT[m.group(2) or "s"]
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return float(m.group(1)) * _UNIT[m.group(2) or "s"]
+    return None
+
+
+def parse_interval(ctx: Context, value: Any, line: int | None) -> float | None:
+    seconds = duration_seconds(value)
     if seconds is None or not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         ctx.error(line, f"bad interval {value!r}: use 30s..1d, e.g. 90s, 10m, 2h, 1d")
         return None

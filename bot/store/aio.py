@@ -91,3 +91,4 @@ class AsyncStore:
     recent_items = _offloaded(Store.recent_items)
     next_digest_time = _offloaded(Store.next_digest_time)
     digest_items_held = _offloaded(Store.digest_items_held)
+    spike_trends = _offloaded(Store.spike_trends)

@@ -42,7 +42,7 @@ _NAMES = frozenset({"title", "source", "topic_name", "tz", "was"})
 
 
 def body_to_json(body: Body, bounds: Bounds = Bounds()) -> str:
-    return json.dumps({"kind": body.kind, **_encode(body, bounds)}, ensure_ascii=False)
+    return json.dumps({"kind": body.tag, **_encode(body, bounds)}, ensure_ascii=False)
 
 
 def _encode(value: Any, bounds: Bounds, name: str = "") -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.delivery.kinds import Body, Notice
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
+from bot.spikes.detect import Ledger
 from bot.store import (
     alerts,
     chats,
@@ -30,6 +31,7 @@ from bot.store import (
     outbox,
     processes,
     seen,
+    spikes,
     stats,
     subscriptions,
     watches,
@@ -45,6 +47,10 @@ from bot.store.parts import body_to_json
 
 log = logging.getLogger(__name__)
 
+# Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
+# each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
+SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
+
 # Retention (``Store.prune``): a feed's most recently seen items that always stay, and how
 # many outbox rows one write transaction deletes (short ones, so pollers never wait long).
 KEEP_SEEN_PER_FEED = 1000
@@ -57,6 +63,7 @@ class Pruned:
 
     seen: int = 0
     outbox: int = 0
+    spikes: int = 0
 
 
 class Store:
@@ -208,6 +215,7 @@ class Store:
         *,
         holder: str | None = None,
         collapse: Collapse | None = None,
+        spike_count: SpikeCount | None = None,
         recent: Sequence[watches.RecentItem] = (),
     ) -> int:
         """Save a poll's outcome in one transaction; the number of alerts newly queued.
@@ -222,16 +230,21 @@ class Store:
         The feed state is saved, the items are recorded as seen (known ones are left as
         they are) and the alerts are queued (ones already queued are ignored). All or
         nothing: a crash can never leave items seen whose alerts were not queued.
+
+        ``spike_count`` counts the items for the rules' spikes in the same transaction
+        (``bot.store.spikes``), so counts, "seen" and spike alerts move together too.
         """
         with self._write() as conn:
             _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
             watches.record_recent(conn, recent)
+            surges = spike_count(spikes.SqlLedger(conn)) if spike_count is not None else ()
+            spiked = spikes.queue_spikes(conn, surges, _now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
-            added = outbox.enqueue(conn, alerts, _now())
+            added = outbox.enqueue(conn, alerts, _now()) + spiked
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
@@ -560,11 +573,34 @@ class Store:
                 pruned_outbox += deleted
         with self._write() as conn:  # previews look back a week; nothing older is kept
             recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
+        with self._write() as conn:
+            pruned_spikes = spikes.prune(conn, now)
         log.info(
             "store_pruned",
-            extra={"seen_items": pruned_seen, "outbox": pruned_outbox, "recent_items": recent},
+            extra={
+                "seen_items": pruned_seen,
+                "outbox": pruned_outbox,
+                "recent_items": recent,
+                "spike_rows": pruned_spikes,
+            },
         )
-        return Pruned(pruned_seen, pruned_outbox)
+        return Pruned(pruned_seen, pruned_outbox, pruned_spikes)
+
+    # spikes (bot.store.spikes)
+
+    def spike_trends(
+        self, spike_id: str, window: float, baseline: float, now: datetime
+    ) -> list[spikes.Trend]:
+        """A spike's keys with their counts in the current window, the last day and the
+        baseline before (``/trends``)."""
+        with self._read() as conn:
+            return spikes.trends(conn, spike_id, window, baseline, now)
+
+    def count_spikes(self, spike_count: SpikeCount) -> int:
+        """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
+        with self._write() as conn:
+            surges = spike_count(spikes.SqlLedger(conn))
+            return spikes.queue_spikes(conn, surges, _now()) if surges else 0
 
     # watches
 

@@ -233,6 +233,47 @@ command_calls = Table(
     Index("ix_command_calls_user_id_at", "user_id", "at"),
 )
 
+# Spike alerts (bot.store.spikes): counts per (spike, watched key, window), the stories
+# counted in recent windows (near-duplicates and the alert's titles), and the alert given
+# per window: its unique key is what makes one alert per window across pollers.
+spike_counts = Table(
+    "spike_counts",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False, default=0),
+    Index("ix_spike_counts_window_start", "window_start"),
+)
+
+spike_items = Table(
+    "spike_items",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("feed_id", String(200), primary_key=True),
+    Column("item_key", Text, primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("fingerprint", Text),
+    Index("ix_spike_items_spike_id_key_window_start", "spike_id", "key", "window_start"),
+    Index("ix_spike_items_window_start", "window_start"),
+)
+
+spike_alerts = Table(
+    "spike_alerts",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),  # the count the alert shows
+    Column("fired_at", UTCDateTime, nullable=False),
+    Index("ix_spike_alerts_window_start", "window_start"),
+)
+
 # Personal watches (``/watch``, bot.store.watches): a query of one chat, numbered per chat.
 watches = Table(
     "watches",

@@ -18,6 +18,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.mysubs": ("your subscriptions", "我的订阅"),
     "cmd.mute": ("mute a topic: /mute ID 2h", "静音话题:/mute ID 2h"),
     "cmd.unmute": ("unmute a topic: /unmute ID", "取消静音:/unmute ID"),
+    "cmd.trends": ("names whose coverage rose most lately", "近期报道量上升最多的名字"),
     "cmd.status": ("admin: health, queue, errors", "管理:运行状态"),
     "cmd.feeds": ("admin: feeds and their health", "管理:订阅源列表"),
     "cmd.addfeed": ("admin: /addfeed URL [id] [interval]", "管理:添加订阅源"),
@@ -118,6 +119,18 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Sorry, /{name} is for the bot's admins only.",
         "抱歉,/{name} 仅限机器人管理员使用。",
     ),
+    "trends.unset": (
+        "No spikes are set up in the rules, so no names are counted.",
+        "规则中没有设置 spikes,因此没有统计任何名字。",
+    ),
+    "trends.title": (
+        "📈 {name}: each {window} against the {baseline} before",
+        "📈 {name}:每 {span} 的计数对比此前 {baseline_span}",
+    ),
+    "trends.window": ("This {window}:", "当前窗口({span}):"),
+    "trends.day": ("The last day:", "最近一天:"),
+    "trends.row": ("{label}: {count} (usual {usual})", "{label}:{count}(通常 {usual})"),
+    "trends.quiet": ("no rises: coverage is as usual", "没有上升:报道量正常"),
     # --- personal watches (bot.control.watches) ---
     "watch.usage": (
         'Send /watch and what to look for: words and "phrases" (all required), OR '

@@ -1,8 +1,9 @@
 """Render an alert as a Telegram message, at send time, from the parts the outbox holds.
 
 One render function per kind of ``bot.delivery.kinds`` body (``RENDERERS``): topic alerts
-(``bot.telegram.render_topic``), digests (``bot.telegram.render_digest``), admin notes, and
-rows rendered before the outbox held parts. A new kind registers its function here. Every
+and watches (``bot.telegram.render_topic``), digests (``bot.telegram.render_digest``), spike
+alerts (``bot.telegram.render_spike``), admin notes, and rows rendered before the outbox
+held parts. A new kind registers its function here. Every
 message is built with ``bot.telegram.doc.Doc``, so every value is cleaned and escaped and
 ``Message.plain`` is what Telegram shows.
 """
@@ -13,11 +14,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.delivery.kinds import AlsoSource, DigestAlert, DigestLine, Notice, Rendered, TopicAlert
+from bot.delivery.kinds import (
+    AlsoSource,
+    DigestAlert,
+    DigestLine,
+    Notice,
+    Rendered,
+    SpikeAlert,
+    TopicAlert,
+)
 from bot.models import Alert, Field, Item, Message, TopicMatch
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, clean, utf16_len
 from bot.telegram.render_digest import render_digest, render_digest_part, split_digest
 from bot.telegram.render_parts import ALSO_LABEL, hashtag, source_link
+from bot.telegram.render_spike import render_spike
 from bot.telegram.render_topic import MACHINE_LABEL, render_topic, topic_alert, why, with_also
 
 __all__ = [
@@ -68,12 +78,17 @@ def _rendered(alert: Alert, body: Rendered) -> Message:
     return body.message
 
 
+def _spike(alert: Alert, body: SpikeAlert) -> Message:
+    return render_spike(body, alert.topic_id)
+
+
 RENDERERS: dict[type, Callable[[Alert, Any], Message]] = {
     TopicAlert: _topic,
     AlsoSource: _also,
     DigestAlert: _digest,
     Notice: _notice,
     Rendered: _rendered,
+    SpikeAlert: _spike,
 }
 
 

@@ -248,7 +248,7 @@ def _fit_without_summary(parts: _Parts, topic_id: str) -> Message:
         message = _compose(parts, None, topic_id)
     if _fits(message) <= 0:
         return message
-    return _hard_cut(message)
+    return hard_cut(message)
 
 
 def _shorter_title(parts: _Parts, excess: int) -> _Parts:
@@ -266,7 +266,7 @@ def _without_tag(parts: _Parts, excess: int) -> _Parts:
     return replace(parts, tag="")
 
 
-def _hard_cut(message: Message) -> Message:
+def hard_cut(message: Message) -> Message:
     """The plain text cut to the limit (between code points, so never inside a surrogate
     pair), sent as escaped text without markup: a last resort that cannot fail to fit."""
     text, units = [], 0

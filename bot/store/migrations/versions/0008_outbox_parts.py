@@ -1,7 +1,7 @@
 """The outbox holds what an alert says (its parts), rendered when it is sent.
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-05
 
 A new ``parts`` column holds the alert's body as JSON (``bot.store.parts``); the rendered
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
-from bot.deliver import Sender
-from bot.digest import DigestCollector
+from bot.delivery.digest import DigestCollector
+from bot.delivery.sender import Sender
 from bot.settings import Settings
 
 DATA = files("bot.demo") / "data"

@@ -44,7 +44,7 @@ from bot.summarize import machine_input
 from bot.telegram.render import topic_alert, watch_alert
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
-from bot.watches import WatchBook, watch_key
+from bot.watches import WatchBook, watch_key, watch_language
 
 log = logging.getLogger(__name__)
 
@@ -552,6 +552,7 @@ class Pipeline:
                 plain=match.plain,
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
+                lang=watch_language(row.query),
             )
             alerts.append(
                 Alert(

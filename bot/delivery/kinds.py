@@ -66,6 +66,7 @@ class TopicAlert:
     bold: tuple[tuple[int, int], ...] = ()
     machine_summary: str | None = None
     also: tuple[Source, ...] = ()
+    mute_label: str | None = None  # the mute button's text, if not "Mute topic" (a watch's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -611,10 +611,14 @@ class Store:
         with self._write() as conn:
             return watches.add(conn, dest, query, by, limit, now)
 
-    def remove_watch(self, chat: int | str, number: int) -> watches.WatchRow | None:
-        """Remove the chat's watch ``number``; the watch removed, or None if none."""
+    def remove_watch(
+        self, chat: int | str, number: int, mute_key: Callable[[int], str] | None = None
+    ) -> watches.WatchRow | None:
+        """Remove the chat's watch ``number``; the watch removed, or None if none.
+        ``mute_key``: what the watch's mutes are kept under (``bot.watches.watch_key``);
+        they go with it, since a later watch may get its id again."""
         with self._write() as conn:
-            return watches.remove(conn, chat, number)
+            return watches.remove(conn, chat, number, mute_key)
 
     def watches_of(self, chat: int | str) -> list[watches.WatchRow]:
         with self._read() as conn:

@@ -433,3 +433,21 @@ async def test_watches_fold_into_the_topics_index_and_keep_alerting(rig: Rig) ->
     assert len(rig.alerts(USER)) == 2
     await rig.publish("新条约 missile")
     assert len(rig.alerts(OTHER)) == 2
+
+
+async def test_reloaded_rules_get_the_watches_compiled_before_the_swap(rig: Rig) -> None:
+    bot, book = rig.bot, rig.pipeline.watches
+    assert book is not None
+    await bot.say("/watch treaty")
+    current = rig.pipeline.book
+    assert await bot.reload() is None
+    fresh = bot.book
+    assert fresh.matcher is not current.matcher
+    book.prepare(fresh)  # what the service does before it swaps the new rules in
+    assert book.matcher(current).base is current.matcher  # the pollers carry on meanwhile
+    await bot.say("/watch missile", user=OTHER)  # a change between the compile and the swap
+    rig.pipeline.book = fresh
+    compiled = book.matcher(fresh)
+    assert compiled.base is fresh.matcher and len(compiled) == 2 and compiled.unfolded == 0
+    await rig.publish("A missile treaty")
+    assert len(rig.alerts(USER)) == 1 and len(rig.alerts(OTHER)) == 1

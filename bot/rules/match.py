@@ -112,8 +112,8 @@ class Matcher:
         # spikes watch (``bot.spikes.watch``), asked for by ``watched_fired``.
         self._watched_plans = [self._plan(topic) for topic in watched]
         self._watched_triggers = _trigger_map(self._watched_plans)
-        # Built at the first scan: with watches, pollers scan one index of the topics' and
-        # the watches' patterns (``bot.rules.watchset``) and never need this one.
+        # Built at the first scan: with watch patterns, pollers scan one index of the
+        # topics' and the watches' (``bot.rules.watchset``) and never need this one.
         self._index_built: PatternIndex | None = None
         self._index_lock = threading.Lock()
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
@@ -136,7 +136,8 @@ class Matcher:
         return list(self._patterns)
 
     @property
-    def _index(self) -> PatternIndex:
+    def index(self) -> PatternIndex:
+        """The automata that find the patterns, built at the first scan (or ``build``)."""
         index = self._index_built
         if index is None:
             with self._index_lock:
@@ -144,6 +145,11 @@ class Matcher:
                     self._index_built = PatternIndex(list(self._patterns))
                 index = self._index_built
         return index
+
+    def build(self) -> Matcher:
+        """This matcher with its automata built now, not at the first scan."""
+        _ = self.index
+        return self
 
     def prepare(self, item: Item) -> Prepared:
         """The plain and normalized text of each field of ``item``.
@@ -243,7 +249,7 @@ class Matcher:
 
     def _scan(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits per field, with plain-text offsets."""
-        return scan_fields(self._index, prepared)
+        return scan_fields(self.index, prepared)
 
 
 def term_pattern(topic: Topic, term: Term) -> Pattern:

@@ -72,12 +72,12 @@ class WatchMatcher:
         self._triggers: dict[int, frozenset[int]] = {}  # pattern id -> watch ids
         for watch_id, topic in (watches or {}).items():
             self._add(watch_id, topic)
-        # The first ``_folded`` watch-only patterns are in the combined index (None: there
-        # are none, and the topics matcher's own index is the combined one).
+        # The first ``_folded`` watch-only patterns are in the combined index (with none,
+        # it is the topics matcher's own). Built now, not at the first item's scan.
         self._folded = len(self._patterns)
-        self._combined: PatternIndex | None = None
-        if self._patterns:
-            self._combined = PatternIndex([*base.patterns, *self._patterns])
+        self._combined = (
+            PatternIndex([*base.patterns, *self._patterns]) if self._patterns else base.index
+        )
         self._main: _Segment | None = None
         self._tail: _Segment | None = None
         self._dropped = 0  # watches removed since the combined index was built
@@ -184,10 +184,7 @@ class WatchMatcher:
         """Every pattern's hits in an item, the topics' and the watches': one scan of the
         combined index, and of the small indexes beside it if watches were added since.
         The topics matcher takes them as they are (``match_prepared(..., hits=)``)."""
-        if self._combined is None:
-            hits = self.base.hits(prepared)
-        else:
-            hits = scan_fields(self._combined, prepared)
+        hits = scan_fields(self._combined, prepared)
         for segment in (self._main, self._tail):
             if segment is not None:
                 hits.update(scan_fields(segment.index, prepared, segment.offset))

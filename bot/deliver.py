@@ -33,9 +33,10 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.clock import utc_now
 from bot.errors import ChatGone, ChatMoved, ParseModeRefused, RetryLater, SendError
 from bot.machine_summary import MachineSummaries, Summarizer
 from bot.metrics import NullMetrics, Recorder
@@ -48,10 +49,6 @@ from bot.telegram.render import render_also
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Sink(Protocol):

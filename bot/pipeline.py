@@ -19,19 +19,18 @@ from zoneinfo import ZoneInfo
 
 from bot import cluster
 from bot.audience import alert_destinations
+from bot.clock import Clock, utc_now
 from bot.dedupe import collapse_near_duplicates
 from bot.digest import next_slot
-from bot.errors import FeedError, LeaseLost, ParseError
+from bot.errors import FeedError, LeaseLost
 from bot.feeds.fetch import Fetcher
-from bot.feeds.identity import canonical_link
-from bot.feeds.parse import parse_feed
+from bot.feeds.identity import canonical_link, guid_key, link_key
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
-from bot.rules.load import LoadedRules
-from bot.rules.match import Matcher, compile_matcher
-from bot.rules.model import FeedRule, RuleSet
+from bot.rules.book import Rules
+from bot.rules.model import FeedRule
 from bot.scheduler import feed_interval
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
@@ -39,23 +38,6 @@ from bot.summarize import machine_input
 from bot.telegram.render import render_alert
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleBook:
-    """A validated rule set and its compiled matcher, swapped in as one value."""
-
-    rules: RuleSet
-    matcher: Matcher
-    version: str
-
-    @classmethod
-    def build(cls, loaded: LoadedRules) -> RuleBook:
-        return cls(loaded.rules, compile_matcher(loaded.rules), loaded.version)
 
 
 @dataclass(slots=True)
@@ -99,11 +81,11 @@ class Pipeline:
         *,
         store: Store,
         fetcher: Fetcher,
-        book: RuleBook,
+        rules: Rules,
         options: AlertOptions | None = None,
         on_alerts: Callable[[int], None] | None = None,
         on_notice: Callable[[Notice], Awaitable[None]] | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         metrics: Recorder | None = None,
         parsers: FeedParsers | None = None,
         offload: Offload = to_thread,
@@ -111,7 +93,7 @@ class Pipeline:
         self.metrics: Recorder = metrics or NullMetrics()
         self.store = store
         self.fetcher = fetcher
-        self.book = book
+        self.rules = rules  # the rules in force, read afresh by every poll
         self.options = options or AlertOptions()
         self._on_alerts = on_alerts
         self._on_notice = on_notice
@@ -144,13 +126,13 @@ class Pipeline:
         waits, unless ``force`` (``mediabot once --force``). With ``holder``, each feed is
         leased first, and one that another process is polling is skipped.
         """
+        enabled = [f for f in self.rules.current().rules.feeds if f.enabled]
         if feeds is None:
-            feeds = [f for f in self.book.rules.feeds if f.enabled]
+            feeds = enabled
         leases: dict[str, Lease] = {}
         if holder is not None:
             await asyncio.to_thread(
-                self.store.sync_feeds,
-                {f.id: self._interval(f) for f in self.book.rules.feeds if f.enabled},
+                self.store.sync_feeds, {f.id: self._interval(f) for f in enabled}
             )
             at, taken = await asyncio.to_thread(
                 self.store.lease_feeds,
@@ -372,18 +354,18 @@ class Pipeline:
         the key of one item can change: it counts as seen when its key, its link key, or
         its guid key recorded with the same link was seen before.
         """
-        by_link = {i.key: _link_key(i) for i in items}
-        by_guid = {i.key: f"g:{(i.guid or '').strip()}" for i in items if _guid_fell_back(i)}
+        by_link = {i.key: link_key(i.link) for i in items}
+        by_guid = {i.key: g for i in items if (g := _guid_fell_back(i)) is not None}
         wanted = {i.key for i in items} | {k for k in by_link.values() if k}
         unseen = self.store.unseen(feed_id, sorted(wanted))
         guid_links = self.store.seen_links(feed_id, sorted(set(by_guid.values())))
         fresh = []
         for item in items:
-            link_key = by_link[item.key]
+            by_its_link = by_link[item.key]
             recorded = guid_links.get(by_guid.get(item.key, ""))
             if (
                 item.key in unseen
-                and (link_key is None or link_key in unseen)
+                and (by_its_link is None or by_its_link in unseen)
                 and not (recorded is not None and _same_link(recorded, item.link))
             ):
                 fresh.append(item)
@@ -392,7 +374,7 @@ class Pipeline:
     def _alerts_for(
         self, feed: FeedRule, state: FeedState, item: Item, now: datetime
     ) -> list[Alert]:
-        book = self.book
+        book = self.rules.current()
         try:
             match = book.matcher.match(item, feed_tags=feed.tags)
         except Exception:
@@ -465,20 +447,6 @@ class Pipeline:
         return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind, notices=notices)
 
 
-async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
-    """Fetch and parse ``url`` once, to vet it before it is added to the rules.
-
-    Raises ``FeedError`` saying why it is not a usable feed (a page that is not a feed, an
-    unsafe address, an HTTP error, an empty answer).
-    """
-    fetched = await fetcher.fetch(url)
-    if fetched.not_modified:
-        raise ParseError("the server sent no content")
-    return await asyncio.to_thread(
-        parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
-    )
-
-
 def skip_reason(state: FeedState) -> str:
     """Why a feed that is not due waits: what ``mediabot once`` tells."""
     if state.consecutive_errors:
@@ -520,12 +488,10 @@ def _moved(state: FeedState, feed: FeedRule) -> FeedState:
     return replace(state, url=feed.url)  # a row from before URLs were recorded
 
 
-def _link_key(item: Item) -> str | None:
-    return "l:" + canonical_link(item.link) if item.link.strip() else None
-
-
-def _guid_fell_back(item: Item) -> bool:
-    return bool(item.guid and item.guid.strip()) and not item.key.startswith("g:")
+def _guid_fell_back(item: Item) -> str | None:
+    """The guid key of an item keyed otherwise (its guid was repeated in the document)."""
+    key = guid_key(item.guid)
+    return key if key is not None and item.key != key else None
 
 
 def _same_link(a: str, b: str) -> bool:

@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     "bot.cluster": PURE,
     "bot.ratelimit": PURE,
     "bot.models": BASE,
+    "bot.clock": BASE,
     "bot.errors": BASE,
 }
 
@@ -136,6 +137,15 @@ def test_only_entry_reads_settings(path: Path) -> None:
 def test_pure_core_does_no_io(path: Path) -> None:
     roots = {name.split(".")[0] for name in imports_of(path)}
     assert not roots & IO_LIBRARIES, f"{module_name(path)} imports {roots & IO_LIBRARIES}"
+
+
+def test_commands_do_not_reach_into_the_orchestrator() -> None:
+    """``bot.control`` and the orchestrator are peers: commands get the rules from the one
+    holder (``bot.rules.book``) and read URLs through ``bot.feeds.read``, never through
+    ``bot.pipeline``."""
+    for path in (BOT / "control").rglob("*.py"):
+        imported = imports_of(path)
+        assert "bot.pipeline" not in imported, f"{module_name(path)} imports bot.pipeline"
 
 
 def test_every_module_has_a_layer() -> None:

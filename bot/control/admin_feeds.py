@@ -17,7 +17,7 @@ from rapidfuzz import process
 from bot.control.args import BadArgs, feed_url, looks_like_duration, topic_id
 from bot.control.context import Call
 from bot.errors import FeedError, RulesError
-from bot.pipeline import probe_feed
+from bot.feeds.read import probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, set_feed_enabled, suggest_feed_id
 from bot.telegram.protocol import Reply
 from bot.telegram.replies import Doc, plain
@@ -61,7 +61,7 @@ async def addfeed(call: Call, args: str) -> Reply:
     url = feed_url(raw_url)
     if url is None:
         return Reply(message=plain(f"Not a feed URL: {raw_url[:200]}\n{ADD_USAGE}"))
-    book = call.deps.get_book()
+    book = call.deps.rules.current()
     ident = ident or suggest_feed_id(url, {f.id for f in book.rules.feeds})
     try:
         parsed = await probe_feed(call.deps.fetcher, url, ident)
@@ -80,7 +80,7 @@ async def addfeed(call: Call, args: str) -> Reply:
 
 
 def _unknown_feed(call: Call, ident: str) -> Reply | None:
-    ids = [f.id for f in call.deps.get_book().rules.feeds]
+    ids = [f.id for f in call.deps.rules.current().rules.feeds]
     if ident in ids:
         return None
     found = process.extract(ident, ids, limit=3, score_cutoff=50)

@@ -45,7 +45,7 @@ async def _lift(call: Call, topic: Topic) -> bool:
 
 
 def _unknown(call: Call, ident: str) -> Reply:
-    doc = unknown_topic(Doc(), call.lang, ident, suggest(call.deps.get_book().rules, ident))
+    doc = unknown_topic(Doc(), call.lang, ident, suggest(call.deps.rules.current().rules, ident))
     return Reply(message=doc.message())
 
 
@@ -54,7 +54,7 @@ async def mute(call: Call, args: str) -> Reply:
     if not parts or len(parts) > 2:
         return Reply(message=plain(call.t("mute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.get_book().rules.topic(ident)
+    topic = call.deps.rules.current().rules.topic(ident)
     if topic is None:
         return _unknown(call, ident)
     if len(parts) == 1:
@@ -83,7 +83,7 @@ async def unmute(call: Call, args: str) -> Reply:
     if len(parts) != 1:
         return Reply(message=plain(call.t("unmute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.get_book().rules.topic(ident)
+    topic = call.deps.rules.current().rules.topic(ident)
     if topic is None:
         return _unknown(call, ident)
     if not await may_change(call):
@@ -95,7 +95,7 @@ async def unmute(call: Call, args: str) -> Reply:
 async def on_mute(call: Call, rest: str) -> Reply:
     """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice)."""
     ref, _, choice = rest.partition(":")
-    topic = by_ref(call.deps.get_book().rules, ref)
+    topic = by_ref(call.deps.rules.current().rules, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None

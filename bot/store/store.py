@@ -13,12 +13,13 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import utc_now
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
 from bot.store import (
@@ -169,7 +170,7 @@ class Store:
         ``now`` is the clock on SQLite (one process); PostgreSQL uses its own.
         """
         with self._write() as conn:
-            at = leases.db_now(conn, now or _now())
+            at = leases.db_now(conn, now or utc_now())
             return at, leases.lease_due(conn, holder, at, limit, seconds)
 
     def lease_feeds(
@@ -177,7 +178,7 @@ class Store:
     ) -> tuple[datetime, list[str]]:
         """Lease the given feeds that no other process holds, due or not."""
         with self._write() as conn:
-            at = leases.db_now(conn, now or _now())
+            at = leases.db_now(conn, now or utc_now())
             return at, leases.lease_feeds(conn, holder, feed_ids, at, seconds)
 
     def release_feed(self, feed_id: str, holder: str) -> bool:
@@ -227,7 +228,7 @@ class Store:
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
-            added = outbox.enqueue(conn, alerts, _now())
+            added = outbox.enqueue(conn, alerts, utc_now())
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
@@ -243,7 +244,7 @@ class Store:
     def enqueue(self, alerts: Sequence[Alert]) -> int:
         """Queue alerts (ones already queued are ignored); the number newly queued."""
         with self._write() as conn:
-            return outbox.enqueue(conn, alerts, _now())
+            return outbox.enqueue(conn, alerts, utc_now())
 
     def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
         """Queued entries that may go out at ``now``, oldest item first."""
@@ -317,7 +318,7 @@ class Store:
         """Try the entry again no earlier than ``not_before``; counts one more attempt.
         ``at``: when Telegram answered the attempt (default: now)."""
         with self._write() as conn:
-            outbox.defer(conn, entry_id, not_before, error, at or _now())
+            outbox.defer(conn, entry_id, not_before, error, at or utc_now())
 
     def move_chat(self, old_chat: int | str, new_chat: int) -> int:
         """A group became a supergroup: queued alerts and subscriptions follow it.
@@ -405,7 +406,7 @@ class Store:
     def subscribe(self, dest: Destination, topic_id: str) -> bool:
         """True when this is a new subscription."""
         with self._write() as conn:
-            return subscriptions.subscribe(conn, dest, topic_id, _now())
+            return subscriptions.subscribe(conn, dest, topic_id, utc_now())
 
     def unsubscribe(self, dest: Destination, topic_id: str) -> bool:
         """True when there was a subscription to remove."""
@@ -453,7 +454,7 @@ class Store:
     def enqueue_notice(self, key: str, text: str, admins: Sequence[int]) -> int:
         """Queue a plain-text note to each admin, once per ``key`` (across processes and
         restarts); the number newly queued."""
-        now = _now()
+        now = utc_now()
         text = text[:4000]
         message = Message(text=html.escape(text, quote=False), plain=text)
         notes = [
@@ -469,7 +470,7 @@ class Store:
         """The bot may no longer post to ``chat``: remember it, end its subscriptions.
         Returns when it went (the first time) and the topics it was subscribed to."""
         with self._write() as conn:
-            return chats.mark_gone(conn, chat, reason, named, _now())
+            return chats.mark_gone(conn, chat, reason, named, utc_now())
 
     def resume_chat(self, chat: int | str) -> bool:
         """Send to a gone chat again (``/resumechat``, the bot added back); True if it was."""
@@ -585,10 +586,6 @@ class Store:
         """(feed id, first seen) of each item first seen since ``since``."""
         with self._read() as conn:
             return stats.item_times(conn, since)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fence(conn: Connection, feed_id: str, holder: str | None) -> None:

@@ -22,6 +22,7 @@ from bot.telegram.replies_admin import (
     rules_report,
     status_report,
 )
+from bot.text.duration import format_duration
 
 WORST = 5
 # A process whose last heartbeat is older than this is shown as silent (it beats every 15 s).
@@ -114,11 +115,7 @@ async def resumechat(call: Call, args: str) -> Reply:
 def _interval(feed: FeedRule) -> str:
     if feed.interval is None:
         return "default interval"
-    seconds = int(feed.interval)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return format_duration(feed.interval)
 
 
 def _ago(now: datetime, when: datetime | None, call: Call) -> str | None:

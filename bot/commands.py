@@ -25,6 +25,7 @@ from bot.rules.schema import Context, parse_interval
 from bot.settings import Role, Settings
 from bot.store import Store
 from bot.telegram.send import TelegramSink
+from bot.text.duration import largest_units
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -106,14 +107,7 @@ def skipped_lines(reports: Sequence[PollReport], tz: ZoneInfo, now: datetime) ->
 
 def _span(seconds: float) -> str:
     """``4m 10s``, ``2h 5m``: how long until something happens, for people."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+    return " ".join(f"{count}{unit}" for count, unit in largest_units(seconds, ("h", "m", "s")))
 
 
 def db_upgrade(settings: Settings, out: TextIO) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 # Seconds per unit: the one table. ``format_duration`` writes the largest whole unit.
 UNITS: dict[str, float] = {
@@ -57,6 +58,23 @@ def format_duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g}{unit}"
     return f"{seconds:g}s"
+
+
+def largest_units(seconds: float, units: Sequence[str]) -> list[tuple[int, str]]:
+    """``seconds`` rounded to the last of ``units`` (names from ``UNITS``, largest first),
+    as the largest unit it reaches and, when not zero, the next one: 5400 seconds in
+    ``("d", "h", "m")`` are ``[(1, "h"), (30, "m")]``; nothing at all is ``[(0, "m")]``.
+    What people read: how long something lasted or how long until it happens."""
+    step = UNITS[units[-1]]
+    left = round(seconds / step)
+    counts = []
+    for unit in units:
+        count, left = divmod(left, round(UNITS[unit] / step))
+        counts.append((count, unit))
+    for i, (count, _) in enumerate(counts):
+        if count:
+            return [c for c in counts[i : i + 2] if c[0]]
+    return [counts[-1]]
 
 
 def _float(value: int | float | str) -> float | None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html as _html
 import re
-from html import unescape
 from html.parser import HTMLParser
 
 # Tags that start a new line: the reader sees them as separate blocks of text.
@@ -162,7 +161,7 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment (or of plain text, which only gets tidied)."""
     if not _TAG_LIKE.search(html):
         # Plain text: decode well-formed entities only, so "AT&T" and "R&D" stay as they are.
-        text = _ENTITY.sub(lambda m: unescape(m.group(0)), html)
+        text = _ENTITY.sub(lambda m: _html.unescape(m.group(0)), html)
         return tidy(cut_footer(text))
     parser = _TextCollector()
     parser.feed(html)

@@ -7,7 +7,7 @@ on it with the shipped rules in a child process and prints:
 
 - items/s end to end (reading, HTML to text, normalizing, matching, tallying);
 - the child's peak RSS, against the file's size and against the same command's peak on a
-  file of 100 items (the baseline: interpreter, rules, matcher): the ratio shows that
+  file of a few items (the baseline: interpreter, rules, matcher): the ratio shows that
   memory does not grow with the input.
 
 Usage: ``python bench/backtest.py [SIZE_MB]``.
@@ -50,23 +50,30 @@ def write_file(path: Path, size_mb: float) -> int:
     return count
 
 
-def run(path: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of ``mediabot match --stats`` on ``path``."""
+def run(
+    path: Path, python: str = sys.executable, cwd: Path = ROOT, rules: Path = ROOT / "rules"
+) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and report of ``mediabot match --stats`` on ``path``,
+    run by ``python`` (an interpreter with mediabot installed) in ``cwd``."""
     probe = (
         "import resource, subprocess, sys, time\n"
         "t = time.perf_counter()\n"
-        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True).stdout\n"
+        "took = time.perf_counter() - t\n"
+        "print(out)\n"
+        "print(took, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    args = [sys.executable, "-m", "bot", "match", str(path), "--stats", "--rules", "rules"]
+    args = [python, "-m", "bot", "match", str(path), "--stats", "--rules", str(rules)]
     out = subprocess.run(  # noqa: S603 -- our own interpreter and command
-        [sys.executable, "-c", probe, *args],
-        cwd=ROOT,
+        [python, "-c", probe, *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout.split()
-    return float(out[0]), int(out[1]) / 1024
+    ).stdout
+    report, _, last = out.rstrip("\n").rpartition("\n")
+    seconds, rss_kb = last.split()
+    return float(seconds), int(rss_kb) / 1024, report
 
 
 def main() -> None:
@@ -74,14 +81,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mediabot-backtest-") as tmp:
         big, small = Path(tmp) / "big.jsonl", Path(tmp) / "small.jsonl"
         items = write_file(big, size_mb)
-        write_file(small, 0.01)
+        small_items = write_file(small, 0.01)
         file_mb = big.stat().st_size / 2**20
-        _, base_rss = run(small)
-        seconds, peak_rss = run(big)
+        _, base_rss, _ = run(small)
+        seconds, peak_rss, _ = run(big)
     print(f"input: {file_mb:.0f} MB of JSON Lines, {items} items")
     print(f"throughput: {items / seconds:.0f} items/s end to end ({seconds:.1f} s)")
     print(
-        f"peak RSS: {peak_rss:.0f} MB; baseline (100 items) {base_rss:.0f} MB; "
+        f"peak RSS: {peak_rss:.0f} MB; baseline ({small_items} items) {base_rss:.0f} MB; "
         f"growth {peak_rss - base_rss:.0f} MB = {(peak_rss - base_rss) / file_mb:.3f}x the file"
     )
     print(f"self RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")

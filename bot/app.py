@@ -49,6 +49,8 @@ from bot.store.processes import ProcessRow, process_id
 from bot.telegram.console import ConsoleSink
 from bot.telegram.send import TelegramSink
 from bot.telegram.updates import run_updates
+from bot.watches import SYNC_SECONDS as WATCH_SYNC_SECONDS
+from bot.watches import WatchBook
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +138,10 @@ class App:
             limits=Limits(idle=10.0) if self.store.dialect == "postgresql" else None,
         )
         self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self.rules.topic_name)
+        # Personal watches: the store holds them; this process compiles them beside the rules.
+        self.watches = WatchBook(self.store, self.rules.current)
         self.pipeline = Pipeline(
+            watches=self.watches,
             store=self.store,
             fetcher=self.fetcher,
             rules=self.rules,
@@ -187,6 +192,8 @@ class App:
                 tz=settings.tz,
                 offload=self.db,
                 notify=self.notify_admins,
+                watches=self.watches,
+                max_watches=settings.max_watches,
             )
         )
 
@@ -212,6 +219,7 @@ class App:
     # --- one pass -------------------------------------------------------------------------
     async def once(self, *, force: bool = False) -> list[PollReport]:
         await self._follow_named_chats()  # poll_all syncs and leases the feeds itself
+        await self._sync_watches()
         reports = await self.pipeline.poll_all(
             on_schedule=False, holder=self.process_id, force=force
         )
@@ -258,6 +266,13 @@ class App:
                 next_run_time=now,
             )
             self.metrics.watch_loop("scheduler", within=SCHEDULER_STUCK_AFTER)
+            # Watches made through any process (the updates role) reach this poller here.
+            scheduler.add_job(
+                self._sync_watches,
+                IntervalTrigger(seconds=WATCH_SYNC_SECONDS),
+                id="watches-sync",
+                next_run_time=now,
+            )
         scheduler.add_job(
             self._heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS),
@@ -439,6 +454,12 @@ class App:
             for fid, f in enabled.items()
         }
         await self.ticker.follow(enabled, intervals)
+
+    async def _sync_watches(self) -> None:
+        try:
+            await self.db(self.watches.refresh)
+        except StoreError as exc:
+            log.warning("watches_sync_failed", extra={"error": str(exc)})
 
     async def _follow_named_chats(self) -> None:
         """Gone chats that the rules name anew come back."""

@@ -99,6 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
         "the input, the words each term matched, sample titles, terms that never hit",
     )
 
+    spikes = sub.add_parser(
+        "spikes",
+        help="dry run: when coverage of watched names would have surged",
+        description="Dry run of the rules' spikes over items in time order: the same inputs as "
+        "match (feed URLs and files, archived items, JSON Lines of any size), sorted by "
+        "date on disk, counted as the service counts them. One report per (spike, entity, "
+        "window) that fires, with its final count, the usual count per window and its "
+        "items. Items without a date are reported on stderr. Nothing is sent or stored.",
+    )
+    spikes.add_argument("inputs", nargs="+", metavar="INPUT", help="URL, file or directory")
+    spikes.add_argument("--rules", type=Path, help="rules directory (default: MEDIABOT_RULES_DIR)")
+    spikes.add_argument(
+        "--spike", action="append", default=[], metavar="ID", help="only this spike (repeatable)"
+    )
+    spikes.add_argument("--format", choices=("table", "jsonl"), default="table")
+
     sub.add_parser(
         "demo",
         help="see it work: sample feeds, offline, alerts printed as a chat shows them",
@@ -239,6 +255,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                     stats=args.stats,
                 )
             )
+        case "spikes":
+            from bot.spikes_dry_run import spikes
+
+            return asyncio.run(spikes(settings, args.inputs, args.spike, args.format, out))
         case "config":
             return commands.config(settings, out)
         case "demo":

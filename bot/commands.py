@@ -136,10 +136,15 @@ def rules_check(settings: Settings, out: TextIO) -> int:
     r = loaded.rules
     print(
         f"rules OK: {len(loaded.files)} files, {len(r.feeds)} feeds, {len(r.entities)} entities, "
-        f"{len(r.topics)} topics (version {loaded.version})",
+        f"{len(r.topics)} topics{_spikes_part(r)} (version {loaded.version})",
         file=out,
     )
     return EXIT_OK
+
+
+def _spikes_part(rules: RuleSet) -> str:
+    n = len(rules.spikes)
+    return f", {n} spike{'s' if n != 1 else ''}" if n else ""
 
 
 def config(settings: Settings, out: TextIO) -> int:

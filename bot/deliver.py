@@ -275,6 +275,8 @@ class Sender:
     async def _deliver(self, entry: OutboxEntry) -> _Outcome:
         if entry.alert.kind == "also":
             return await self._deliver_also(entry)
+        if entry.alert.kind == "edit":
+            return await self._deliver_edit(entry)
         if self._summaries is not None and entry.alert.summary_input:
             entry = await self._summaries.apply(entry, self._store)
         dest = entry.alert.destination
@@ -369,6 +371,43 @@ class Sender:
             "alert_also_added",
             extra={"entry_id": entry.id, "chat": str(dest), "id": first.message_id},
         )
+        return _Outcome.SENT
+
+    async def _deliver_edit(self, entry: OutboxEntry) -> _Outcome:
+        """Replace a sent alert's message with the row's (a spike whose count grew)."""
+        alert = entry.alert
+        dest = alert.destination
+        first = await self._io(
+            self._store.original_alert,
+            alert.topic_id,
+            dest,
+            alert.ref_feed or "",
+            alert.ref_key or "",
+        )
+        if first is None or first.status == "failed" or first.alert.kind != "alert":
+            return await self._fail(entry, dest, "no sent alert to edit")
+        if first.status != "sent" or first.message_id is None:
+            wait = RetryLater("the alert is not sent yet", after=self._limits.per_chat_interval)
+            return await self._defer(entry, dest, wait)
+        if not await self._claim(entry):
+            return _Outcome.TAKEN
+        sent = self._now()
+        self._limiter.record(dest.chat, sent)
+        try:
+            await self._sink.edit(dest, first.message_id, alert.message)
+        except RetryLater as exc:
+            return await self._defer(entry, dest, exc)
+        except ChatGone as exc:
+            return await self._drop(entry, dest, str(exc))
+        except SendError as exc:  # the message was deleted, or is too old to edit
+            return await self._fail(entry, dest, str(exc) or type(exc).__name__)
+        except Exception as exc:
+            log.exception("edit_crashed", extra={"entry_id": entry.id, "chat": str(dest)})
+            return await self._defer(entry, dest, RetryLater(repr(exc), after=0.0))
+        finally:
+            self._limiter.settle(dest.chat, sent, self._now())
+        await self._io(self._store.mark_sent, entry.id, first.message_id, self._clock())
+        log.info("alert_edited", extra={"entry_id": entry.id, "chat": str(dest)})
         return _Outcome.SENT
 
     async def _wait_for_chat(self, chat: int | str) -> None:

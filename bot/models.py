@@ -99,7 +99,7 @@ class Message:
     buttons: tuple[tuple[Button, ...], ...] = ()
 
 
-AlertKind = Literal["alert", "also", "digest_item", "digest", "notice"]
+AlertKind = Literal["alert", "also", "digest_item", "digest", "notice", "edit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +114,9 @@ class Alert:
       sent as an edit of it;
     - ``digest_item``: held until ``deliver_at``, then listed in one digest message;
     - ``digest``: one digest message (or one part of a long one);
-    - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin).
+    - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin);
+    - ``edit``: a new version of the sent alert ``ref_key`` of ``ref_feed`` in the same
+      topic and chat (a spike whose count grew): ``message`` replaces that message.
     """
 
     feed_id: str

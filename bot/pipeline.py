@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import cluster
+from bot import cluster, surges
 from bot.audience import alert_destinations
 from bot.clock import Clock, utc_now
 from bot.dedupe import collapse_near_duplicates
@@ -28,16 +28,28 @@ from bot.feeds.identity import canonical_link, guid_key, link_key
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
 from bot.metrics import NullMetrics, Recorder
-from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed
+from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed, TopicMatch
 from bot.rules.book import Rules
+from bot.rules.evaluate import PatternHits
+from bot.rules.match import Prepared
 from bot.rules.model import FeedRule
 from bot.scheduler import feed_interval
+from bot.spikes.detect import Sighting
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
+from bot.store.store import SpikeCount
+from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
 from bot.summarize import machine_input
-from bot.telegram.render import render_alert
+from bot.telegram.render import render_alert, render_watch_alert
+from bot.text.html import html_to_text
+from bot.text.normalize import normalize
+from bot.watches import WatchBook, watch_key
 
 log = logging.getLogger(__name__)
+
+# A backlog item's text is made plain from this much of its HTML: what a preview keeps
+# (``bot.store.watches.RECENT_TEXT_CHARS``) with room for markup.
+RECENT_SOURCE_CHARS = 20_000
 
 
 @dataclass(slots=True)
@@ -89,8 +101,10 @@ class Pipeline:
         metrics: Recorder | None = None,
         parsers: FeedParsers | None = None,
         offload: Offload = to_thread,
+        watches: WatchBook | None = None,
     ) -> None:
         self.metrics: Recorder = metrics or NullMetrics()
+        self.watches = watches
         self.store = store
         self.fetcher = fetcher
         self.rules = rules  # the rules in force, read afresh by every poll
@@ -310,7 +324,9 @@ class Pipeline:
         if first_poll:
             keep = self.options.backfill
             to_alert = new_items[-keep:] if keep else []
-        alerts = [a for item in to_alert for a in self._alerts_for(feed, state, item, now)]
+        texts: dict[str, str] = {}  # normalized content of the items matched, for ``recent``
+        sightings: list[Sighting] = []  # what the new items count for spikes
+        alerts = self._examine(feed, state, new_items, to_alert, now, texts, sightings)
         if first_poll:
             log.info(
                 "feed_first_poll",
@@ -331,6 +347,8 @@ class Pipeline:
             alerts,
             holder=holder,
             collapse=lambda view, batch: collapse_near_duplicates(view, batch, now),
+            recent=_recent(new_items, texts, now),
+            spike_count=self._spike_count(sightings, now),
         )
         log.info(
             "feed_polled",
@@ -371,12 +389,94 @@ class Pipeline:
                 fresh.append(item)
         return fresh
 
+    def _examine(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        new_items: Sequence[Item],
+        to_alert: Sequence[Item],
+        now: datetime,
+        texts: dict[str, str],
+        sightings: list[Sighting],
+    ) -> list[Alert]:
+        """The alerts of the items to alert on; with spikes, what every new item counts
+        for them goes to ``sightings`` (a new feed's backlog too: placed in time by its
+        dates, it is coverage all the same)."""
+        if not self.rules.current().spikes:
+            return [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
+        alerting = {item.key for item in to_alert}
+        alerts: list[Alert] = []
+        for item in new_items:
+            if item.key in alerting:
+                alerts.extend(self._alerts_for(feed, state, item, now, texts, sightings))
+            else:
+                try:
+                    prepared = self.rules.current().matcher.prepare(item)
+                    self._sight(feed, state, item, now, prepared, None, sightings)
+                except Exception:
+                    log.exception(
+                        "item_match_failed", extra={"feed_id": feed.id, "item_key": item.key}
+                    )
+        return alerts
+
+    def _sight(
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        item: Item,
+        now: datetime,
+        prepared: Prepared,
+        hits: PatternHits | None,
+        sightings: list[Sighting],
+    ) -> None:
+        """What ``item`` counts for the spikes, from the hits of the topics' own scan."""
+        watch = self.rules.current().spikes
+        if not watch:
+            return
+        matcher = self.rules.current().matcher
+        fired = matcher.watched_fired(hits if hits is not None else matcher.hits(prepared))
+        if not fired:
+            return
+        source = feed.name or state.title or feed.id
+        seen = surges.sighting(
+            watch, item, prepared, source=source, first_seen=now, keys=watch.keys_of(fired)
+        )
+        if seen is not None:
+            sightings.append(seen)
+
+    def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
+        watch = self.rules.current().spikes
+        if not sightings or not watch:
+            return None
+        rules = self.rules.current().rules
+        destinations = {}
+        for spike_id in surges.spikes_hit(watch, sightings):
+            spike = rules.spike(spike_id)
+            if spike is not None:
+                destinations[spike_id] = alert_destinations(
+                    self.store, spike_id, spike.channels, now
+                )
+        return surges.counter(watch, sightings, destinations, now, self.options.tz)
+
     def _alerts_for(
-        self, feed: FeedRule, state: FeedState, item: Item, now: datetime
+        self,
+        feed: FeedRule,
+        state: FeedState,
+        item: Item,
+        now: datetime,
+        texts: dict[str, str] | None = None,
+        sightings: list[Sighting] | None = None,
     ) -> list[Alert]:
         book = self.rules.current()
         try:
-            match = book.matcher.match(item, feed_tags=feed.tags)
+            prepared = book.matcher.prepare(item)
+            hits = book.matcher.hits(prepared)
+            match = book.matcher.match_prepared(
+                prepared, item.feed_id, feed_tags=feed.tags, hits=hits
+            )
+            watched = self.watches.match(book, prepared, hits) if self.watches else []
+            if sightings is not None:
+                self._sight(feed, state, item, now, prepared, hits, sightings)
         except Exception:
             # A matcher bug on one item must not block the feed forever: log it, mark it seen.
             log.exception("item_match_failed", extra={"feed_id": feed.id, "item_key": item.key})
@@ -384,7 +484,10 @@ class Pipeline:
         alerts: list[Alert] = []
         feed_name = feed.name or state.title or feed.id
         content = match.plain.get("content", "")
-        fp = cluster.encode(cluster.fingerprint(item.title, content)) if match.topics else None
+        if texts is not None:
+            texts[item.key] = prepared["content"].cased[0][:RECENT_TEXT_CHARS]
+        fired = match.topics or watched
+        fp = cluster.encode(cluster.fingerprint(item.title, content)) if fired else None
         for topic_match in match.topics:
             topic = book.rules.topic(topic_match.topic_id)
             if topic is None:
@@ -419,6 +522,35 @@ class Pipeline:
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )
                 )
+        for row, hit in watched:
+            key = watch_key(row.id)
+            if row.destination in self.store.muted(key, now):
+                continue
+            message = render_watch_alert(
+                item=item,
+                watch_key=key,
+                query=row.query,
+                feed_name=feed_name,
+                match=TopicMatch(key, hit.hits),
+                plain=match.plain,
+                tz=self.options.tz,
+                max_summary=self.options.max_summary,
+            )
+            alerts.append(
+                Alert(
+                    feed.id,
+                    item.key,
+                    key,
+                    row.destination,
+                    message,
+                    now,
+                    fingerprint=fp,
+                    source=feed_name,
+                    title=item.title,
+                    link=item.link,
+                    summary_input=machine_input(match.plain),
+                )
+            )
         return alerts
 
     @staticmethod
@@ -504,6 +636,20 @@ def _copy_health(source: FeedState, target: FeedState) -> None:
     target.silent_notified = source.silent_notified
     target.last_new_item = source.last_new_item
     target.mean_gap_seconds = source.mean_gap_seconds
+
+
+def _recent(items: Sequence[Item], texts: dict[str, str], now: datetime) -> list[RecentItem]:
+    """New items with the start of their normalized text (case kept), for watch previews:
+    matching normalized the matched ones already; the others, a new feed's backlog, are
+    normalized here."""
+    out = []
+    for item in items:
+        text = texts.get(item.key)
+        if text is None:
+            plain = html_to_text(item.content[:RECENT_SOURCE_CHARS])[:RECENT_TEXT_CHARS]
+            text = normalize(plain, casefold=False)
+        out.append(RecentItem(item.feed_id, item.key, item.title, item.link, text, now))
+    return out
 
 
 def _unique_by_key(items: Sequence[Item]) -> list[Item]:

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
 
     # Alerts
     summary_max_chars: int = Field(default=600, ge=80, le=3000)
+    # Personal watches (/watch) one chat may have.
+    max_watches: int = Field(default=20, ge=0, le=1000)
     # Machine-written summaries (optional): an OpenAI-compatible chat-completions endpoint.
     llm_url: str | None = None
     llm_api_key: SecretStr | None = None

@@ -40,6 +40,10 @@ LAYERS: dict[str, int] = {
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
     "bot.audience": ORCHESTRATION,
+    "bot.surges": ORCHESTRATION,
+    "bot.spikes": PURE,
+    "bot.spikes_dry_run": ENTRY,
+    "bot.watches": ORCHESTRATION,
     "bot.feeds": ADAPTER,
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,
@@ -51,6 +55,7 @@ LAYERS: dict[str, int] = {
     "bot.telegram.replies_admin": PURE,
     "bot.telegram.i18n": PURE,
     "bot.telegram.chart": PURE,
+    "bot.telegram.render_spike": PURE,
     "bot.telegram.protocol": BASE,  # types the Telegram edge and its callers share
     "bot.text": PURE,
     "bot.rules": PURE,

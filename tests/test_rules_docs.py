@@ -25,8 +25,8 @@ def test_docs_have_examples() -> None:
 @pytest.mark.parametrize("index", range(len(blocks())))
 def test_docs_example_loads(tmp_path: Path, index: int) -> None:
     example = blocks()[index]
-    if example.startswith("topics:"):
-        # Topic examples lean on the shipped feeds and entities.
+    if example.startswith(("topics:", "spikes:")):
+        # Topic and spike examples lean on the shipped feeds and entities.
         for name in ("feeds.yaml", "entities.yaml"):
             shutil.copy(ROOT / "rules" / name, tmp_path / name)
     (tmp_path / "example.yaml").write_text(example, encoding="utf-8")

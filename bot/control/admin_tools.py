@@ -15,6 +15,7 @@ from bot.models import Item
 from bot.telegram.chart import StatsData, draw_stats
 from bot.telegram.protocol import Photo, Reply
 from bot.telegram.replies import Doc, TestHit, plain, test_result
+from bot.watches import watch_id_of
 
 TEST_USAGE = "Usage: /test TEXT, or /test URL (an article or a feed)"
 MAX_ITEMS = 200
@@ -96,7 +97,12 @@ async def stats(call: Call, args: str) -> Reply:
     first = today - timedelta(days=days - 1)
     since = datetime.combine(first, time(), tzinfo=tz)
     store = call.deps.db
-    alerts = _bucket(await store.alert_times(since), call, first, days)
+    # Personal watches are many and each small: one series for all of them.
+    times = [
+        ("watches" if watch_id_of(key) is not None else key, when)
+        for key, when in await store.alert_times(since)
+    ]
+    alerts = _bucket(times, call, first, days)
     items = Counter(feed for feed, _ in await store.item_times(since))
     labels = tuple(f"{first + timedelta(days=d):%m-%d}" for d in range(days))
     title = f"mediabot · last {days} days ({first:%Y-%m-%d} .. {today:%Y-%m-%d}, {tz.key})"

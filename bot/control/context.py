@@ -17,6 +17,7 @@ from bot.store import Store
 from bot.store.aio import AsyncStore, Offload, to_thread
 from bot.telegram.i18n import t
 from bot.telegram.protocol import Caller, Reply
+from bot.watches import WatchBook
 
 MAX_ARGS = 300
 
@@ -49,6 +50,10 @@ class Deps:
     last_reload: ReloadState = field(default_factory=ReloadState)
     offload: Offload = to_thread  # where store calls run (bot.store.aio)
     notify: Notify | None = None  # None: admins are not told (tests, tools)
+    # Personal watches: this process's compiled ones (refreshed after a change, so a
+    # poller in this process matches a new watch at once), and the most one chat may have.
+    watches: WatchBook | None = None
+    max_watches: int = 20
     # The store as coroutines: what commands use, so the event loop never waits on it.
     db: AsyncStore = field(init=False)
 

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 
 from bot.control.args import BadArgs, describe_duration, duration, topic_id
 from bot.control.context import Call
-from bot.control.topics import by_ref, short, suggest, topic_name
+from bot.control.topics import mutable, mutable_by_ref, short, suggest, topic_name
 from bot.models import Button
 from bot.rules.model import Topic
 from bot.telegram.protocol import Reply, topic_ref
 from bot.telegram.replies import Doc, plain, unknown_topic
+from bot.watches import watch_id_of
 
 ALERT_MUTE = timedelta(days=1)
 CHOICES = ("30m", "2h", "8h", "1d", "7d")
@@ -54,7 +55,7 @@ async def mute(call: Call, args: str) -> Reply:
     if not parts or len(parts) > 2:
         return Reply(message=plain(call.t("mute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.rules.current().rules.topic(ident)
+    topic = mutable(call.deps.rules.current().rules, ident)
     if topic is None:
         return _unknown(call, ident)
     if len(parts) == 1:
@@ -83,7 +84,7 @@ async def unmute(call: Call, args: str) -> Reply:
     if len(parts) != 1:
         return Reply(message=plain(call.t("unmute.usage")))
     ident = topic_id(parts[0])
-    topic = call.deps.rules.current().rules.topic(ident)
+    topic = mutable(call.deps.rules.current().rules, ident)
     if topic is None:
         return _unknown(call, ident)
     if not await may_change(call):
@@ -92,10 +93,23 @@ async def unmute(call: Call, args: str) -> Reply:
     return Reply(message=plain(call.t(key, name=topic_name(topic))))
 
 
+async def _watch(call: Call, ref: str) -> Topic | None:
+    """The chat's watch that a watch alert's button names (``bot.watches.watch_key``), as
+    a topic to mute: its key and its query as the name. None if not this chat's."""
+    watch_id = watch_id_of(ref)
+    if watch_id is None:
+        return None
+    for row in await call.deps.db.watches_of(call.caller.chat.chat):
+        if row.id == watch_id:
+            return Topic(id=ref, name="👁 " + row.query)
+    return None
+
+
 async def on_mute(call: Call, rest: str) -> Reply:
-    """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice)."""
+    """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice);
+    ``<topic>`` may be a watch's key: its alerts have the same button."""
     ref, _, choice = rest.partition(":")
-    topic = by_ref(call.deps.rules.current().rules, ref)
+    topic = mutable_by_ref(call.deps.rules.current().rules, ref) or await _watch(call, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None

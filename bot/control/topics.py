@@ -60,3 +60,17 @@ def by_ref(rules: RuleSet, ref: str) -> Topic | None:
     one id, never a prefix of one."""
     found = find_topic(ref, (t.id for t in rules.topics))
     return rules.topic(found) if found is not None else None
+
+
+def mutable(rules: RuleSet, ident: str) -> Topic | None:
+    """What ``/mute`` and the mute button silence: a topic, or a spike (its alerts carry
+    the spike's id where a topic's carry the topic's), seen as an id and a name."""
+    topic = rules.topic(ident)
+    spike = rules.spike(ident) if topic is None else None
+    return Topic(id=spike.id, name=spike.name) if spike is not None else topic
+
+
+def mutable_by_ref(rules: RuleSet, ref: str) -> Topic | None:
+    """``by_ref`` over topics and spikes."""
+    found = find_topic(ref, [*(t.id for t in rules.topics), *(s.id for s in rules.spikes)])
+    return mutable(rules, found) if found is not None else None

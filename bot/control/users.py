@@ -12,7 +12,9 @@ names one id exactly, never a prefix of one:
 - ``sub:<topic>:<view>`` / ``unsub:<topic>:<view>``: change, then redraw the view:
   a /topics page number, ``m`` for /mysubs, ``x`` for a one-off confirmation;
 - ``mute:<topic>``: the alert's button: mute for a day, or unmute when muted;
-- ``mute:<topic>:<duration>``: a choice offered by ``/mute ID``.
+- ``mute:<topic>:<duration>``: a choice offered by ``/mute ID``;
+- ``mute:watch.<id>``: a watch alert's button (``bot.control.mutes``);
+- ``unwatch:<N>``: a /watches button (``bot.control.watches``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bot.control.args import BadArgs, topic_ids
 from bot.control.context import Call, Command
 from bot.control.mutes import may_change, mute, on_mute, unmute
 from bot.control.topics import describe, short, suggest, topic_name
+from bot.control.trends import trends
+from bot.control.watches import WATCH_COMMANDS, on_unwatch
 from bot.models import Button
 from bot.telegram.protocol import Reply, find_topic, topic_ref
 from bot.telegram.replies import (
@@ -240,6 +244,8 @@ USER_COMMANDS: tuple[Command, ...] = (
     Command("mysubs", mysubs),
     Command("mute", mute),
     Command("unmute", unmute),
+    Command("trends", trends),
+    *WATCH_COMMANDS,
 )
 
 CALLBACKS: dict[str, Callable[[Call, str], Awaitable[Reply]]] = {
@@ -247,4 +253,5 @@ CALLBACKS: dict[str, Callable[[Call, str], Awaitable[Reply]]] = {
     "sub": on_sub,
     "unsub": on_unsub,
     "mute": on_mute,
+    "unwatch": on_unwatch,
 }

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet
+from bot.spikes.watch import SpikeWatch, watched_topics
 
 
 class Validated(Protocol):
@@ -34,10 +35,13 @@ class RuleBook:
     rules: RuleSet
     matcher: Matcher
     version: str
+    spikes: SpikeWatch | None = None  # what the rules' spikes watch, on the matcher's scan
 
     @classmethod
     def build(cls, loaded: Validated) -> RuleBook:
-        return cls(loaded.rules, compile_matcher(loaded.rules), loaded.version)
+        rules = loaded.rules
+        matcher = compile_matcher(rules, watched_topics(rules))
+        return cls(rules, matcher, loaded.version, SpikeWatch(rules, matcher))
 
 
 class Rules:
@@ -56,6 +60,8 @@ class Rules:
         self._book = book
 
     def topic_name(self, topic_id: str) -> str | None:
-        """The current name of a topic, or None when the rules no longer have it."""
-        topic = self._book.rules.topic(topic_id)
-        return topic.name if topic is not None else None
+        """The current name of a topic or spike (digests hold spike alerts too), or None
+        when the rules no longer have it."""
+        rules = self._book.rules
+        found = rules.topic(topic_id) or rules.spike(topic_id)
+        return found.name if found is not None else None

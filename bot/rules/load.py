@@ -17,7 +17,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import Problem, RulesError
-from bot.rules.model import Entity, FeedRule, RuleSet, Topic
+from bot.rules.model import Entity, FeedRule, RuleSet, Spike, Topic
 from bot.rules.safeyaml import Refused, rule_yaml
 from bot.rules.schema import (
     Context,
@@ -29,12 +29,13 @@ from bot.rules.schema import (
     parse_feed,
     value_line,
 )
+from bot.rules.spikes import SpikeReader
 from bot.rules.topics import TopicReader
 from bot.rules.yamltext import duplicate_keys, hint
 
 log = logging.getLogger(__name__)
 
-_TOP_KEYS = ("feeds", "entities", "topics")
+_TOP_KEYS = ("feeds", "entities", "topics", "spikes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ def load_rules(rules_dir: Path) -> LoadedRules:
             "rules_dir": str(rules_dir),
             "files": len(paths),
             "topics": len(rules.topics),
+            "spikes": len(rules.spikes),
             "version": version,
         },
     )
@@ -140,7 +142,7 @@ def _parse(ctx: Context, data: bytes) -> Any:
         if key not in _TOP_KEYS:
             ctx.error(
                 key_line(doc, key),
-                f"unknown top-level key {key!r} (known: feeds, entities, topics)",
+                f"unknown top-level key {key!r} (known: {', '.join(_TOP_KEYS)})",
             )
     return doc
 
@@ -191,9 +193,34 @@ def _assemble(files: list[_File]) -> RuleSet:
             topic = reader.topic(node, line)
             if topic is not None and unique["topics"].add(f.ctx, topic.id, topic.line):
                 topics.append(topic)
-    rules = RuleSet(tuple(feeds), entities, tuple(topics))
+    spikes = _spikes(files, entities, unique["spikes"], {t.id: t for t in topics})
+    rules = RuleSet(tuple(feeds), entities, tuple(topics), spikes)
     _warn_scope(files, rules)
     return rules
+
+
+def _spikes(
+    files: list[_File], entities: dict[str, Entity], unique: _Unique, topics: dict[str, Topic]
+) -> tuple[Spike, ...]:
+    """Spikes share the topics' id space: a spike's id is what its alerts' mute button and
+    subscriptions name, so it must not be a topic's too."""
+    spikes: list[Spike] = []
+    for f in files:
+        reader = SpikeReader(f.ctx, entities)
+        for node, line in _items(f, "spikes"):
+            spike = reader.spike(node, line)
+            if spike is None or not unique.add(f.ctx, spike.id, spike.line):
+                continue
+            topic = topics.get(spike.id)
+            if topic is not None:
+                f.ctx.error(
+                    spike.line,
+                    f"spike id {spike.id!r} is a topic's id too "
+                    f"(topic at {topic.file}:{topic.line}): choose another",
+                )
+                continue
+            spikes.append(spike)
+    return tuple(spikes)
 
 
 def _items(f: _File, key: str) -> list[tuple[Any, int | None]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from unicodedata import combining
 
 from bot.models import FIELDS, Field, Item, ItemMatch, TopicMatch
@@ -37,7 +37,7 @@ from bot.rules.evaluate import (
     to_hits,
 )
 from bot.rules.model import Near, RuleSet, Term, Topic, allowed_edits
-from bot.rules.patterns import Pattern, PatternIndex
+from bot.rules.patterns import Pattern, PatternIndex, word_shape
 from bot.rules.words import Span
 from bot.text.html import html_to_text, tidy_line
 from bot.text.normalize import normalize, normalize_both, source_span
@@ -48,11 +48,34 @@ MAX_FIELD_CHARS = 200_000
 class PreparedField:
     """One field of an item: its plain text and normalized forms with their source maps."""
 
-    __slots__ = ("cased", "folded", "folded_map", "plain")
+    __slots__ = ("_shape", "cased", "folded", "folded_map", "plain")
 
     def __init__(self, plain: str) -> None:
         self.plain = plain
         self.cased, (self.folded, self.folded_map) = normalize_both(plain)
+        self._shape: str | None = None
+
+    @classmethod
+    def from_normalized(cls, text: str) -> PreparedField:
+        """A field from text normalized already with its case kept (a ``cased`` text):
+        what matching needs without normalizing again. Spans then index ``text`` itself;
+        casefolding that is normalizing, but for a rare letter whose folded form NFKC
+        would change again."""
+        field = cls.__new__(cls)
+        field.plain = text
+        field.cased = (text, list(range(len(text))))
+        field.folded = text.casefold()
+        field.folded_map = list(range(len(field.folded)))
+        field._shape = None
+        return field
+
+    @property
+    def shape(self) -> str:
+        """The casefolded text's word shape, made once for every index that scans it
+        (the topics' and the watches')."""
+        if self._shape is None:
+            self._shape = word_shape(self.folded)
+        return self._shape
 
 
 Prepared = dict[Field, PreparedField]
@@ -78,44 +101,26 @@ class Matcher:
     Its rules never change once built; all it learns while matching is which words are
     near its one-word fuzzy terms (``bot.rules.words``), which only saves work."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, watched: Sequence[Topic] = ()) -> None:
         self.rules = rules
         self._patterns: dict[Pattern, int] = {}
         self._plans = [self._plan(topic) for topic in rules.topics]
         # pattern id -> topics that a hit of it may make fire (any/all, not none)
-        self._triggers: dict[int, set[int]] = {}
-        for index, plan in enumerate(self._plans):
-            for ref in plan.triggers:
-                for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
-                    self._triggers.setdefault(term_ref.pid, set()).add(index)
+        self._triggers = _trigger_map(self._plans)
+        # Topics matched on the same scan but never reported by ``match``: what the rules'
+        # spikes watch (``bot.spikes.watch``), asked for by ``watched_fired``.
+        self._watched_plans = [self._plan(topic) for topic in watched]
+        self._watched_triggers = _trigger_map(self._watched_plans)
         self._index = PatternIndex(list(self._patterns))
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
         self._topic_index = {topic.id: i for i, topic in enumerate(rules.topics)}
 
+    def pattern_id(self, pattern: Pattern) -> int | None:
+        """The id of ``pattern`` if a topic has it: watches reuse topics' hits."""
+        return self._patterns.get(pattern)
+
     def _plan(self, topic: Topic) -> TopicPlan:
-        def ref(clause: Term | Near) -> ClauseRef:
-            if isinstance(clause, Near):
-                left = tuple(self._term_ref(topic, t) for t in clause.left)
-                right = tuple(self._term_ref(topic, t) for t in clause.right)
-                return NearRef(left, right, clause.within, narrow(topic, clause.field))
-            return self._term_ref(topic, clause)
-
-        return TopicPlan(
-            topic,
-            tuple(map(ref, topic.any)),
-            tuple(tuple(map(ref, group)) for group in topic.all),
-            tuple(map(ref, topic.none)),
-        )
-
-    def _term_ref(self, topic: Topic, term: Term) -> TermRef:
-        key = Pattern(
-            text=normalize(term.stem, casefold=not term.case),
-            case=term.case,
-            wildcard=term.wildcard,
-            edits=allowed_edits(term, topic.fuzzy),
-        )
-        pid = self._patterns.setdefault(key, len(self._patterns))
-        return TermRef(term, pid, narrow(topic, term.field))
+        return plan_topic(topic, lambda key: self._patterns.setdefault(key, len(self._patterns)))
 
     @property
     def pattern_count(self) -> int:
@@ -151,9 +156,11 @@ class Matcher:
         *,
         feed_tags: Iterable[str] = (),
         topics: Collection[str] | None = None,
+        hits: PatternHits | None = None,
     ) -> ItemMatch:
-        """``match`` for an item already through ``prepare``."""
-        hits = self._scan(prepared)
+        """``match`` for an item already through ``prepare`` (and ``hits``, if given)."""
+        if hits is None:
+            hits = self._scan(prepared)
         plain = {name: prepared[name].plain for name in FIELDS}
         fired = [
             TopicMatch(self.rules.topics[i].id, to_hits(found, plain))
@@ -185,6 +192,16 @@ class Matcher:
             if fires(plan, hits):
                 yield index, gather(plan, hits)
 
+    def watched_fired(self, hits: PatternHits) -> list[str]:
+        """The ids of the watched topics that fire on an item with these ``hits``."""
+        candidates: set[int] = set()
+        triggers = self._watched_triggers
+        for pid in hits:
+            if pid in triggers:
+                candidates |= triggers[pid]
+        plans = self._watched_plans
+        return [plans[i].topic.id for i in sorted(candidates) if fires(plans[i], hits)]
+
     def hits(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits in an item through ``prepare``: for ``fires_with``."""
         return self._scan(prepared)
@@ -207,42 +224,91 @@ class Matcher:
 
     def _scan(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits per field, with plain-text offsets."""
-        out: PatternHits = {}
-        for name in FIELDS:
-            pf = prepared[name]
-            found, probed = self._index.scan(pf.folded, case=False)
-            self._collect(out, name, pf, found, pf.folded_map)
-            if probed:
-                text, index = pf.cased
-                self._collect(out, name, pf, self._index.scan(text, case=True)[0], index)
-        return out
-
-    @staticmethod
-    def _collect(
-        out: PatternHits,
-        name: Field,
-        pf: PreparedField,
-        found: dict[int, list[Span]],
-        index: list[int],
-    ) -> None:
-        plain, folded = pf.plain, index is pf.folded_map
-        size = len(plain)
-        for pid, spans in found.items():
-            raw = []
-            for ns, ne, edits in spans:
-                start, end = index[ns], index[ne - 1] + 1
-                if end < size and combining(plain[end]):
-                    start, end = source_span(plain, index, ns, ne)
-                if not folded:  # ``within`` is counted in the casefolded text
-                    ns = bisect_left(pf.folded_map, start)
-                    ne = bisect_left(pf.folded_map, end)
-                raw.append(new_tuple(RawHit, (name, start, end, edits, ns, ne)))
-            if pid in out:
-                out[pid][name] = raw
-            else:
-                out[pid] = {name: raw}
+        return scan_fields(self._index, prepared)
 
 
-def compile_matcher(rules: RuleSet) -> Matcher:
-    """Compile ``rules`` for matching."""
-    return Matcher(rules)
+def term_pattern(topic: Topic, term: Term) -> Pattern:
+    """What the matcher looks for when ``term`` of ``topic`` is to be found."""
+    return Pattern(
+        text=normalize(term.stem, casefold=not term.case),
+        case=term.case,
+        wildcard=term.wildcard,
+        edits=allowed_edits(term, topic.fuzzy),
+    )
+
+
+def plan_topic(topic: Topic, pattern_id: Callable[[Pattern], int]) -> TopicPlan:
+    """``topic`` with each term pointing at its pattern's id (``pattern_id`` assigns them)."""
+
+    def term_ref(term: Term) -> TermRef:
+        return TermRef(term, pattern_id(term_pattern(topic, term)), narrow(topic, term.field))
+
+    def ref(clause: Term | Near) -> ClauseRef:
+        if isinstance(clause, Near):
+            left = tuple(map(term_ref, clause.left))
+            right = tuple(map(term_ref, clause.right))
+            return NearRef(left, right, clause.within, narrow(topic, clause.field))
+        return term_ref(clause)
+
+    return TopicPlan(
+        topic,
+        tuple(map(ref, topic.any)),
+        tuple(tuple(map(ref, group)) for group in topic.all),
+        tuple(map(ref, topic.none)),
+    )
+
+
+def scan_fields(index: PatternIndex, prepared: Prepared, offset: int = 0) -> PatternHits:
+    """Every pattern of ``index`` found in each field, keyed by its id plus ``offset``
+    (so several indexes can share one id space), with plain-text offsets."""
+    out: PatternHits = {}
+    for name in FIELDS:
+        pf = prepared[name]
+        found, probed = index.scan(pf.folded, case=False, shape=pf.shape)
+        _collect(out, name, pf, found, pf.folded_map, offset)
+        if probed:
+            text, cased_map = pf.cased
+            _collect(out, name, pf, index.scan(text, case=True)[0], cased_map, offset)
+    return out
+
+
+def _collect(
+    out: PatternHits,
+    name: Field,
+    pf: PreparedField,
+    found: dict[int, list[Span]],
+    index: list[int],
+    offset: int,
+) -> None:
+    plain, folded = pf.plain, index is pf.folded_map
+    size = len(plain)
+    for pid, spans in found.items():
+        raw = []
+        for ns, ne, edits in spans:
+            start, end = index[ns], index[ne - 1] + 1
+            if end < size and combining(plain[end]):
+                start, end = source_span(plain, index, ns, ne)
+            if not folded:  # ``within`` is counted in the casefolded text
+                ns = bisect_left(pf.folded_map, start)
+                ne = bisect_left(pf.folded_map, end)
+            raw.append(new_tuple(RawHit, (name, start, end, edits, ns, ne)))
+        key = pid + offset
+        if key in out:
+            out[key][name] = raw
+        else:
+            out[key] = {name: raw}
+
+
+def _trigger_map(plans: Sequence[TopicPlan]) -> dict[int, set[int]]:
+    """Pattern id -> the plans a hit of it may make fire (any/all, not none)."""
+    triggers: dict[int, set[int]] = {}
+    for index, plan in enumerate(plans):
+        for ref in plan.triggers:
+            for term_ref in (ref,) if isinstance(ref, TermRef) else ref.left + ref.right:
+                triggers.setdefault(term_ref.pid, set()).add(index)
+    return triggers
+
+
+def compile_matcher(rules: RuleSet, watched: Sequence[Topic] = ()) -> Matcher:
+    """Compile ``rules`` for matching, and ``watched`` topics on the same scan."""
+    return Matcher(rules, watched)

@@ -2,13 +2,16 @@
 
 Grammar (YAML; every ``*.yaml``/``*.yml`` under the rules directory, see docs/rules.md)::
 
-    file      := {feeds: [feed...], entities: {id: entity...}, topics: [topic...]}  (any subset)
+    file      := {feeds: [feed...], entities: {id: entity...}, topics: [topic...],
+                  spikes: [spike...]}                                          (any subset)
     feed      := {id, url, name?, interval?, tags?, enabled?}
     entity    := {name?, aliases: [alias...]}
     alias     := string | {term: string, case?: bool, fuzzy?: 0|1|2}
     topic     := {id, name?, any?: [clause...], all?: [group...], none?: [clause...],
                   fields?: [title|content...], fuzzy?: auto|0|1|2, feeds?: [id | "#tag"...],
                   channels?: [chat...], delivery?: instant|hourly|daily@HH:MM}
+    spike     := {id, name?, watch: [term | "@*"...], window?, baseline?, factor?,
+                  min_items?, channels?: [chat...], delivery?}   (see bot.rules.spikes)
     group     := clause | [clause...]                      (OR inside, AND across groups)
     clause    := term | {near: [term, term], within: 1..MAX_WITHIN, field?}
     term      := string | "@entity-id" | {term: string, case?, fuzzy?, field?}
@@ -133,10 +136,49 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class Watched:
+    """One thing a spike counts: an entity (every alias) or a keyword.
+
+    ``key`` names it in counts, alerts and the dry run: the entity id (without ``@``) or
+    the term as written."""
+
+    key: str
+    label: str  # what an alert shows: the entity's name, or the term
+    terms: tuple[Term, ...]
+    entity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A surge alert: ``count`` distinct items about one watched thing in a window,
+    against the mean count per window over ``baseline`` before it (DESIGN §4 "Spikes")."""
+
+    id: str
+    name: str
+    watch: tuple[Watched, ...]
+    window: float = 3600.0  # seconds
+    baseline: float = 7 * 86400.0  # seconds, a whole number of windows
+    factor: float = 3.0
+    min_items: int = 5
+    channels: tuple[Destination, ...] = ()
+    delivery: str = "instant"
+    file: str = ""
+    line: int = 0
+
+    @property
+    def baseline_windows(self) -> int:
+        return round(self.baseline / self.window)
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     feeds: tuple[FeedRule, ...] = ()
     entities: dict[str, Entity] = field(default_factory=dict)
     topics: tuple[Topic, ...] = ()
+    spikes: tuple[Spike, ...] = ()
+
+    def spike(self, spike_id: str) -> Spike | None:
+        return next((s for s in self.spikes if s.id == spike_id), None)
 
     def feed(self, feed_id: str) -> FeedRule | None:
         return next((f for f in self.feeds if f.id == feed_id), None)

@@ -200,16 +200,19 @@ class PatternIndex:
             back = offset - lead + 1
             shaped[key][1].append(_Piece(back + k, n + 3 * k, p.text, n - k, pid, back))
 
-    def scan(self, text: str, case: bool) -> tuple[dict[int, list[Span]], bool]:
+    def scan(
+        self, text: str, case: bool, shape: str | None = None
+    ) -> tuple[dict[int, list[Span]], bool]:
         """Every pattern of the given case in ``text`` with its spans, and whether a
-        case-sensitive pattern may occur (only reported by the casefolded scan)."""
+        case-sensitive pattern may occur (only reported by the casefolded scan).
+        ``shape``: the text's ``word_shape``, when the caller has it already."""
         found: dict[int, list[Span]] = defaultdict(list)
         plain = self._plain[case]
         if plain is not None:
             self._scan_plain(plain, text, found)
         shapes, words = self._shapes[case], self._words[case]
         if (shapes is not None or words is not None) and _WORD_RUN.search(text):
-            shape = word_shape(text)
+            shape = shape if shape is not None else word_shape(text)
             if shapes is not None:
                 self._scan_shape(shapes, text, shape, found)
             if words is not None:

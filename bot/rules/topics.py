@@ -84,7 +84,7 @@ class TopicReader:
             fields=fields,
             fuzzy=fuzzy,
             feeds=self._scope(node, line),
-            channels=self._channels(node, line),
+            channels=self.channels(node, line),
             delivery=parse_delivery(
                 ctx, node.get("delivery", "instant"), value_line(node, "delivery", line)
             ),
@@ -217,7 +217,7 @@ class TopicReader:
                 scope.append(value)
         return tuple(scope)
 
-    def _channels(self, node: dict[Any, Any], line: int | None) -> tuple[Destination, ...]:
+    def channels(self, node: dict[Any, Any], line: int | None) -> tuple[Destination, ...]:
         if "channels" not in node:
             return ()
         where = value_line(node, "channels", line)

@@ -2,10 +2,13 @@
 
 from bot.store.store import Pruned, Store
 from bot.store.tables import feed_state, metadata, mutes, outbox, seen_items, subscriptions
+from bot.store.watches import RecentItem, WatchRow
 
 __all__ = [
     "Pruned",
+    "RecentItem",
     "Store",
+    "WatchRow",
     "feed_state",
     "metadata",
     "mutes",

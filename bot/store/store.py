@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.clock import utc_now
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
+from bot.spikes.detect import Ledger
 from bot.store import (
     alerts,
     chats,
@@ -31,8 +32,10 @@ from bot.store import (
     outbox,
     processes,
     seen,
+    spikes,
     stats,
     subscriptions,
+    watches,
 )
 from bot.store.alerts import Collapse, OutboxView, lock_scopes
 from bot.store.codec import buttons_to_json, chat_from_text
@@ -43,6 +46,10 @@ from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
 
 log = logging.getLogger(__name__)
+
+# Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
+# each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
+SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
 
 # Retention (``Store.prune``): a feed's most recently seen items that always stay, and how
 # many outbox rows one write transaction deletes (short ones, so pollers never wait long).
@@ -56,6 +63,7 @@ class Pruned:
 
     seen: int = 0
     outbox: int = 0
+    spikes: int = 0
 
 
 class Store:
@@ -207,6 +215,8 @@ class Store:
         *,
         holder: str | None = None,
         collapse: Collapse | None = None,
+        spike_count: SpikeCount | None = None,
+        recent: Sequence[watches.RecentItem] = (),
     ) -> int:
         """Save a poll's outcome in one transaction; the number of alerts newly queued.
 
@@ -220,15 +230,21 @@ class Store:
         The feed state is saved, the items are recorded as seen (known ones are left as
         they are) and the alerts are queued (ones already queued are ignored). All or
         nothing: a crash can never leave items seen whose alerts were not queued.
+
+        ``spike_count`` counts the items for the rules' spikes in the same transaction
+        (``bot.store.spikes``), so counts, "seen" and spike alerts move together too.
         """
         with self._write() as conn:
             _fence(conn, state.feed_id, holder)
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
+            watches.record_recent(conn, recent)
+            surges = spike_count(spikes.SqlLedger(conn)) if spike_count is not None else ()
+            spiked = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
-            added = outbox.enqueue(conn, alerts, utc_now())
+            added = outbox.enqueue(conn, alerts, utc_now()) + spiked
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
@@ -328,6 +344,7 @@ class Store:
         with self._write() as conn:
             moved = outbox.move_chat(conn, old_chat, new_chat)
             subscriptions.move_chat(conn, old_chat, new_chat)
+            watches.move_chat(conn, old_chat, new_chat)
         log.info("chat_moved", extra={"old_chat": old_chat, "new_chat": new_chat, "alerts": moved})
         return moved
 
@@ -564,8 +581,68 @@ class Store:
                 with self._write() as conn:
                     deleted = outbox.prune(conn, before, PRUNE_BATCH)
                 pruned_outbox += deleted
-        log.info("store_pruned", extra={"seen_items": pruned_seen, "outbox": pruned_outbox})
-        return Pruned(pruned_seen, pruned_outbox)
+        with self._write() as conn:  # previews look back a week; nothing older is kept
+            recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
+        with self._write() as conn:
+            pruned_spikes = spikes.prune(conn, now)
+        log.info(
+            "store_pruned",
+            extra={
+                "seen_items": pruned_seen,
+                "outbox": pruned_outbox,
+                "recent_items": recent,
+                "spike_rows": pruned_spikes,
+            },
+        )
+        return Pruned(pruned_seen, pruned_outbox, pruned_spikes)
+
+    # spikes (bot.store.spikes)
+
+    def spike_trends(
+        self, spike_id: str, window: float, baseline: float, now: datetime
+    ) -> list[spikes.Trend]:
+        """A spike's keys with their counts in the current window, the last day and the
+        baseline before (``/trends``)."""
+        with self._read() as conn:
+            return spikes.trends(conn, spike_id, window, baseline, now)
+
+    def count_spikes(self, spike_count: SpikeCount) -> int:
+        """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
+        with self._write() as conn:
+            surges = spike_count(spikes.SqlLedger(conn))
+            return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+
+    # watches
+
+    def add_watch(
+        self, dest: Destination, query: str, by: int | None, limit: int, now: datetime
+    ) -> watches.WatchRow | None:
+        """A new watch for the chat, or None when it already has ``limit``."""
+        with self._write() as conn:
+            return watches.add(conn, dest, query, by, limit, now)
+
+    def remove_watch(self, chat: int | str, number: int) -> watches.WatchRow | None:
+        """Remove the chat's watch ``number``; the watch removed, or None if none."""
+        with self._write() as conn:
+            return watches.remove(conn, chat, number)
+
+    def watches_of(self, chat: int | str) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.of_chat(conn, chat)
+
+    def all_watches(self) -> list[watches.WatchRow]:
+        with self._read() as conn:
+            return watches.every(conn)
+
+    def watch_version(self) -> int:
+        """Counted up by every change to watches (cheap: what pollers ask on each tick)."""
+        with self._read() as conn:
+            return watches.version(conn)
+
+    def recent_items(self, since: datetime) -> list[watches.RecentItem]:
+        """Items first seen since ``since`` with the start of their text, newest first."""
+        with self._read() as conn:
+            return watches.recent(conn, since)
 
     # stats
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
     true,
 )
 from sqlalchemy.types import TypeDecorator
@@ -98,7 +99,14 @@ feed_state = Table(
     Column("interval_s", Float),
     Column("lease_until", UTCDateTime),
     Column("leased_by", String(200)),
-    Index("ix_feed_state_active_next_poll", "active", "next_poll_not_before"),
+    # lease_due's order, over the active feeds (NULLS FIRST on PostgreSQL: migration 0011)
+    Index(
+        "ix_feed_state_due",
+        "next_poll_not_before",
+        "feed_id",
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
 )
 
 seen_items = Table(
@@ -221,4 +229,81 @@ command_calls = Table(
     # The user was told to slow down after this call (once per flood; bot.store.flood).
     Column("warned", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_command_calls_user_id_at", "user_id", "at"),
+)
+
+# Spike alerts (bot.store.spikes): counts per (spike, watched key, window), the stories
+# counted in recent windows (near-duplicates and the alert's titles), and the alert given
+# per window: its unique key is what makes one alert per window across pollers.
+spike_counts = Table(
+    "spike_counts",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False, default=0),
+    Index("ix_spike_counts_window_start", "window_start"),
+)
+
+spike_items = Table(
+    "spike_items",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("feed_id", String(200), primary_key=True),
+    Column("item_key", Text, primary_key=True),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("source", Text, nullable=False, default=""),
+    Column("fingerprint", Text),
+    Index("ix_spike_items_spike_id_key_window_start", "spike_id", "key", "window_start"),
+    Index("ix_spike_items_window_start", "window_start"),
+)
+
+spike_alerts = Table(
+    "spike_alerts",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),  # the count the alert shows
+    Column("fired_at", UTCDateTime, nullable=False),
+    Index("ix_spike_alerts_window_start", "window_start"),
+)
+
+# Personal watches (``/watch``, bot.store.watches): a query of one chat, numbered per chat.
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("chat", String(200), nullable=False),
+    Column("thread", BigInteger, nullable=False, default=0),
+    Column("number", Integer, nullable=False),  # what the chat calls it: /unwatch N
+    Column("query", Text, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("created_by", BigInteger),
+    UniqueConstraint("chat", "number", name="uq_watches_chat_number"),
+)
+
+# One row, counted up by every change to ``watches``: what pollers compare on each tick.
+watch_version = Table(
+    "watch_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False, default=0),
+)
+
+# Recently seen items with the start of their text, for a new watch's preview; kept
+# ``bot.store.watches.RECENT_DAYS`` days (seen_items keeps titles only).
+recent_items = Table(
+    "recent_items",
+    metadata,
+    Column("feed_id", String(200), primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("link", Text, nullable=False, default=""),
+    Column("text", Text, nullable=False, default=""),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Index("ix_recent_items_first_seen", "first_seen"),
 )

@@ -18,6 +18,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.mysubs": ("your subscriptions", "我的订阅"),
     "cmd.mute": ("mute a topic: /mute ID 2h", "静音话题:/mute ID 2h"),
     "cmd.unmute": ("unmute a topic: /unmute ID", "取消静音:/unmute ID"),
+    "cmd.trends": ("names whose coverage rose most lately", "近期报道量上升最多的名字"),
     "cmd.status": ("admin: health, queue, errors", "管理:运行状态"),
     "cmd.feeds": ("admin: feeds and their health", "管理:订阅源列表"),
     "cmd.addfeed": ("admin: /addfeed URL [id] [interval]", "管理:添加订阅源"),
@@ -28,6 +29,9 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.reload": ("admin: reload the rules now", "管理:立即重新加载规则"),
     "cmd.test": ("admin: /test TEXT or URL (dry run)", "管理:试匹配文本或网址"),
     "cmd.stats": ("admin: chart of alerts, /stats 7d", "管理:统计图表"),
+    "cmd.watch": ("a personal alert: /watch QUERY", "个人提醒:/watch 查询"),
+    "cmd.watches": ("this chat's watches, with remove buttons", "本聊天的个人提醒及删除按钮"),
+    "cmd.unwatch": ("remove a watch: /unwatch N", "删除个人提醒:/unwatch N"),
     "cmd.resumechat": (
         "admin: send again to a chat that had blocked the bot",
         "管理:恢复向已停发的聊天发送",
@@ -114,6 +118,113 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "admin.refused": (
         "Sorry, /{name} is for the bot's admins only.",
         "抱歉,/{name} 仅限机器人管理员使用。",
+    ),
+    "trends.unset": (
+        "No spikes are set up in the rules, so no names are counted.",
+        "规则中没有设置 spikes,因此没有统计任何名字。",
+    ),
+    "trends.title": (
+        "📈 {name}: each {window} against the {baseline} before",
+        "📈 {name}:每 {span} 的计数对比此前 {baseline_span}",
+    ),
+    "trends.window": ("This {window}:", "当前窗口({span}):"),
+    "trends.day": ("The last day:", "最近一天:"),
+    "trends.row": ("{label}: {count} (usual {usual})", "{label}:{count}(通常 {usual})"),
+    "trends.quiet": ("no rises: coverage is as usual", "没有上升:报道量正常"),
+    # --- personal watches (bot.control.watches) ---
+    "watch.usage": (
+        'Send /watch and what to look for: words and "phrases" (all required), OR '
+        "between alternatives, -word to exclude, @entity for a person or place in the rules. "
+        "Example: /watch @putin treaty OR 条约 -football",
+        '发送 /watch 加上要关注的内容:词语和"短语"(全部需要出现),OR 表示任选其一,'
+        "-词语 表示排除,@实体 表示规则中的人物或地点。例如:/watch @putin treaty OR 条约 -football",
+    ),
+    "watch.too_long": (
+        "That query is too long ({length} characters; at most {limit}). Nothing was saved.",
+        "查询太长({length} 个字符,最多 {limit} 个)。未保存。",
+    ),
+    "watch.only_exclusions": (
+        "A watch needs at least one word to look for, not only -exclusions. Nothing was saved.",
+        "个人提醒至少需要一个要查找的词,不能只有 -排除词。未保存。",
+    ),
+    "watch.too_short": (
+        "“{term}” is too short to be useful: use at least two letters or digits, or a "
+        "Chinese word. Nothing was saved.",
+        "“{term}”太短:请至少用两个字母或数字,或一个中文词。未保存。",
+    ),
+    "watch.bad_wildcard": (
+        "In “{term}”, * must follow a Latin letter or digit (sanction*). Nothing was saved.",
+        "“{term}”中的 * 必须跟在拉丁字母或数字后面(例如 sanction*)。未保存。",
+    ),
+    "watch.unclosed": (
+        'A quote is not closed: put the phrase between two " marks. Nothing was saved.',
+        '引号没有闭合:请把短语放在两个 " 之间。未保存。',
+    ),
+    "watch.dangling_or": (
+        "OR needs a word on each side: /watch putin OR 普京. Nothing was saved.",
+        "OR 两边都需要词语:/watch putin OR 普京。未保存。",
+    ),
+    "watch.or_exclusion": (
+        "OR joins words to look for; an -exclusion cannot be one of them. Nothing was saved.",
+        "OR 只能连接要查找的词,不能连接 -排除词。未保存。",
+    ),
+    "watch.unknown_entity": (
+        "There is no entity @{entity} in the rules. Nothing was saved.",
+        "规则中没有实体 @{entity}。未保存。",
+    ),
+    "watch.closest": ("Did you mean {closest}?", "你是不是要用 {closest}?"),
+    "watch.limit": (
+        "This chat already has {limit} watches, the most allowed. Remove one with /unwatch N "
+        "(see /watches). Nothing was saved.",
+        "本聊天已有 {limit} 个个人提醒,已达上限。请先用 /unwatch N 删除一个(见 /watches)。未保存。",
+    ),
+    "watch.off": ("Personal watches are turned off here.", "此机器人未开启个人提醒。"),
+    "watch.admin": (
+        "In a group, only the group's admins can add or remove its watches.",
+        "在群组中,只有群管理员可以添加或删除本群的个人提醒。",
+    ),
+    "watch.saved": ("Watch {number} saved: {query}", "个人提醒 {number} 已保存:{query}"),
+    "watch.understood": ("Understood as (in the rules language):", "理解为(规则语言):"),
+    "watch.preview": (
+        "In the last {days} days it would have caught {count} items:",
+        "过去 {days} 天内会匹配 {count} 条:",
+    ),
+    "watch.preview_capped": (
+        "Among the newest {limit} items of the last {days} days it would have caught {count}:",
+        "在过去 {days} 天最新的 {limit} 条中会匹配 {count} 条:",
+    ),
+    "watch.preview_none": (
+        "In the last {days} days it would have caught nothing. Alerts come as new items match.",
+        "过去 {days} 天内没有匹配的条目。有新条目匹配时会提醒你。",
+    ),
+    "watch.where": (
+        "Alerts come to this chat only. /watches lists them, /unwatch {number} removes this one.",
+        "提醒只发到本聊天。/watches 列出全部,/unwatch {number} 删除这个。",
+    ),
+    "watches.none": (
+        "This chat has no watches. Make one with /watch QUERY.",
+        "本聊天没有个人提醒。用 /watch 查询 创建一个。",
+    ),
+    "watches.title": ("Watches here ({count}/{limit})", "本聊天的个人提醒({count}/{limit})"),
+    "watches.all_title": ("Every chat's watches ({count})", "所有聊天的个人提醒({count})"),
+    "watches.usage": (
+        "Send /watches for this chat's watches (admins: /watches all).",
+        "发送 /watches 查看本聊天的个人提醒(管理员:/watches all)。",
+    ),
+    "watches.muted": ("muted until {until}", "静音至 {until}"),
+    "watches.dormant": (
+        "dormant: an entity it names is gone from the rules",
+        "暂停:其中的实体已从规则中移除",
+    ),
+    "watches.remove_button": ("✖ {number}: {query}", "✖ {number}:{query}"),
+    "unwatch.usage": (
+        "Send /unwatch N, with N from /watches (admins: /unwatch CHAT N).",
+        "发送 /unwatch N,N 见 /watches(管理员:/unwatch 聊天 N)。",
+    ),
+    "unwatch.done": ("Watch {number} removed: {query}", "已删除个人提醒 {number}:{query}"),
+    "unwatch.not": (
+        "There is no watch {number} here; /watches lists them.",
+        "这里没有个人提醒 {number};/watches 可查看列表。",
     ),
     "error.internal": (
         "Something went wrong; the admins can see it in the log.",

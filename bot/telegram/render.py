@@ -256,6 +256,31 @@ def render_alert(
     return _fit_without_summary(parts, topic_id)
 
 
+def render_watch_alert(
+    *,
+    item: Item,
+    watch_key: str,
+    query: str,
+    feed_name: str,
+    match: TopicMatch,
+    plain: Mapping[Field, str],
+    tz: ZoneInfo,
+    max_summary: int = 600,
+) -> Message:
+    """A personal watch's alert: a topic alert with the query as its heading, the same
+    summary and "Why:" line, and a mute button that mutes the watch (``watch_key``)."""
+    return render_alert(
+        item=item,
+        topic_id=watch_key,
+        topic_name="👁 " + query,
+        feed_name=feed_name,
+        match=match,
+        plain=plain,
+        tz=tz,
+        max_summary=max_summary,
+    )
+
+
 def _fit_without_summary(parts: _Parts, topic_id: str) -> Message:
     """The alert without a summary, made to fit by a fixed series of cuts.
 
@@ -470,3 +495,11 @@ def render_digest(lines: Sequence[DigestLine], *, when: datetime, tz: ZoneInfo) 
         message = doc.message(())
         messages.append(Message(message.text.rstrip("\n"), message.plain.rstrip("\n")))
     return messages
+
+
+# --- shared with the spike alert (bot.telegram.render_spike) -----------------------------------
+
+Doc = _Doc
+one_line = _one_line
+safe_url = _safe_url
+hard_cut = _hard_cut

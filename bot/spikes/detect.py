@@ -1,0 +1,294 @@
+"""The spike detector: items in time order in, surges out (pure; counts live in a ledger).
+
+For each item and each (spike, watched key) it hits:
+
+1. Place it: the window (aligned to UTC) holding its time, ``published`` else first seen.
+2. Count it once: not when it is a near-duplicate (``bot.cluster``) of one of the last
+   ``MAX_COMPARED`` stories counted for that spike and key in that window (one story
+   through five feeds is one item), nor when the same item was counted before (a retried
+   poll, a second poller).
+3. Judge the window: a surge when ``count >= min_items`` and ``count >= factor x mean``,
+   the mean being the count per window over the ``baseline`` before the window. A spike
+   that has been counting for less than the baseline (a new install, a new spike) takes
+   the mean over the windows it has counted; one that began counting within this very
+   window has no usual yet and does not fire. The service judges only the window it is
+   in (``now``); an item published last week counts for last week's window but never
+   alerts on it. The dry run judges every window.
+4. Once per (spike, key, window): the first surge is recorded in the ledger (a unique key
+   in the store, so across pollers and restarts); later, while the window lasts, a count
+   that grew by ``GROWTH`` since the one shown gives an update of that alert, not a new one.
+
+A ledger is the store inside the poll's write transaction, or ``bot.spikes.memory``. Cost
+per item: a few ledger calls per key it hits; the baseline is summed only when a count
+reaches ``min_items``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Protocol
+
+from bot import cluster
+from bot.rules.model import Spike, Watched
+from bot.spikes.watch import SpikeWatch, Target
+from bot.spikes.windows import window_start
+
+MAX_COMPARED = 30  # recent stories of a window an item is compared with for near-duplicates
+GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at least 1)
+# A story is recognised by its title and the lead of its body: syndicated copies and other
+# editions share the lead, and fingerprinting a 100 kB body for every item that names a
+# watched entity would cost more than the rest of its ingest.
+LEAD_CHARS = 300
+
+Group = tuple[str, str, datetime]  # spike id, key, window start
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One item as a spike counts it."""
+
+    feed_id: str
+    item_key: str
+    at: datetime  # placed in time: published, else first seen
+    title: str
+    link: str
+    source: str  # the feed's display name
+    fingerprint: str | None = None  # ``cluster.encode`` of the item
+    ident: str | int | None = None  # what the dry run reports (the input's id, else link)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An item and the watched keys it hits."""
+
+    story: Story
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """A window in which coverage of a watched thing surged."""
+
+    spike: Spike
+    watched: Watched
+    window_start: datetime
+    count: int
+    mean: float  # the usual count per window
+    first: bool  # the window's first alert; else its count grew since the alert
+    stories: tuple[Story, ...] = field(default=(), compare=False)  # the window's, oldest first
+
+    @property
+    def window_end(self) -> datetime:
+        return self.window_start + timedelta(seconds=self.spike.window)
+
+    @property
+    def key(self) -> tuple[str, str, datetime]:
+        return (self.spike.id, self.watched.key, self.window_start)
+
+
+class Ledger(Protocol):
+    """Counts per (spike, key, window), the stories counted, and the alerts given."""
+
+    def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Hold (spike, key) until the batch is written: one counter at a time for each."""
+
+    def prefetch(self, groups: Sequence[Group], stories: Sequence[tuple[Group, Story]]) -> None:
+        """What a batch will ask about, read at once (a ledger may ignore it)."""
+
+    def flush(self) -> None:
+        """Write what the batch counted (a ledger may write as it goes)."""
+
+    def recent(self, spike_id: str, key: str, start: datetime, limit: int) -> list[Story]:
+        """The newest ``limit`` stories counted in the window starting at ``start``."""
+
+    def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
+        """Count ``story`` in the window; the window's new count, or None if it was counted."""
+
+    def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
+        """The sum of the counts of the windows starting in [start, end)."""
+
+    def since(self, spike_id: str) -> datetime | None:
+        """The start of the first window the spike counted anything in (what it knows)."""
+
+    def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
+        """Every story counted in the window, oldest first."""
+
+    def shown(self, spike_id: str, key: str, start: datetime) -> int | None:
+        """The count the window's alert shows, or None when it has none."""
+
+    def show(self, spike_id: str, key: str, start: datetime, count: int, first: bool) -> bool:
+        """Record the alert (``first``) or its new count; False when another got there."""
+
+
+def story_fingerprint(title: str, plain_body: str) -> str:
+    """``cluster.encode`` of the fingerprint spikes compare: title and lead."""
+    return cluster.encode(cluster.fingerprint(title, plain_body[:LEAD_CHARS]))
+
+
+@lru_cache(maxsize=4096)
+def _decoded(text: str) -> cluster.Fingerprint | None:
+    return cluster.decode(text)
+
+
+@lru_cache(maxsize=4096)
+def _sketch(text: str) -> frozenset[int]:
+    fp = _decoded(text)
+    return frozenset(fp.sketch) if fp is not None else frozenset()
+
+
+def _surely_apart(a: str, b: str) -> bool:
+    """Two long bodies sharing fewer sketch hashes than ``cluster.BODY_WITH_TITLE`` of a
+    sketch cannot reach that similarity (the estimate counts shared hashes among the
+    ``SKETCH`` smallest of the union), so ``cluster.near_duplicate`` would say no: a set
+    intersection instead of its sort, for most of the pairs a busy window compares."""
+    fa, fb = _decoded(a), _decoded(b)
+    if fa is None or fb is None or min(fa.size, fb.size) < cluster.MIN_SHINGLES:
+        return False
+    k = min(cluster.SKETCH, len(fa.sketch), len(fb.sketch))
+    return len(_sketch(a) & _sketch(b)) < cluster.BODY_WITH_TITLE * k
+
+
+def place(published: datetime | None, first_seen: datetime) -> datetime:
+    """Where an item sits in time: published, else first seen; never after first seen (a
+    date in the future is a feed's error, and must not open a window not yet begun)."""
+    if published is None:
+        return first_seen
+    return min(published, first_seen)
+
+
+def grown_enough(shown: int, count: int) -> bool:
+    return count >= shown + max(1, math.ceil(shown * GROWTH))
+
+
+class Detector:
+    """One rule set's spikes; ``observe`` a batch of sightings over a ledger."""
+
+    def __init__(self, watch: SpikeWatch) -> None:
+        self.watch = watch
+
+    def observe(
+        self, sightings: Sequence[Sighting], ledger: Ledger, now: datetime | None = None
+    ) -> list[Surge]:
+        """Count the sightings (in the order given: oldest first) and return the surges,
+        one per (spike, key, window), each with the window's count after the batch."""
+        pairs = sorted(
+            {
+                (t.spike.id, key)
+                for s in sightings
+                for key in s.keys
+                for t in self.watch.targets(key)
+            }
+        )
+        if not pairs:
+            return []
+        ledger.lock(pairs)
+        placed = [
+            ((t.spike.id, key, window_start(s.story.at, t.spike.window)), s.story)
+            for s in sightings
+            for key in s.keys
+            for t in self.watch.targets(key)
+        ]
+        ledger.prefetch(sorted({group for group, _ in placed}), placed)
+        touched: dict[Group, tuple[Target, int]] = {}  # the windows counted in, and their counts
+        for sighting in sightings:
+            story = sighting.story
+            fp = _decoded(story.fingerprint) if story.fingerprint else None
+            alike: dict[tuple[str, str], bool] = {}  # other stories: near-duplicates or not
+            for key in sighting.keys:
+                for target in self.watch.targets(key):
+                    counted = _add(target, story, fp, alike, ledger)
+                    if counted is not None:
+                        touched[counted[0]] = (target, counted[1])
+        ledger.flush()
+        # Each window is judged once, on its count after the batch: counts only grow, so a
+        # window that would have fired part-way through fires now, with that count.
+        found = (
+            _judge(target, group[2], count, ledger, now)
+            for group, (target, count) in touched.items()
+        )
+        return [_final(surge, ledger) for surge in found if surge is not None]
+
+
+def _final(surge: Surge, ledger: Ledger) -> Surge:
+    """The surge with the window's stories and count after the whole batch (what the
+    alert shows, and so what the ledger records as shown)."""
+    spike_id, key, start = surge.key
+    stories = tuple(ledger.stories(spike_id, key, start))
+    if len(stories) > surge.count:
+        ledger.show(spike_id, key, start, len(stories), first=False)
+    return replace(surge, count=max(surge.count, len(stories)), stories=stories)
+
+
+def _duplicate(
+    story: Story, fp: cluster.Fingerprint, prior: Story, alike: dict[tuple[str, str], bool]
+) -> bool:
+    ident = (prior.feed_id, prior.item_key)
+    if ident == (story.feed_id, story.item_key):
+        return False  # itself (counted under this key before): ``add`` tells
+    if ident not in alike:
+        known = _decoded(prior.fingerprint) if prior.fingerprint else None
+        alike[ident] = (
+            known is not None
+            and not _surely_apart(prior.fingerprint or "", story.fingerprint or "")
+            and cluster.near_duplicate(known, fp)
+        )
+    return alike[ident]
+
+
+def _add(
+    target: Target,
+    story: Story,
+    fp: cluster.Fingerprint | None,
+    alike: dict[tuple[str, str], bool],
+    ledger: Ledger,
+) -> tuple[Group, int] | None:
+    """Count a story for a spike and key unless it is counted already (itself, or a
+    near-duplicate of a recent one): its window and the window's new count."""
+    spike, key = target.spike, target.watched.key
+    start = window_start(story.at, spike.window)
+    if fp is not None:
+        for prior in ledger.recent(spike.id, key, start, MAX_COMPARED):
+            if _duplicate(story, fp, prior, alike):
+                return None
+    count = ledger.add(spike.id, key, start, story)
+    return None if count is None else ((spike.id, key, start), count)
+
+
+def _judge(
+    target: Target, start: datetime, count: int, ledger: Ledger, now: datetime | None
+) -> Surge | None:
+    """A surge when the window's count is a spike (and, with ``now``, the window is the
+    current one): the window's first alert, or a grown count for its alert."""
+    spike, key = target.spike, target.watched.key
+    if count < spike.min_items:
+        return None
+    if now is not None and not start <= now < start + timedelta(seconds=spike.window):
+        return None  # counted for its own window, which is not the one to alert on
+    mean = _mean(spike, key, start, ledger)
+    if mean is None or count < spike.factor * mean:
+        return None
+    shown = ledger.shown(spike.id, key, start)
+    if shown is None:
+        first = True
+    elif grown_enough(shown, count):
+        first = False
+    else:
+        return None
+    if not ledger.show(spike.id, key, start, count, first):
+        return None
+    return Surge(spike, target.watched, start, count, mean, first)
+
+
+def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:
+    """The usual count per window before the window at ``start``: over the baseline, or
+    over the part of it the spike has counted; None when it counted none of it."""
+    since = ledger.since(spike.id)
+    if since is None or since >= start:
+        return None
+    counted = min(spike.baseline_windows, round((start - since).total_seconds() / spike.window))
+    baseline_start = start - timedelta(seconds=spike.window * counted)
+    return ledger.total(spike.id, key, baseline_start, start) / max(1, counted)

@@ -1,0 +1,170 @@
+"""Personal watches: the ones every poller matches, kept in step with the store.
+
+The store is the one source of truth (``bot.store.watches``). A ``WatchBook`` holds the
+watches compiled into a ``WatchMatcher`` beside the current rules' matcher:
+
+- ``refresh`` asks the store for its watch version (one row) and, when it changed, reads
+  the watches and applies the difference one watch at a time (``WatchMatcher.added`` /
+  ``removed``): pollers call it every ``SYNC_SECONDS``, so a watch made through the updates
+  process is matched by every poller from its next sync on, at most a second later (an
+  item a poller digests within that second is not matched against it);
+- ``matcher`` gives the compiled watches for a rules matcher, compiling them anew once
+  when the rules were reloaded (their entities may have changed).
+
+A watch whose query no longer compiles (its ``@entity`` left the rules) is dormant: kept
+in the store, logged, matched again once the entity is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.rules.evaluate import PatternHits
+from bot.rules.match import Matcher, Prepared, PreparedField, compile_matcher
+from bot.rules.model import RuleSet, Topic
+from bot.rules.query import QueryError, compile_query, parse_query
+from bot.rules.watchset import WatchHit, WatchMatcher
+from bot.store import RecentItem, WatchRow
+from bot.text.html import tidy_line
+
+log = logging.getLogger(__name__)
+
+# How often pollers compare the store's watch version (one single-row read): as often as
+# they look for due feeds, so a watch applies to the polls that start after it is made.
+SYNC_SECONDS = 1.0
+PREVIEW_TITLES = 3
+
+
+def watch_key(watch_id: int) -> str:
+    """What a watch's alerts, mutes and buttons name it by: never a valid topic id
+    (topic ids have no dot), so it cannot collide with one."""
+    return f"watch.{watch_id}"
+
+
+def watch_id_of(key: str) -> int | None:
+    """The watch id in a ``watch_key``, or None if ``key`` is not one."""
+    prefix, _, rest = key.partition(".")
+    if prefix != "watch" or not rest.isdigit() or len(rest) > 18:
+        return None
+    return int(rest)
+
+
+class WatchStore(Protocol):
+    def watch_version(self) -> int: ...
+
+    def all_watches(self) -> list[WatchRow]: ...
+
+
+class Rules(Protocol):
+    """What the watches need of the current rules (``bot.rules.book.RuleBook``)."""
+
+    @property
+    def rules(self) -> RuleSet: ...
+
+    @property
+    def matcher(self) -> Matcher: ...
+
+
+def compile_watch(query: str, rules: RuleSet, watch_id: int) -> Topic:
+    """A stored query as a topic; ``QueryError`` if it no longer compiles."""
+    return compile_query(parse_query(query), rules.entities, key=watch_key(watch_id))
+
+
+class WatchBook:
+    """The watches of every chat, compiled; safe to use from the pollers' threads."""
+
+    def __init__(self, store: WatchStore, get_rules: Callable[[], Rules]) -> None:
+        self._store = store
+        self._get_rules = get_rules
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._rows: dict[int, WatchRow] = {}
+        self._compiled: WatchMatcher | None = None
+
+    def refresh(self) -> bool:
+        """Pick up watches added or removed anywhere; whether anything changed. Blocking."""
+        version = self._store.watch_version()
+        if version == self._version:
+            return False
+        rows = {row.id: row for row in self._store.all_watches()}
+        with self._lock:
+            book = self._get_rules()
+            compiled = self._compiled
+            if compiled is None or compiled.base is not book.matcher:
+                compiled = self._compile_all(book, rows)
+            else:
+                for gone in self._rows.keys() - rows.keys():
+                    compiled = compiled.removed(gone)
+                for watch_id in rows.keys() - self._rows.keys():
+                    topic = self._compile(book.rules, rows[watch_id])
+                    if topic is not None:
+                        compiled = compiled.added(watch_id, topic)
+            self._rows, self._compiled, self._version = rows, compiled, version
+        log.info("watches_synced", extra={"version": version, "watches": len(rows)})
+        return True
+
+    def _compile(self, rules: RuleSet, row: WatchRow) -> Topic | None:
+        try:
+            return compile_watch(row.query, rules, row.id)
+        except QueryError as exc:
+            log.warning(
+                "watch_dormant",
+                extra={"watch_id": row.id, "chat": str(row.destination.chat), "why": exc.reason},
+            )
+            return None
+
+    def _compile_all(self, book: Rules, rows: dict[int, WatchRow]) -> WatchMatcher:
+        topics = {}
+        for watch_id, row in rows.items():
+            topic = self._compile(book.rules, row)
+            if topic is not None:
+                topics[watch_id] = topic
+        return WatchMatcher(book.matcher, topics)
+
+    def matcher(self, book: Rules) -> WatchMatcher:
+        """The watches compiled against ``book``'s matcher (compiled anew after a reload)."""
+        compiled = self._compiled
+        if compiled is not None and compiled.base is book.matcher:
+            return compiled
+        with self._lock:
+            if self._compiled is None or self._compiled.base is not book.matcher:
+                self._compiled = self._compile_all(book, self._rows)
+            return self._compiled
+
+    def match(
+        self, book: Rules, prepared: Prepared, hits: PatternHits
+    ) -> list[tuple[WatchRow, WatchHit]]:
+        """The watches that fire on an item (``hits``: the topics matcher's, on it)."""
+        compiled = self.matcher(book)
+        rows = self._rows
+        return [(rows[h.watch_id], h) for h in compiled.match(prepared, hits) if h.watch_id in rows]
+
+    def rows(self) -> list[WatchRow]:
+        return list(self._rows.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a new watch would have caught lately: how many items, and a few of them."""
+
+    count: int
+    examples: tuple[RecentItem, ...]
+
+
+def preview(topic: Topic, rules: RuleSet, items: Sequence[RecentItem]) -> Preview:
+    """The items among ``items`` (newest first) on which ``topic`` fires."""
+    matcher = compile_matcher(RuleSet(entities=rules.entities, topics=(topic,)))
+    found: list[RecentItem] = []
+    for recent in items:
+        # The stored text is normalized already (``bot.store.watches``): not again.
+        prepared: Prepared = {
+            "title": PreparedField(tidy_line(recent.title)),
+            "content": PreparedField.from_normalized(recent.text),
+        }
+        if matcher.match_prepared(prepared, recent.feed_id).topics:
+            found.append(recent)
+    return Preview(len(found), tuple(found[:PREVIEW_TITLES]))

@@ -189,14 +189,7 @@ class _Progress:
 
 
 def _miss_dict(miss: NearMiss) -> dict[str, Any]:
-    return {
-        "term": miss.term,
-        "entity": miss.entity,
-        "matched": miss.matched,
-        "field": miss.field,
-        "edits": miss.edits,
-        "allowed": miss.allowed,
-    }
+    return {**_hit_dict(miss), "allowed": miss.allowed}
 
 
 def display_id(item: Item) -> str | int:
@@ -206,7 +199,8 @@ def display_id(item: Item) -> str | int:
     return item.link or item.key
 
 
-def _hit_dict(hit: Hit) -> dict[str, Any]:
+def _hit_dict(hit: Hit | NearMiss) -> dict[str, Any]:
+    """A hit, or a near miss, as a row of the JSON Lines report."""
     return {
         "term": hit.term,
         "entity": hit.entity,

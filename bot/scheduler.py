@@ -18,6 +18,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.clock import Clock, utc_now
 from bot.models import Lease
 from bot.rules.model import FeedRule
 from bot.store.aio import Offload, to_thread
@@ -64,7 +65,7 @@ class FeedTicker:
         holder: str,
         capacity: int,
         lease_seconds: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         offload: Offload = to_thread,
     ) -> None:
         self._store = store

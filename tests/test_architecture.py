@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "bot.summarize": PURE,
     "bot.cluster": PURE,
     "bot.models": BASE,
+    "bot.clock": BASE,
     "bot.errors": BASE,
 }
 
@@ -146,16 +147,27 @@ def test_pure_core_does_no_io(path: Path) -> None:
     assert not roots & IO_LIBRARIES, f"{module_name(path)} imports {roots & IO_LIBRARIES}"
 
 
+def test_commands_do_not_reach_into_the_orchestrator() -> None:
+    """``bot.control`` and the orchestrator are peers: commands get the rules from the one
+    holder (``bot.rules.book``) and read URLs through ``bot.feeds.read``, never through
+    ``bot.pipeline``."""
+    for path in (BOT / "control").rglob("*.py"):
+        imported = imports_of(path)
+        assert "bot.pipeline" not in imported, f"{module_name(path)} imports bot.pipeline"
+
+
 def test_every_module_has_a_layer() -> None:
     for path in modules():
         layer_of(module_name(path))  # raises KeyError for an unclassified module
 
 
 # What the delivery package builds on: the store, Telegram's rendering and errors, the
-# metrics, the models. Never the entry layer, the pipeline, the commands or the feeds.
+# metrics, the models, the one clock. Never the entry layer, the pipeline, the commands or
+# the feeds.
 DELIVERY_MAY_IMPORT = (
     "bot.delivery",
     "bot.models",
+    "bot.clock",
     "bot.errors",
     "bot.metrics",
     "bot.cluster",

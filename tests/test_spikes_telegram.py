@@ -102,7 +102,7 @@ spikes:
 
 def count_items(bot: CommandBot, items: Sequence[Item]) -> None:
     """Count items into the store as polls at their own times do."""
-    watch = bot.book.spikes
+    watch = bot.rules.current().spikes
     assert watch
     for it in items:
         assert it.published is not None

@@ -52,7 +52,7 @@ import feedparser.mixin
 
 from bot.feeds.fetch import Fetcher
 from bot.feeds.workers import FeedParsers, default_processes
-from bot.pipeline import Pipeline
+from bot.ingest.pipeline import Pipeline
 from bot.rules.book import RuleBook, Rules
 from bot.rules.match import compile_matcher
 from bot.rules.model import FeedRule, RuleSet

@@ -38,8 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.feeds.identity import item_key  # after the path tweak
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.models import FeedState, FetchResult, Item, ParsedFeed
-from bot.pipeline import AlertOptions, Pipeline
 from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import load_settings
 from bot.control.args import BadArgs, duration
 from bot.errors import ConfigError
 from bot.rules.schema import Context, parse_interval
-from bot.settings import load_settings
 from bot.text.duration import format_duration, parse_duration
 
 

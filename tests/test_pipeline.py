@@ -14,8 +14,8 @@ import pytest
 
 from bot.feeds.fetch import Fetcher
 from bot.feeds.workers import FeedParsers
+from bot.ingest.pipeline import AlertOptions, Pipeline, PollReport
 from bot.models import ParsedFeed
-from bot.pipeline import AlertOptions, Pipeline, PollReport
 from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-import bot.app as app_module
+import bot.service.app as app_module
 from bot.errors import RulesError
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import LoadedRules, load_rules

@@ -15,9 +15,9 @@ from typing import TypeVar
 import pytest
 
 from bot.errors import LeaseLost
+from bot.ingest.scheduler import FeedTicker, feed_interval
 from bot.models import FeedState, Lease
 from bot.rules.model import FeedRule
-from bot.scheduler import FeedTicker, feed_interval
 from bot.store import Store
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

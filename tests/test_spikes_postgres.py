@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from bot.delivery.kinds import SpikeAlert
 from bot.feeds.fetch import Fetcher
-from bot.pipeline import AlertOptions, Pipeline
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.store import Store

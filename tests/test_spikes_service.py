@@ -12,12 +12,12 @@ import pytest
 
 from bot.delivery.sender import Sender
 from bot.feeds.fetch import Fetcher
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.models import Destination
-from bot.pipeline import AlertOptions, Pipeline
 from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
+from bot.spikes.surges import SPIKE_FEED
 from bot.store import Store
-from bot.surges import SPIKE_FEED
 from bot.telegram.render import render
 from bot.telegram.send import TelegramSink
 from tests.fakes.feedserver import FeedServer, rss_document

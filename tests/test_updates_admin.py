@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import bot.app as app_module
-from bot.app import App
+import bot.service.app as app_module
+from bot.config.settings import load_settings
 from bot.control import Control, Deps
 from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, FeedState, Item, Message
-from bot.settings import load_settings
+from bot.service.app import App
 from bot.telegram.updates import run_updates
 from tests.fakes.commands_harness import ADMIN, USER, CommandBot, write_rules
 from tests.fakes.feedserver import FeedServer, rss_document

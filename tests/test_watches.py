@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.sender import Sender
-from bot.pipeline import AlertOptions, Pipeline
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.rules.model import FeedRule
 from bot.telegram.send import TelegramSink
 from bot.watches import WatchBook

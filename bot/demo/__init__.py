@@ -31,11 +31,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import App
 from bot.clock import utc_now
+from bot.config.settings import Settings
 from bot.delivery.digest import DigestCollector
 from bot.delivery.sender import Sender
-from bot.settings import Settings
+from bot.service.app import App
 
 DATA = files("bot.demo") / "data"
 DOCUMENTS = {

@@ -10,19 +10,19 @@ from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import dry_run
-from bot.app import App, make_fetcher
+from bot.cli import dry_run
 from bot.clock import utc_now
+from bot.config.settings import Role, Settings
 from bot.errors import FeedError, SendError, TokenRejected
 from bot.feeds.read import probe_feed
-from bot.lock import acquire_instance_lock
+from bot.ingest.pipeline import PollReport
 from bot.models import Destination, Message
-from bot.pipeline import PollReport
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.rules.schema import Context, parse_interval
-from bot.settings import Role, Settings
+from bot.service.app import App, make_fetcher
+from bot.service.lock import acquire_instance_lock
 from bot.store import Store
 from bot.telegram.send import TelegramSink
 from bot.text.duration import largest_units
@@ -204,7 +204,7 @@ def feeds_remove(settings: Settings, ident: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-# --- match: the rule author's dry run (bot.dry_run) ----------------------------------------
+# --- match: the rule author's dry run (bot.cli.dry_run) ----------------------------------------
 
 match = dry_run.match
 

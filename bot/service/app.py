@@ -21,27 +21,27 @@ from typing import TextIO
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alarm import StoreAlarm
 from bot.clock import utc_now
+from bot.config.settings import Role, Settings
 from bot.control import Control, Deps
 from bot.delivery.chats import ChatPolicy
 from bot.delivery.digest import DigestCollector
+from bot.delivery.llm import LlmSummarizer
 from bot.delivery.sender import Limits, Sender, Sink
 from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice
 from bot.feeds.workers import FeedParsers, default_processes
-from bot.llm import LlmSummarizer
+from bot.ingest.pipeline import AlertOptions, Pipeline, PollReport
+from bot.ingest.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Lease
-from bot.pipeline import AlertOptions, Pipeline, PollReport
-from bot.retention import schedule_retention
 from bot.rules.book import RuleBook, Rules
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
-from bot.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
-from bot.settings import Role, Settings
+from bot.service.alarm import StoreAlarm
+from bot.service.retention import schedule_retention
 from bot.store import Store
 from bot.store.aio import DatabaseThreads
 from bot.store.election import Election

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import cluster, surges
 from bot.clock import Clock, utc_now
 from bot.delivery.audience import alert_destinations
 from bot.delivery.dedupe import collapse_near_duplicates
@@ -27,22 +26,24 @@ from bot.feeds.fetch import Fetcher
 from bot.feeds.identity import canonical_link, guid_key, link_key
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
+from bot.ingest.scheduler import feed_interval
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed, TopicMatch
 from bot.rules.book import Rules
 from bot.rules.evaluate import PatternHits
 from bot.rules.match import Prepared
 from bot.rules.model import FeedRule
-from bot.scheduler import feed_interval
+from bot.spikes import surges
 from bot.spikes.detect import Sighting
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
 from bot.store.store import SpikeCount
 from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
-from bot.summarize import machine_input
 from bot.telegram.render import topic_alert, watch_alert
+from bot.text import cluster
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
+from bot.text.summarize import machine_input
 from bot.watches import WatchBook, watch_key, watch_language
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.config.env import describe_errors, env_file_values, unknown_names
 from bot.errors import ConfigError
-from bot.settings_env import describe_errors, env_file_values, unknown_names
 from bot.text.duration import EXAMPLES, format_duration, parse_duration
 
 _DURATIONS = (

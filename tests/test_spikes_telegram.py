@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from bot.models import Item
 from bot.rules.model import Term, Watched
 from bot.spikes.detect import Detector, Ledger, Story
+from bot.spikes.surges import sighting
 from bot.store import Store
-from bot.surges import sighting
 from bot.telegram.render import utf16_len
 from bot.telegram.render_spike import headline, render_spike, spike_alert
 from tests.fakes.commands_harness import CommandBot
@@ -102,7 +102,7 @@ spikes:
 
 def count_items(bot: CommandBot, items: Sequence[Item]) -> None:
     """Count items into the store as polls at their own times do."""
-    watch = bot.book.spikes
+    watch = bot.rules.current().spikes
     assert watch
     for it in items:
         assert it.published is not None

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.sender import Sender
-from bot.pipeline import AlertOptions, Pipeline
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.rules.model import FeedRule
 from bot.telegram.send import TelegramSink
 from bot.watches import FOLD_AFTER, WatchBook
@@ -60,7 +60,6 @@ class Rig:
             },
         )
         self.server.route(f"/{fid}.xml", rss_document(self.items[fid]))
-        self.pipeline.book = self.bot.book
         report = await self.pipeline.poll_feed(self.feed(fid), on_schedule=False)
         assert report.ok, report.error
         await self.send()
@@ -93,12 +92,12 @@ async def rig(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[Rig]:
 async def _rig(bot: CommandBot, server: FeedServer) -> Rig:
     (bot.rules_dir / "entities.yaml").write_text(ENTITIES, encoding="utf-8")
     assert await bot.reload() is None
-    bot.deps.watches = WatchBook(bot.store, lambda: bot.book)
+    bot.deps.watches = WatchBook(bot.store, bot.rules.current)
     bot.deps.max_watches = 3
     pipeline = Pipeline(
         store=bot.store,
         fetcher=bot.fetcher,
-        book=bot.book,
+        rules=bot.rules,
         options=AlertOptions(),
         clock=bot.clock,
         watches=bot.deps.watches,

@@ -51,7 +51,7 @@ async def _lift(call: Call, topic: Topic) -> bool:
 
 
 def _unknown(call: Call, ident: str) -> Reply:
-    doc = unknown_topic(Doc(), call.lang, ident, suggest(call.deps.get_book().rules, ident))
+    doc = unknown_topic(Doc(), call.lang, ident, suggest(call.deps.rules.current().rules, ident))
     return Reply(message=doc.message())
 
 
@@ -94,7 +94,7 @@ async def mute(call: Call, args: str) -> Reply:
         return Reply(message=plain(call.t("mute.usage")))
     if topic is None:
         ident = topic_id(parts[0])
-        topic = mutable(call.deps.get_book().rules, ident)
+        topic = mutable(call.deps.rules.current().rules, ident)
         if topic is None:
             return _unknown_or_usage(call, ident, "mute.usage")
     if len(parts) == 1:
@@ -130,7 +130,7 @@ async def unmute(call: Call, args: str) -> Reply:
         return Reply(message=plain(call.t("unmute.usage")))
     if topic is None:
         ident = topic_id(parts[0])
-        topic = mutable(call.deps.get_book().rules, ident)
+        topic = mutable(call.deps.rules.current().rules, ident)
         if topic is None:
             return _unknown_or_usage(call, ident, "unmute.usage")
     if not await may_change(call):
@@ -155,7 +155,7 @@ async def on_mute(call: Call, rest: str) -> Reply:
     """``mute:<topic>`` (the alert's button) or ``mute:<topic>:<duration>`` (a choice);
     ``<topic>`` may be a watch's key: its alerts have the same button."""
     ref, _, choice = rest.partition(":")
-    topic = mutable_by_ref(call.deps.get_book().rules, ref) or await _watch(call, ref)
+    topic = mutable_by_ref(call.deps.rules.current().rules, ref) or await _watch(call, ref)
     if topic is None:
         raise BadArgs("bad.callback")
     span = duration(choice) if choice else None

@@ -76,7 +76,7 @@ async def help_(call: Call, args: str) -> Reply:
 
 
 async def _topics_view(call: Call, page: int) -> Reply:
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     mine = set(await call.deps.db.topics_of(call.caller.chat))
     pages = max(1, -(-len(rules.topics) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -143,7 +143,7 @@ async def _change(call: Call, args: str, *, subscribe: bool) -> Reply:
 async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion]:
     """Make the change and say so; for an unknown topic, say so and return suggestions."""
     store, dest = call.deps.db, call.caller.chat
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     topic = rules.topic(ident)
     name = topic_name(topic) if topic else ident
     if subscribe and topic is not None:
@@ -167,7 +167,7 @@ async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Sugg
 
 async def _mysubs_view(call: Call) -> Reply:
     store, dest = call.deps.db, call.caller.chat
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     ids = await store.topics_of(dest)
     if not ids:
         return Reply(message=plain(call.t("mysubs.none"), _topics_button(call)))
@@ -218,7 +218,7 @@ async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
     ref, _, view = rest.partition(":")
     if view not in (ONE_OFF, MYSUBS):
         _page(view)
-    known = [t.id for t in call.deps.get_book().rules.topics]
+    known = [t.id for t in call.deps.rules.current().rules.topics]
     if not subscribe:  # a dormant topic, gone from the rules, can still be left
         known += await call.deps.db.topics_of(call.caller.chat)
     ident = find_topic(ref, known)

@@ -63,7 +63,7 @@ async def watch(call: Call, args: str) -> Reply:
     deps = call.deps
     if deps.max_watches == 0:
         return Reply(message=plain(call.t("watch.off")))
-    rules = deps.get_book().rules
+    rules = deps.rules.current().rules
     try:
         query = parse_query(args)
         compile_query(query, rules.entities, key=watch_key(0))
@@ -150,7 +150,7 @@ async def _list(call: Call) -> Reply:
 
 def _compiles(call: Call, row: WatchRow) -> bool:
     try:
-        compile_query(parse_query(row.query), call.deps.get_book().rules.entities, key="w")
+        compile_query(parse_query(row.query), call.deps.rules.current().rules.entities, key="w")
     except QueryError:
         return False
     return True

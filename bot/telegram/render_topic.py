@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from bot.delivery.kinds import ItemPart, Source, TopicAlert
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
-from bot.summarize import Summary, summarize
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, escape, one_line, safe_url, utf16_len
 from bot.telegram.protocol import topic_ref
 from bot.telegram.render_parts import (
@@ -42,6 +41,7 @@ from bot.telegram.render_parts import (
     source_link,
     zone,
 )
+from bot.text.summarize import Summary, summarize
 
 __all__ = ["MACHINE_LABEL", "render_topic", "topic_alert", "why", "with_also"]
 

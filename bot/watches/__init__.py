@@ -87,7 +87,7 @@ class WatchStore(Protocol):
 
 
 class Rules(Protocol):
-    """What the watches need of the current rules (the pipeline's ``RuleBook``)."""
+    """What the watches need of the current rules (``bot.rules.book.RuleBook``)."""
 
     @property
     def rules(self) -> RuleSet: ...

@@ -38,11 +38,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.deliver import Sender
+from bot.delivery.kinds import ItemPart, TopicAlert
+from bot.delivery.ratelimit import Limits, is_group
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Hit, Item, Message, TopicMatch
-from bot.ratelimit import Limits, is_group
 from bot.store import Store
-from bot.telegram.render import render_alert
+from bot.telegram.render import render, render_alert
 from bot.telegram.send import TelegramSink
 from tests.fakes.outbox import START, FakeTime, MemoryOutbox
 from tests.fakes.telegram import FakeTelegram, SendLimits
@@ -108,7 +109,7 @@ async def bare_loop() -> float:
     outbox, sink = burst(random.Random(7)), NullSink()
     cpu = time.process_time()
     for entry in outbox.due(FakeTime().now, limit=ALERTS):
-        await sink.send(entry.alert.destination, entry.alert.message)
+        await sink.send(entry.alert.destination, render(entry.alert))
         outbox.mark_sent(entry.id, 1, FakeTime().now)
     return time.process_time() - cpu
 
@@ -139,7 +140,20 @@ def channel_alerts() -> list[Alert]:
             item_key=f"item-{n // REAL_CHANNELS}",
             topic_id="bench",
             destination=Destination(channels[n % REAL_CHANNELS]),
-            message=Message(text=f"<b>alert {n}</b> R&amp;D", plain=f"alert {n} R&D"),
+            # Rendered when sent, as every alert is: the sender's CPU includes it.
+            body=TopicAlert(
+                ItemPart(f"alert {n} R&D", f"https://bench.example/{n}", "Bench", START),
+                "Bench",
+                "Asia/Shanghai",
+                hits=(Hit("R&D", None, "R&D", "title", 0, 0, 3),),
+                summary=f"Lead sentence of alert {n}, with R&D in it.",
+                bold=(
+                    (
+                        len(f"Lead sentence of alert {n}, with "),
+                        len(f"Lead sentence of alert {n}, with R&D"),
+                    ),
+                ),
+            ),
             first_seen=START,
         )
         for n in range(REAL_ALERTS)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
-from bot.deliver import Sink
+from bot.delivery.sender import Sink
 from bot.errors import SendError
 from bot.models import Destination
 from bot.store.health import StoreHealth

@@ -24,16 +24,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alarm import StoreAlarm
 from bot.control import Control, Deps
-from bot.control.members import gone_notice
-from bot.deliver import Limits, Sender, Sink
-from bot.digest import DigestCollector
+from bot.delivery.chats import ChatPolicy
+from bot.delivery.digest import DigestCollector
+from bot.delivery.sender import Limits, Sender, Sink
 from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice
 from bot.feeds.workers import FeedParsers, default_processes
 from bot.llm import LlmSummarizer
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
-from bot.models import Destination, Lease
+from bot.models import Lease
 from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
 from bot.retention import schedule_retention
 from bot.rules.bounded import load_rules_bounded
@@ -120,11 +120,12 @@ class App:
         self.sink = self._make_sink()
         self.store_alarm = StoreAlarm(self.sink, settings.admin_ids)
         self.summarizer = _make_summarizer(settings)
+        chats = ChatPolicy(self.store, self.notify_admins, self._named_chats, offload=self.db)
         self.sender = Sender(
             self.store,
             self.sink,
-            on_chat_gone=self._chat_gone,
-            on_chat_moved=self._chat_moved,
+            on_chat_gone=chats.gone,
+            on_chat_moved=chats.moved,
             summarizer=self.summarizer,
             summary_timeout=settings.llm_timeout,
             metrics=self.metrics,
@@ -528,24 +529,6 @@ class App:
 
     async def _feed_notice(self, notice: Notice) -> None:
         await self.notify_admins(notice.text)
-
-    async def _chat_moved(self, dest: Destination, new_chat: int) -> None:
-        """A group became a supergroup: alerts follow it, but rule files name the old id."""
-        await self.notify_admins(
-            f"Telegram moved chat {dest.chat} to {new_chat} (a group became a supergroup). "
-            f"Alerts now go to {new_chat}; rule files that name {dest.chat} in `channels` "
-            "should be updated.",
-            key=f"chat-moved:{dest.chat}:{new_chat}",
-        )
-
-    async def _chat_gone(self, dest: Destination, reason: str) -> None:
-        """The bot was blocked or removed: remember the chat as gone (nothing more is queued
-        or sent to it), end its subscriptions, tell admins once."""
-        named = dest.chat in self._named_chats()
-        since, topics = await self.db(self.store.mark_gone, dest.chat, reason, named)
-        log.warning("chat_gone_remembered", extra={"chat_id": str(dest), "topics": len(topics)})
-        key, text = gone_notice(dest.chat, reason, topics, since)
-        await self.notify_admins(text, key=key)
 
     def _named_chats(self) -> set[int | str]:
         """Every chat the current rule files name in a topic's ``channels``."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
+
+if TYPE_CHECKING:
+    from bot.delivery.kinds import Body
 
 Field = Literal["title", "content"]
 FIELDS: tuple[Field, ...] = ("title", "content")
@@ -104,14 +107,14 @@ AlertKind = Literal["alert", "also", "digest_item", "digest", "notice", "edit"]
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """One item x one topic x one destination, rendered and ready for the outbox.
+    """One item (or note) for one destination, as the outbox holds it until the send.
 
-    ``kind`` says what the outbox does with it:
+    ``body`` is what it says, one type per kind (``bot.delivery.kinds``), rendered at send
+    time. ``kind`` says what the outbox does with it:
 
     - ``alert``: sent as a message of its own;
     - ``also``: a near-duplicate of the alert ``ref_key`` (an item key of ``ref_feed``) in
-      the same topic and chat; ``message`` is that alert's message with the "also:" lines,
-      sent as an edit of it;
+      the same topic and chat: that alert's message is edited to list it;
     - ``digest_item``: held until ``deliver_at``, then listed in one digest message;
     - ``digest``: one digest message (or one part of a long one);
     - ``notice``: a note to an admin (``item_key`` names it: one note per key and admin);
@@ -123,18 +126,23 @@ class Alert:
     item_key: str
     topic_id: str
     destination: Destination
-    message: Message
+    body: Body
     first_seen: datetime
-    kind: AlertKind = "alert"
     fingerprint: str | None = None  # bot.cluster.encode(...) of the item
-    source: str | None = None  # the feed's display name
-    title: str | None = None  # the item's title and link, for "also:" lines and digests
-    link: str | None = None
     ref_feed: str | None = None
     ref_key: str | None = None
     deliver_at: datetime | None = None
     # Plain title and body for a machine-written summary at send time (None: not wanted).
     summary_input: str | None = None
+
+    @property
+    def kind(self) -> AlertKind:
+        kind: str = getattr(self.body, "was", self.body.kind)  # a row from before the parts
+        if self.deliver_at is not None and kind in ("alert", "also"):
+            return "digest_item"
+        if kind == "alert" and self.ref_key is not None:
+            return "edit"  # a new version of the sent alert it names
+        return cast(AlertKind, kind)
 
 
 @dataclass(slots=True)
@@ -148,7 +156,7 @@ class OutboxEntry:
     message_id: int | None = None
     error: str | None = None
     not_before: datetime | None = None
-    # When it was sent, and what the item was: near-duplicate edits and stats read them.
+    # When it was sent, and what the item was: near-duplicate edits and digests read them.
     sent_at: datetime | None = None
     item_title: str | None = None
     item_link: str | None = None

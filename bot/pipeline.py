@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from bot import cluster, surges
-from bot.audience import alert_destinations
-from bot.dedupe import collapse_near_duplicates
-from bot.digest import next_slot
+from bot.delivery.audience import alert_destinations
+from bot.delivery.dedupe import collapse_near_duplicates
+from bot.delivery.digest import next_slot
 from bot.errors import FeedError, LeaseLost, ParseError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.identity import canonical_link
@@ -41,7 +41,7 @@ from bot.store.aio import Offload, to_thread
 from bot.store.store import SpikeCount
 from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
 from bot.summarize import machine_input
-from bot.telegram.render import render_alert, render_watch_alert
+from bot.telegram.render import topic_alert, watch_alert
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
 from bot.watches import WatchBook, watch_key
@@ -514,7 +514,7 @@ class Pipeline:
             if topic is None:
                 continue
             self.metrics.topic_matched(topic.id)
-            message = render_alert(
+            body = topic_alert(
                 item=item,
                 topic_id=topic.id,
                 topic_name=topic.name,
@@ -532,13 +532,9 @@ class Pipeline:
                         item.key,
                         topic.id,
                         dest,
-                        message,
+                        body,
                         now,
-                        kind="digest_item" if deliver_at else "alert",
                         fingerprint=fp,
-                        source=feed_name,
-                        title=item.title,
-                        link=item.link,
                         deliver_at=deliver_at,
                         summary_input=None if deliver_at else machine_input(match.plain),
                     )
@@ -547,7 +543,7 @@ class Pipeline:
             key = watch_key(row.id)
             if row.destination in self.store.muted(key, now):
                 continue
-            message = render_watch_alert(
+            body = watch_alert(
                 item=item,
                 watch_key=key,
                 query=row.query,
@@ -563,12 +559,9 @@ class Pipeline:
                     item.key,
                     key,
                     row.destination,
-                    message,
+                    body,
                     now,
                     fingerprint=fp,
-                    source=feed_name,
-                    title=item.title,
-                    link=item.link,
                     summary_input=machine_input(match.plain),
                 )
             )

@@ -4,8 +4,8 @@ The pipeline calls ``sightings`` for each new item (the text it already prepared
 topics), and hands ``counter(...)`` to the store, which runs it inside the poll's write
 transaction over the store's ledger (``bot.store.spikes``). A surge becomes one alert per
 destination of its spike (channels and subscribers, less those that muted it), rendered by
-``bot.telegram.render_spike``; the outbox row of a (spike, key, window) and chat is one, so
-a grown count rewrites or edits it (``bot.store.spikes.queue_spikes``).
+``bot.telegram.render_spike`` when sent; the outbox row of a (spike, key, window) and chat
+is one, so a grown count rewrites or edits it (``bot.store.spikes.queue_spikes``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.digest import next_slot
+from bot.delivery.digest import next_slot
 from bot.models import Alert, Destination, Item
 from bot.rules.match import Prepared
 from bot.spikes.detect import (
@@ -27,7 +27,7 @@ from bot.spikes.detect import (
     story_fingerprint,
 )
 from bot.spikes.watch import SpikeWatch
-from bot.telegram.render_spike import headline, render_spike
+from bot.telegram.render_spike import spike_alert
 
 SPIKE_FEED = "spikes:"  # the outbox's feed id for spike alerts: never a feed's id (":")
 
@@ -69,8 +69,7 @@ def surge_alerts(
     out: list[tuple[Alert, int]] = []
     for surge in surges:
         spike = surge.spike
-        message = render_spike(
-            spike_id=spike.id,
+        body = spike_alert(
             spike_name=spike.name,
             watched=surge.watched,
             window=spike.window,
@@ -82,20 +81,15 @@ def surge_alerts(
             tz=tz,
         )
         deliver_at = next_slot(spike.delivery, now, tz)
-        newest = surge.stories[-1] if surge.stories else None
         for dest in destinations.get(spike.id, ()):
             alert = Alert(
                 feed_id=SPIKE_FEED,
                 item_key=f"{surge.watched.key}@{surge.window_start.isoformat()}",
                 topic_id=spike.id,
                 destination=dest,
-                message=message,
+                body=body,
                 first_seen=now,
-                kind="digest_item" if deliver_at else "alert",
-                source=spike.name,
-                title=headline(surge.watched, spike.window, surge.count, surge.mean),
-                link=newest.link if newest is not None else "",
-                deliver_at=deliver_at,
+                deliver_at=deliver_at,  # held for a digest: a digest item
             )
             out.append((alert, surge.count))
     return out

@@ -31,15 +31,15 @@ LAYERS: dict[str, int] = {
     "bot.metrics": ADAPTER,
     "bot.pipeline": ORCHESTRATION,
     "bot.scheduler": ORCHESTRATION,
-    "bot.deliver": ORCHESTRATION,
     "bot.alarm": ORCHESTRATION,
-    "bot.machine_summary": ORCHESTRATION,
-    "bot.digest": ORCHESTRATION,
-    "bot.dedupe": ORCHESTRATION,
+    # Delivery: the outbox to Telegram (sender, attempts, summaries, digests, duplicates,
+    # audience); its send limits are pure arithmetic the Telegram edge shares.
+    "bot.delivery": ORCHESTRATION,
+    "bot.delivery.ratelimit": PURE,
+    "bot.delivery.kinds": BASE,  # what an alert says: the store and the renderers share it
     "bot.retention": ORCHESTRATION,
     "bot.llm": ADAPTER,
     "bot.control": ORCHESTRATION,
-    "bot.audience": ORCHESTRATION,
     "bot.surges": ORCHESTRATION,
     "bot.spikes": PURE,
     "bot.spikes_dry_run": ENTRY,
@@ -50,7 +50,11 @@ LAYERS: dict[str, int] = {
     "bot.rules.edit": ADAPTER,
     "bot.rules.bounded": ADAPTER,
     "bot.telegram": ADAPTER,
+    "bot.telegram.doc": PURE,
     "bot.telegram.render": PURE,
+    "bot.telegram.render_topic": PURE,
+    "bot.telegram.render_parts": PURE,
+    "bot.telegram.render_digest": PURE,
     "bot.telegram.replies": PURE,
     "bot.telegram.replies_admin": PURE,
     "bot.telegram.i18n": PURE,
@@ -61,7 +65,6 @@ LAYERS: dict[str, int] = {
     "bot.rules": PURE,
     "bot.summarize": PURE,
     "bot.cluster": PURE,
-    "bot.ratelimit": PURE,
     "bot.models": BASE,
     "bot.errors": BASE,
 }
@@ -146,3 +149,28 @@ def test_pure_core_does_no_io(path: Path) -> None:
 def test_every_module_has_a_layer() -> None:
     for path in modules():
         layer_of(module_name(path))  # raises KeyError for an unclassified module
+
+
+# What the delivery package builds on: the store, Telegram's rendering and errors, the
+# metrics, the models. Never the entry layer, the pipeline, the commands or the feeds.
+DELIVERY_MAY_IMPORT = (
+    "bot.delivery",
+    "bot.models",
+    "bot.errors",
+    "bot.metrics",
+    "bot.cluster",
+    "bot.store",
+    "bot.telegram.render",
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if module_name(p).startswith("bot.delivery")],
+    ids=lambda p: module_name(p),
+)
+def test_delivery_imports_only_what_it_builds_on(path: Path) -> None:
+    for imported in imports_of(path):
+        if imported.split(".")[0] != "bot" or imported == "bot":  # from bot import cluster
+            continue
+        assert imported.startswith(DELIVERY_MAY_IMPORT), f"{module_name(path)} imports {imported}"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from telegram.request import HTTPXRequest
 
-from bot.deliver import Limits, Sender
+from bot.delivery.kinds import Rendered
+from bot.delivery.sender import Limits, Sender
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from bot.telegram.send import TelegramSink
@@ -105,7 +106,7 @@ def burst() -> list[Alert]:
                     item_key=f"item-{n}",
                     topic_id="burst",
                     destination=Destination(chat),
-                    message=Message(text=f"<b>{text}</b>", plain=text),
+                    body=Rendered(Message(text=f"<b>{text}</b>", plain=text)),
                     first_seen=START,
                 )
             )

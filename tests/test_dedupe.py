@@ -1,4 +1,4 @@
-"""Near-duplicates: fingerprints (bot.cluster) and "also:" edits of the first alert (bot.dedupe)."""
+"""Near-duplicates: fingerprints (bot.cluster) and "also:" edits of the first alert."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from datetime import timedelta
 import opencc
 
 from bot import cluster
-from bot.dedupe import MAX_ALSO, collapse_near_duplicates
-from bot.deliver import Sender
-from bot.models import Alert, Destination, Message
+from bot.delivery.dedupe import MAX_ALSO, collapse_near_duplicates
+from bot.delivery.kinds import ItemPart, TopicAlert
+from bot.delivery.sender import Sender
+from bot.models import Alert, Destination
 from bot.store import Store
 from bot.telegram.send import TelegramSink
 from tests.fakes.outbox import START, FakeTime
@@ -62,18 +63,15 @@ CHAT = Destination(-100500)
 
 
 def alert(feed: str, title: str, body: str, *, chat: Destination = CHAT, at: int = 0) -> Alert:
-    text = f"🔔 Topic\n{feed}\n{title}\n\n{body[:40]}\n\n#topic"
+    item = ItemPart(title, f"https://{feed}.example/story?a=1&b=2", f"Feed {feed}")
     return Alert(
         feed_id=feed,
         item_key=f"{feed}:{title}",
         topic_id="topic",
         destination=chat,
-        message=Message(text=text.replace("Topic", "<b>Topic</b>"), plain=text),
+        body=TopicAlert(item, "Topic", "UTC", summary=body[:40]),
         first_seen=START + timedelta(minutes=at),
         fingerprint=cluster.encode(fp(title, body)),
-        source=f"Feed {feed}",
-        title=title,
-        link=f"https://{feed}.example/story?a=1&b=2",
     )
 
 

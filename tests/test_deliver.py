@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from bot.deliver import Limits, Sender
+from bot.delivery.sender import Limits, Sender
 from bot.errors import ChatGone, ParseModeRefused, PermanentSendError, RetryLater
 from bot.models import Destination, Message
+from bot.telegram.render import render
 from bot.telegram.send import TelegramSink
-from tests.fakes.outbox import FakeTime, MemoryOutbox
+from tests.fakes.outbox import FakeTime, MemoryOutbox, topic_body
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -320,3 +323,94 @@ async def test_entries_queued_during_a_long_drain_are_not_stuck_behind_it(
     order = [text for _, _, text in sink.delivered]
     assert len(order) == 61
     assert order.index("late arrival") < 20
+
+
+async def until(condition: Callable[[], object]) -> None:
+    """Let the loop run until ``condition`` holds (a guard turns a hang into a failure)."""
+    async with asyncio.timeout(30):
+        while not condition():  # noqa: ASYNC110 -- one condition over several sources
+            await asyncio.sleep(0)
+
+
+class SlowSummaries:
+    """A summariser that answers each text only when the test says so."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.release: dict[str, asyncio.Event] = {}
+
+    async def __call__(self, text: str) -> str:
+        self.asked.append(text)
+        await self.release.setdefault(text, asyncio.Event()).wait()
+        return f"Machine summary of {text}"
+
+
+async def test_a_slow_summary_holds_only_its_own_chat(outbox: MemoryOutbox, time: FakeTime) -> None:
+    summaries = SlowSummaries()
+    sink = ScriptedSink(time)
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
+    a.alert = replace(a.alert, summary_input="item A")
+    outbox.add(2, "B")
+    sender = sender_for(outbox, sink, time, summarizer=summaries, summary_timeout=60)
+    drain = asyncio.create_task(sender.drain())
+    await until(lambda: sink.texts(2))  # B goes out while A's summary is being written
+    assert summaries.asked == ["item A"]
+    assert sink.texts(1) == [] and not drain.done()
+    summaries.release["item A"].set()
+    assert await drain == 2
+    [text] = sink.texts(1)
+    assert "Machine summary of item A" in text and "extract" not in text
+    assert render(outbox.entries[a.id].alert).plain == text  # a resend says the same
+
+
+async def test_the_run_loop_sends_other_chats_while_a_summary_is_pending(
+    outbox: MemoryOutbox, time: FakeTime
+) -> None:
+    summaries = SlowSummaries()
+    sink = ScriptedSink(time)
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
+    a.alert = replace(a.alert, summary_input="item A")
+    sender = sender_for(outbox, sink, time, summarizer=summaries, summary_timeout=60)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(sender.run(stop))
+    await until(lambda: summaries.asked)
+    outbox.add(2, "B")  # queued later, for another chat
+    sender.wake()
+    await until(lambda: sink.texts(2))
+    assert sink.texts(1) == []
+    summaries.release["item A"].set()  # the summary's end wakes the loop
+    await until(lambda: sink.texts(1))
+    stop.set()
+    await loop
+    assert "Machine summary of item A" in sink.texts(1)[0]
+
+
+async def test_a_summary_that_never_comes_waits_at_most_the_timeout(
+    outbox: MemoryOutbox, time: FakeTime
+) -> None:
+    sink = ScriptedSink(time)
+    a = outbox.add(1, "A", body=topic_body("A", "extract"))
+    a.alert = replace(a.alert, summary_input="item A")
+    sender = sender_for(outbox, sink, time, summarizer=SlowSummaries(), summary_timeout=0.05)
+    assert await sender.drain() == 1
+    assert sink.texts(1) == [render(a.alert).plain]  # the extractive alert, unchanged
+
+
+async def test_a_slot_waits_for_the_chats_turn_and_counts_from_the_answer() -> None:
+    from bot.delivery.ratelimit import RateLimiter
+
+    time = FakeTime()
+    limiter = RateLimiter(
+        Limits(per_chat_interval=1.0), clock=lambda: time.now.timestamp(), sleep=time.sleep
+    )
+    start = time.now.timestamp()
+    async with limiter.slot(5):
+        time.advance(0.4)  # Telegram answers 0.4 s later
+    async with limiter.slot(5):  # a full interval after the answer, not after the request
+        assert time.now.timestamp() - start == pytest.approx(1.4)
+    async with limiter.slot(6):  # another chat is not held up
+        assert time.now.timestamp() - start == pytest.approx(1.4)
+    with pytest.raises(RuntimeError):
+        async with limiter.slot(5):  # a request that fails still counts
+            raise RuntimeError("network")
+    assert limiter.ready_at(5, time.now.timestamp()) == pytest.approx(time.now.timestamp() + 1.0)

@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import cluster
-from bot.dedupe import collapse_near_duplicates
-from bot.digest import DigestCollector, next_slot
-from bot.models import Alert, Destination, Message
+from bot.delivery.dedupe import collapse_near_duplicates
+from bot.delivery.digest import DigestCollector, next_slot
+from bot.delivery.kinds import ItemPart, TopicAlert
+from bot.models import Alert, Destination
 from bot.store import Store
-from bot.telegram.render import MAX_MESSAGE_UNITS, DigestLine, render_digest, utf16_len
+from bot.telegram.render import MAX_MESSAGE_UNITS, DigestLine, render, render_digest, utf16_len
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2024, 6, 28, 0, 53, tzinfo=UTC)  # 08:53 in Shanghai
@@ -75,13 +76,9 @@ def held(feed: str, n: int, chat: int, topic: str, slot: datetime, body: str) ->
         item_key=f"{feed}-{n}",
         topic_id=topic,
         destination=Destination(chat),
-        message=Message(text=title, plain=title),
+        body=TopicAlert(ItemPart(title, f"https://{feed}.example/{n}", feed.upper()), topic, "UTC"),
         first_seen=T0,
-        kind="digest_item",
         fingerprint=cluster.encode(cluster.fingerprint(title, body)),
-        source=feed.upper(),
-        title=title,
-        link=f"https://{feed}.example/{n}",
         deliver_at=slot,
     )
 
@@ -113,7 +110,7 @@ def test_digests_collect_per_chat_group_by_topic_and_survive_restarts(
         assert collector.collect() == 2  # one digest per chat
         assert collector.collect() == 0  # nothing twice
         due = reopened.due(slot + timedelta(seconds=1), limit=10)
-    by_chat = {e.alert.destination.chat: e.alert.message.plain for e in due}
+    by_chat = {e.alert.destination.chat: render(e.alert).plain for e in due}
     digest = by_chat[11]
     assert digest.index("Topic A") < digest.index("Topic B")
     assert "a-topic story 0 from voa — VOA (also: DW)" in digest

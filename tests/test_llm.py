@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.kinds import TopicAlert
+from bot.delivery.sender import Sender
 from bot.llm import LlmError, LlmSummarizer
-from bot.models import Message
-from bot.telegram.render import MACHINE_LABEL, with_machine_summary
-from tests.fakes.outbox import FakeTime, MemoryOutbox
+from bot.models import Alert, Destination, Message
+from bot.telegram.render import MACHINE_LABEL, render
+from tests.fakes.outbox import START, FakeTime, MemoryOutbox, topic_body
 
 ALERT_HTML = (
     '🔔 <b>Topic</b>\nVOA · 2024-06-28 08:53 CST\n<a href="https://x/1"><b>Title</b></a>'
@@ -102,9 +103,18 @@ async def test_summarizer_errors_are_classified(llm: FakeLlm, status: int, reply
         await summarizer.aclose()
 
 
+def topic_alert(body: TopicAlert) -> Alert:
+    return Alert("voa", "k", "topic", Destination(1), body, START)
+
+
+def test_an_alert_renders_as_before_the_outbox_held_parts() -> None:
+    message = render(topic_alert(topic_body()))
+    assert (message.text, message.plain) == (ALERT_HTML, ALERT_PLAIN)
+
+
 def test_machine_summary_replaces_the_extractive_one_and_is_labelled() -> None:
-    message = Message(ALERT_HTML, ALERT_PLAIN)
-    out = with_machine_summary(message, "A <b>bold</b> & claim")
+    body = replace(topic_body(), machine_summary="A <b>bold</b> & claim")
+    out = render(topic_alert(body))
     assert MACHINE_LABEL in out.plain and "Lead sentence" not in out.plain
     assert "A &lt;b&gt;bold&lt;/b&gt; &amp; claim" in out.text
     assert out.plain.endswith("Why: 普京 (@putin · content)\n#topic")
@@ -113,7 +123,7 @@ def test_machine_summary_replaces_the_extractive_one_and_is_labelled() -> None:
 
 async def _send_one(summarizer: LlmSummarizer, limit: float) -> tuple[MemoryOutbox, str]:
     outbox, time = MemoryOutbox(), FakeTime()
-    entry = outbox.add(1, "x", msg=Message(ALERT_HTML, ALERT_PLAIN))
+    entry = outbox.add(1, "x", body=topic_body())
     entry.alert = replace(entry.alert, summary_input="Title\n\nBody")
     sent: list[str] = []
 

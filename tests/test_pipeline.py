@@ -19,6 +19,7 @@ from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.store import Store
+from bot.telegram.render import render
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.fakes.parsing import spin_or_parse
 
@@ -108,7 +109,7 @@ async def test_first_poll_alerts_on_backfill_newest_only(
     report = await pipeline.poll_feed(feed(pipeline, "a"))
     assert report.ok and report.new_items == 3
     assert report.alerts == 4  # the two newest items, each to two destinations
-    titles = [e.alert.message.plain for e in pipeline.store.due(datetime.now(UTC))]
+    titles = [render(e.alert).plain for e in pipeline.store.due(datetime.now(UTC))]
     assert sum("普京访问平壤 1" in t for t in titles) == 0
     # Oldest first: story 2 before story 3, for every destination.
     firsts = [t for t in titles if "普京访问平壤 2" in t or "普京访问平壤 3" in t]
@@ -320,7 +321,7 @@ async def test_a_guid_that_becomes_repeated_does_not_realert(
     route.body = rss_document([new, old])
     report = await pipeline.poll_feed(feed(pipeline, "a"), on_schedule=False)
     assert (report.new_items, report.alerts) == (1, 2)
-    texts = [e.alert.message.plain for e in pipeline.store.due(datetime.now(UTC))]
+    texts = [render(e.alert).plain for e in pipeline.store.due(datetime.now(UTC))]
     assert sum("普京访问平壤 2" in t for t in texts) == 2
     # And back: the guid is unique again; neither item is new.
     route.body = rss_document([old])

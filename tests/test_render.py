@@ -11,15 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.models import Field, Hit, Item, Message, TopicMatch
-from bot.telegram import render as render_module
+from bot.telegram import render_topic as render_module
 from bot.telegram.protocol import find_topic, topic_ref
 from bot.telegram.render import (
     DigestLine,
     hashtag,
     render_alert,
-    render_also,
     render_digest,
     utf16_len,
+    with_also,
 )
 from bot.telegram.replies import Doc
 from tests.fakes.telegram_html import parse_html
@@ -308,7 +308,7 @@ def test_bidirectional_overrides_never_reach_telegram() -> None:
     content = f"普京\u202e赢得\u202c选举。{BIDI_CONTROLS}Another\u2066 sentence."
     hit = content_hit(content, "普京")
     message = render(make_item(title=title), content, [hit], feed=f"VOA{BIDI_CONTROLS} 中文")
-    also = render_also(message, [("RFA\u202e", "https://rfa.example/a")])
+    also = with_also(message, [("RFA\u202e", "https://rfa.example/a")])
     digest = render_digest(
         [DigestLine("russia-dprk", "俄朝", title, "https://x.example/a", "Feed\u202e")],
         when=datetime(2024, 6, 28, tzinfo=UTC),

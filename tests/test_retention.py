@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import bot.store.store as store_module
+from bot.delivery.kinds import Rendered
 from bot.errors import ConfigError
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.retention import FIRST_RUN_AFTER, JOB_ID, prune_store, schedule_retention
@@ -65,13 +66,13 @@ def test_a_feed_with_fewer_recent_items_than_it_keeps_keeps_its_newest(
 
 
 def alert(key: str) -> Alert:
-    return Alert("f", key, "t", Destination(-100), Message(f"<b>{key}</b>", key), NOW)
+    return Alert("f", key, "t", Destination(-100), Rendered(Message(f"<b>{key}</b>", key)), NOW)
 
 
 def test_only_finished_alerts_older_than_their_days_are_pruned(store: Store) -> None:
     keys = ["queued", "held", "sent-old", "failed-old", "sent-recent"]
     store.enqueue([alert(k) for k in keys if k != "held"])
-    store.enqueue([replace(alert("held"), kind="digest_item", deliver_at=NOW + DAY)])
+    store.enqueue([replace(alert("held"), deliver_at=NOW + DAY)])
     ids = {e.alert.item_key: e.id for e in store.due(NOW + DAY)}
     store.mark_sent(ids["sent-old"], 1, NOW)
     store.mark_failed(ids["failed-old"], "refused")

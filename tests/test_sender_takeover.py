@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.kinds import Rendered
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Message
 from bot.store import Store
 from tests.fakes.outbox import START, FakeTime
@@ -49,7 +50,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def alert(chat: int | str, n: int) -> Alert:
-    return Alert("wire", f"item-{n}", "crash", Destination(chat), Message(f"a{n}", f"a{n}"), START)
+    return Alert(
+        "wire", f"item-{n}", "crash", Destination(chat), Rendered(Message(f"a{n}", f"a{n}")), START
+    )
 
 
 def sender(store: Store, sink: TimedSink, time: FakeTime, name: str) -> Sender:

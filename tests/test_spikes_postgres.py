@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.delivery.kinds import SpikeAlert
 from bot.feeds.fetch import Fetcher
 from bot.pipeline import AlertOptions, Pipeline, RuleBook
 from bot.rules.load import load_rules
 from bot.store import Store
+from bot.store.parts import body_from_json
+from bot.telegram.render_spike import render_spike
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.spike_material import ENTITIES, trump_bodies
 
@@ -104,7 +107,7 @@ async def test_two_pollers_count_each_story_once_and_fire_once(
             fired = conn.execute(text("SELECT count(*) FROM spike_alerts")).scalar_one()
             rows = conn.execute(
                 text(
-                    "SELECT chat, kind, text FROM outbox WHERE topic_id='surges' ORDER BY chat, id"
+                    "SELECT chat, kind, parts FROM outbox WHERE topic_id='surges' ORDER BY chat, id"
                 )
             ).all()
     finally:
@@ -116,5 +119,7 @@ async def test_two_pollers_count_each_story_once_and_fire_once(
         (str(DESK), "alert"),
         ("-100901", "alert"),
     ]
-    for _, _, body in rows:
-        assert "items in the last hour" in body
+    for _, _, parts in rows:
+        body = body_from_json(parts)
+        assert isinstance(body, SpikeAlert)
+        assert "items in the last hour" in render_spike(body, "surges").plain

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.feeds.fetch import Fetcher
 from bot.models import Destination
 from bot.pipeline import AlertOptions, Pipeline, RuleBook
 from bot.rules.load import load_rules
 from bot.store import Store
 from bot.surges import SPIKE_FEED
+from bot.telegram.render import render
 from bot.telegram.send import TelegramSink
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.fakes.outbox import FakeTime
@@ -106,7 +107,7 @@ def spike_rows(store: Store) -> list[tuple[str, str, str]]:
     queued = store.due(NOW + timedelta(days=1), limit=1000)
     sent = store.sent_alerts()
     return [
-        (e.alert.kind, e.status, e.alert.message.plain)
+        (e.alert.kind, e.status, render(e.alert).plain)
         for e in sorted(queued + sent, key=lambda e: e.id)
         if e.alert.topic_id == "surges"
     ]

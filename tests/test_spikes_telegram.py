@@ -14,7 +14,7 @@ from bot.spikes.detect import Detector, Ledger, Story
 from bot.store import Store
 from bot.surges import sighting
 from bot.telegram.render import utf16_len
-from bot.telegram.render_spike import headline, render_spike
+from bot.telegram.render_spike import headline, render_spike, spike_alert
 from tests.fakes.commands_harness import CommandBot
 from tests.spike_material import ENTITIES, trump_bodies
 
@@ -39,8 +39,7 @@ def story(n: int, source: str, title: str | None = None, link: str | None = None
 
 
 def render(stories: Sequence[Story], count: int = 12, mean: float = 0.3) -> tuple[str, str]:
-    message = render_spike(
-        spike_id="surges",
+    body = spike_alert(
         spike_name="Surges in coverage",
         watched=PUTIN,
         window=3600.0,
@@ -51,6 +50,7 @@ def render(stories: Sequence[Story], count: int = 12, mean: float = 0.3) -> tupl
         stories=stories,
         tz=ZoneInfo("Asia/Shanghai"),
     )
+    message = render_spike(body, "surges")
     assert message.buttons[-1][0].callback_data == "mute:surges"
     return message.text, message.plain
 

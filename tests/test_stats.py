@@ -12,6 +12,7 @@ from PIL import Image
 
 from bot.control import merge_destinations
 from bot.control.flood import Flood, Verdict
+from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.store import Store
 from bot.telegram.chart import StatsData, draw_stats
@@ -55,7 +56,7 @@ def test_an_alert_goes_to_channels_and_subscribers_once_and_never_to_muted_chats
 
 def test_counts_and_times_for_status_and_stats(store: Store) -> None:
     items = [Item("voa", f"k{n}", "t", "https://x", "") for n in range(3)]
-    alert = Alert("voa", "k0", "taiwan", ME, Message("x", "x"), T0)
+    alert = Alert("voa", "k0", "taiwan", ME, Rendered(Message("x", "x")), T0)
     store.record_poll(FeedState("voa"), items, T0 - timedelta(hours=3), [alert])
     [entry] = store.due(T0)
     store.mark_sent(entry.id, 9, T0 - timedelta(minutes=10))

@@ -14,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
+from bot.delivery.kinds import Rendered
 from bot.errors import StoreError
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.store import Store, metadata
@@ -40,7 +41,7 @@ def item(key: str, feed_id: str = "voa", title: str = "标题") -> Item:
 def alert(
     key: str, topic: str = "russia", chat: int | str = -100123, feed_id: str = "voa"
 ) -> Alert:
-    return Alert(feed_id, key, topic, Destination(chat), Message("<b>x</b>", "x"), T0)
+    return Alert(feed_id, key, topic, Destination(chat), Rendered(Message("<b>x</b>", "x")), T0)
 
 
 def tables(path: Path) -> set[str]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.delivery.kinds import DigestAlert, Rendered
 from bot.errors import StoreError
 from bot.models import Alert, Button, Destination, FeedState, Item, Message
 from bot.store import Store
@@ -24,6 +26,11 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield s
 
 
+def as_digest(alert: Alert) -> Alert:
+    """The alert as a digest message (a row of kind "digest")."""
+    return replace(alert, body=DigestAlert((), T0, "UTC"))
+
+
 def alert(
     key: str,
     *,
@@ -33,7 +40,7 @@ def alert(
     first_seen: datetime = T0,
 ) -> Alert:
     message = Message(f"<b>{key}</b>", key)
-    return Alert("voa", key, topic, Destination(chat, thread), message, first_seen)
+    return Alert("voa", key, topic, Destination(chat, thread), Rendered(message), first_seen)
 
 
 def queued_keys(store: Store, now: datetime = T0) -> list[str]:
@@ -64,7 +71,7 @@ def test_message_is_stored_whole(store: Store) -> None:
     message = Message(
         '<b>R&amp;D</b> <a href="https://e.com/?a=1&amp;b=2">普京</a>', "R&D 普京", buttons
     )
-    sent = Alert("voa", "a", "russia", Destination("@kp_watch", 12), message, T0)
+    sent = Alert("voa", "a", "russia", Destination("@kp_watch", 12), Rendered(message), T0)
     store.enqueue([sent])
     [entry] = store.due(T0)
     assert entry.alert == sent
@@ -193,17 +200,14 @@ def test_drop_chat_fails_only_that_chats_queue(store: Store) -> None:
 def test_a_digest_is_released_once_even_if_two_collectors_race(store: Store) -> None:
     from dataclasses import replace
 
-    held = [
-        replace(alert(k), kind="digest_item", deliver_at=T0 + HOUR, fingerprint=None)
-        for k in ("a", "b")
-    ]
+    held = [replace(alert(k), deliver_at=T0 + HOUR, fingerprint=None) for k in ("a", "b")]
     store.enqueue(held)
     items = store.held_digest_items(T0 + HOUR)
-    digest = replace(alert("digest#1", topic="digest"), kind="digest")
+    digest = as_digest(alert("digest#1", topic="digest"))
     ids = [e.id for e in items]
     assert store.release_digests([digest], ids, T0 + HOUR) == 1
     # A second collector that read the same held items before the first released them.
-    late = replace(alert("digest#1-late", topic="digest"), kind="digest")
+    late = as_digest(alert("digest#1-late", topic="digest"))
     assert store.release_digests([late], ids, T0 + HOUR) == 0
     assert [e.alert.item_key for e in store.due(T0 + HOUR)] == ["digest#1"]
     assert store.held_digest_items(T0 + HOUR) == []

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.store import Store
 
@@ -25,7 +26,9 @@ def store(postgres_url: str) -> Iterator[Store]:
 
 
 def alert(key: str, chat: int | str = -100123, thread: int | None = None) -> Alert:
-    return Alert("voa", key, "russia", Destination(chat, thread), Message("<b>x</b>", "x"), T0)
+    return Alert(
+        "voa", key, "russia", Destination(chat, thread), Rendered(Message("<b>x</b>", "x")), T0
+    )
 
 
 def test_poll_queue_and_send_round_trip(store: Store) -> None:

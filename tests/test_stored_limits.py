@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.delivery.kinds import ItemPart, TopicAlert
 from bot.feeds.entries import (
     MAX_AUTHOR_CHARS,
     MAX_CONTENT_CHARS,
@@ -15,7 +16,7 @@ from bot.feeds.entries import (
     MAX_TITLE_CHARS,
 )
 from bot.feeds.parse import parse_feed
-from bot.models import Alert, Destination, FeedState, Item, Message
+from bot.models import Alert, Destination, FeedState, Hit, Item
 from bot.store import Store
 from bot.store.codec import MAX_ERROR, MAX_KEY, MAX_LINK, MAX_MESSAGE, MAX_TITLE
 from tests.fakes.feedserver import FeedServer, rss_document
@@ -141,12 +142,15 @@ def test_the_store_bounds_what_it_is_given_whatever_made_it(tmp_path: Path) -> N
         key,
         "topic",
         Destination(-100),
-        Message(text="<b>x</b>" * MB, plain="x" * MB),
+        TopicAlert(
+            ItemPart("t" * MB, "https://x.example/" + "l" * MB, "s" * MB),
+            "n" * MB,
+            "UTC",
+            hits=(Hit("h" * MB, None, "h", "title", 0, 0, 1),) * MB,
+            summary="x" * MB,
+        ),
         T0,
         fingerprint="{" * MB,
-        source="s" * MB,
-        title="t" * MB,
-        link="https://x.example/" + "l" * MB,
         summary_input="i" * MB,
     )
     db = tmp_path / "store.db"
@@ -164,6 +168,9 @@ def test_the_store_bounds_what_it_is_given_whatever_made_it(tmp_path: Path) -> N
     assert kept is not None and kept.etag is None and len(kept.last_error or "") == MAX_ERROR
     assert len(entry.alert.item_key) == MAX_KEY and entry.alert.fingerprint is None
     assert entry.item_title is not None and len(entry.item_title) == MAX_TITLE
-    assert entry.item_link is None and len(entry.alert.message.plain) == MAX_MESSAGE
+    body = entry.alert.body
+    assert isinstance(body, TopicAlert) and body.item.link is None and entry.item_link is None
+    assert len(body.summary) == MAX_MESSAGE and len(body.item.source) == MAX_TITLE
+    assert len(body.hits) < 1000
     assert max(row_bytes(db, "seen_items")) < MAX_KEY + MAX_TITLE + MAX_LINK + 200
     assert max(row_bytes(db, "outbox")) < 5 * MAX_MESSAGE

@@ -14,6 +14,7 @@ from PIL import Image
 import bot.app as app_module
 from bot.app import App
 from bot.control import Control, Deps
+from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, FeedState, Item, Message
 from bot.settings import load_settings
 from bot.telegram.updates import run_updates
@@ -56,7 +57,7 @@ async def test_status_reports_health_counts_and_the_worst_feeds(bot: CommandBot)
     bot.store.save_feed_state(failing)
     item = Item("alpha", "k1", "Putin", "https://a/1", "")
     message = Message("x", "x")
-    alert = Alert("alpha", "k1", "russia-dprk", Destination(USER), message, now)
+    alert = Alert("alpha", "k1", "russia-dprk", Destination(USER), Rendered(message), now)
     bot.store.record_poll(FeedState("alpha", last_poll=now, last_success=now), [item], now, [alert])
     [entry] = bot.store.due(now)
     bot.store.mark_sent(entry.id, 1, now)
@@ -80,9 +81,8 @@ async def test_status_shows_when_held_digest_items_go_out(bot: CommandBot) -> No
         "k2",
         "russia-dprk",
         Destination(USER),
-        Message("x", "x"),
+        Rendered(Message("x", "x")),
         now,
-        kind="digest_item",
         deliver_at=slot,
     )
     bot.store.enqueue([held])

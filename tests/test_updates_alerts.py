@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.control import alert_destinations
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.models import Alert, Destination, Item
-from bot.telegram.render import render_alert
+from bot.telegram.render import topic_alert
 from bot.telegram.send import TelegramSink
 from tests.fakes.commands_harness import GROUP, OTHER, USER, CommandBot
 
@@ -37,7 +37,7 @@ async def deliver(bot: CommandBot, item: Item) -> int:
     for tm in match.topics:
         topic = bot.book.rules.topic(tm.topic_id)
         assert topic is not None
-        message = render_alert(
+        body = topic_alert(
             item=item,
             topic_id=topic.id,
             topic_name=topic.name,
@@ -47,7 +47,7 @@ async def deliver(bot: CommandBot, item: Item) -> int:
             tz=ZoneInfo("UTC"),
         )
         for dest in alert_destinations(bot.store, topic.id, topic.channels, bot.clock()):
-            alerts.append(Alert(item.feed_id, item.key, topic.id, dest, message, bot.clock()))
+            alerts.append(Alert(item.feed_id, item.key, topic.id, dest, body, bot.clock()))
     bot.store.enqueue(alerts)
     sink = TelegramSink(bot.tg.token, api_url=bot.tg.url)
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, Message
 from tests.fakes.commands_harness import ADMIN, GROUP, USER, CommandBot
 from tests.fakes.telegram_updates import member_update
@@ -49,7 +50,9 @@ def notes(bot: CommandBot) -> Notes:
 
 
 def alert(chat: int | str, key: str, bot: CommandBot) -> Alert:
-    return Alert("alpha", key, "taiwan", Destination(chat), Message("x", "x"), bot.clock())
+    return Alert(
+        "alpha", key, "taiwan", Destination(chat), Rendered(Message("x", "x")), bot.clock()
+    )
 
 
 async def test_a_group_that_removes_the_bot_gets_nothing_more_until_it_is_added_back(

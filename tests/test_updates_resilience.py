@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
+from bot.delivery.ratelimit import Limits
 from bot.metrics import Metrics
-from bot.ratelimit import Limits
 from bot.telegram.pacing import ReplyPacer
 from tests.fakes.commands_harness import USER, CommandBot
 from tests.fakes.telegram import Fault, SendLimits
@@ -162,3 +162,23 @@ async def test_a_wait_too_long_for_a_reply_or_a_stop_ends_the_retries() -> None:
     with pytest.raises(RetryAfter):
         await _request(ReplyPacer(stop=stop), stopping)
     assert stopping.calls == 1
+
+
+async def test_a_reply_whose_html_is_refused_goes_out_as_plain_text(tmp_path: Path) -> None:
+    """Any of Telegram's HTML refusals (not only "can't parse entities") gets the fallback."""
+    async with CommandBot.start(tmp_path) as bot:
+        bot.tg.fault(Fault(400, 'Bad Request: unsupported start tag "x" at byte offset 3'))
+        reply = await bot.say("/start")
+        assert reply.text.startswith(INTRO)
+        assert reply.parse_mode is None  # sent again without markup
+
+
+async def test_a_failed_reply_is_logged_with_its_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with CommandBot.start(tmp_path) as bot:
+        bot.tg.fault(Fault(400, "Bad Request: message text is empty", times=2))
+        bot.tg.push_update(message_update("/start", user=USER))
+        await bot.wait(lambda: any(r.message == "reply_failed" for r in caplog.records))
+    [record] = [r for r in caplog.records if r.message == "reply_failed"]
+    assert record.exc_info is not None and "Message text is empty" in str(record.exc_info[1])

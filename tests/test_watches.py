@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.deliver import Sender
+from bot.delivery.sender import Sender
 from bot.pipeline import AlertOptions, Pipeline
 from bot.rules.model import FeedRule
 from bot.telegram.send import TelegramSink

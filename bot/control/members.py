@@ -9,12 +9,12 @@ handled by id and by ``@username``, the two ways rules and alerts name it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from bot.control.context import Deps
+from bot.delivery.chats import gone_notice
 from bot.telegram.protocol import Membership
 
-__all__ = ["bot_added", "bot_removed", "gone_notice", "removal_reason"]
+__all__ = ["bot_added", "bot_removed", "removal_reason"]
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +25,6 @@ def removal_reason(change: Membership) -> str:
     if change.status == "kicked":
         return "the bot was removed from the chat and banned"
     return "the bot was removed from the chat"
-
-
-def gone_notice(
-    chat: int | str, reason: str, topics: list[str], since: datetime
-) -> tuple[str, str]:
-    """(key, text) of the admins' note that a chat is gone: one note per time it went."""
-    ended = f" and ended its {len(topics)} subscription(s)" if topics else ""
-    text = (
-        f"Stopped sending to {chat}{ended}: {reason}. "
-        f"It gets nothing until /resumechat {chat}, the bot is added back, or a "
-        "rule file names it anew."
-    )
-    return f"chat-gone:{chat}:{since.isoformat()}", text
 
 
 async def bot_removed(deps: Deps, change: Membership) -> None:

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import App
-from bot.deliver import Sender
-from bot.digest import DigestCollector
+from bot.delivery.digest import DigestCollector
+from bot.delivery.sender import Sender
 from bot.settings import Settings
 
 DATA = files("bot.demo") / "data"
@@ -129,7 +129,10 @@ async def _steps(app: App, base: str, out: TextIO) -> str:
         f"{len(rules.topics)} topics: " + ", ".join(t.name for t in rules.topics) + ".",
     )
     _say(out, "1. Polling 环球快讯 (Chinese) and World Wire (English): instant alerts.")
-    first = await app.pipeline.poll_all([by_id[f] for f in FIRST_FEEDS], on_schedule=False)
+    # One feed after the other, so the messages are numbered the same way on every run.
+    first = []
+    for feed_id in FIRST_FEEDS:
+        first += await app.pipeline.poll_all([by_id[feed_id]], on_schedule=False)
     sent = await app.sender.drain()
     _say(out, "2. Polling the Traditional Chinese edition: a copy of a story already sent.")
     later = await app.pipeline.poll_all([by_id[f] for f in LATER_FEEDS], on_schedule=False)

@@ -1,4 +1,4 @@
-"""Outbox queries for near-duplicates and digests (see ``bot.dedupe`` and ``bot.digest``).
+"""Outbox queries for near-duplicates (``bot.delivery.dedupe``) and digests (``.digest``).
 
 Near-duplicates look back at what one topic sent (or holds) in one chat; digests collect the
 held items that are due and release them, with the digest messages, in one transaction.
@@ -26,7 +26,7 @@ LOCK_BUCKETS = 256
 
 
 class RecentAlerts(Protocol):
-    """What the near-duplicate check reads (``bot.dedupe.DedupeStore``)."""
+    """What the near-duplicate check reads (``bot.delivery.dedupe.DedupeStore``)."""
 
     def recent_alerts(
         self, topic_id: str, dest: Destination, since: datetime

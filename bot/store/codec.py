@@ -19,14 +19,15 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import RowMapping
 
+from bot.delivery.kinds import AlsoSource, Body, Rendered, TopicAlert
 from bot.models import Alert, Button, Destination, FeedState, Message, OutboxEntry
+from bot.store.parts import Bounds, body_from_json, body_to_json
 from bot.text.clip import clip
 
 _INTEGER = re.compile(r"^-?\d+$")
 NO_THREAD = 0  # see bot.store.tables: 0 stands for "no forum thread"
 
 Status = Literal["queued", "sent", "failed", "held"]
-Kind = Literal["alert", "also", "digest_item", "digest"]
 
 MAX_TITLE = 1000  # item and feed titles, an alert's source name
 MAX_LINK = 2000  # item links; longer ones are dropped, as when a feed is parsed
@@ -36,6 +37,8 @@ MAX_HEADER = 1000  # ETag and Last-Modified as the server sent them
 MAX_FINGERPRINT = 4096  # bot.cluster.encode: a 500-character title and a 512-digit sketch
 # Rendered messages stay under Telegram's 4,096 characters plus the link in the markup.
 MAX_MESSAGE = 65_536
+
+BODY_BOUNDS = Bounds(text=MAX_MESSAGE, link=MAX_LINK)
 
 _CUT = {
     "title": MAX_TITLE,
@@ -128,7 +131,12 @@ def buttons_from_json(text: str) -> tuple[tuple[Button, ...], ...]:
 
 
 def alert_values(alert: Alert) -> dict[str, Any]:
-    """The outbox columns that describe an alert (status and bookkeeping excluded)."""
+    """The outbox columns that describe an alert (status and bookkeeping excluded).
+
+    ``parts`` holds the body; ``source`` and the item columns repeat what near-duplicates
+    and digests look up by query. The rendered-message columns stay empty: an alert is
+    rendered when it is sent (rows written before 0008 keep theirs).
+    """
     chat, thread = destination_key(alert.destination)
     values = {
         "feed_id": alert.feed_id,
@@ -136,13 +144,11 @@ def alert_values(alert: Alert) -> dict[str, Any]:
         "topic_id": alert.topic_id,
         "chat": chat,
         "thread": thread,
-        "text": alert.message.text,
-        "plain": alert.message.plain,
-        "buttons": buttons_to_json(alert.message.buttons),
+        "parts": body_to_json(alert.body, BODY_BOUNDS),
         "first_seen": alert.first_seen,
         "kind": alert.kind,
         "fingerprint": alert.fingerprint,
-        "source": alert.source,
+        "source": source_of(alert.body),
         "ref_feed": alert.ref_feed,
         "ref_key": alert.ref_key,
         "deliver_at": alert.deliver_at,
@@ -151,19 +157,44 @@ def alert_values(alert: Alert) -> dict[str, Any]:
     return bounded(values)
 
 
+def source_of(body: Body) -> str | None:
+    if isinstance(body, TopicAlert):
+        return body.item.source
+    if isinstance(body, AlsoSource):
+        return body.source
+    return None
+
+
+def item_of(body: Body) -> tuple[str, str | None] | None:
+    """The item's title and link, where the body names an item."""
+    if isinstance(body, TopicAlert):
+        return body.item.title, body.item.link
+    if isinstance(body, AlsoSource):
+        return body.title, body.link
+    return None
+
+
+def body_of_row(row: RowMapping) -> Body:
+    if row["parts"] is not None:
+        return body_from_json(row["parts"], f"outbox entry {row['id']}")
+    if row["kind"] == "also":  # an "also:" edit of an alert sent before the parts
+        source = row["source"] or row["feed_id"]
+        return AlsoSource(source, row["item_link"], row["item_title"] or "")
+    buttons = buttons_from_json(row["buttons"] or "[]")
+    message = Message(row["text"] or "", row["plain"] or "", buttons)
+    return Rendered(message, was=row["kind"])
+
+
 def entry_from_row(row: RowMapping) -> OutboxEntry:
     dest = Destination(chat_from_text(row["chat"]), thread_from_column(row["thread"]))
-    message = Message(row["text"], row["plain"], buttons_from_json(row["buttons"]))
     alert = Alert(
         row["feed_id"],
         row["item_key"],
         row["topic_id"],
         dest,
-        message,
+        body_of_row(row),
         row["first_seen"],
-        kind=cast(Kind, row["kind"]),
         fingerprint=row["fingerprint"],
-        source=row["source"],
         ref_feed=row["ref_feed"],
         ref_key=row["ref_key"],
         deliver_at=row["deliver_at"],

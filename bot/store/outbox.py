@@ -16,7 +16,14 @@ from sqlalchemy.sql import ColumnElement
 from bot.errors import StoreError
 from bot.models import Alert, OutboxEntry
 from bot.store import chats
-from bot.store.codec import alert_values, bounded, bounded_key, chat_to_text, entry_from_row
+from bot.store.codec import (
+    alert_values,
+    bounded,
+    bounded_key,
+    chat_to_text,
+    entry_from_row,
+    item_of,
+)
 from bot.store.notify import notify_outbox
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
@@ -45,8 +52,9 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
 
 def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
     # Copied from the seen item, if recorded, so a later edit can say what was sent.
-    if alert.title is not None and alert.link is not None:
-        return {"item_title": alert.title, "item_link": alert.link}
+    item = item_of(alert.body)
+    if item is not None:
+        return {"item_title": item[0], "item_link": item[1]}
     query = select(seen_items.c.title, seen_items.c.link).where(
         seen_items.c.feed_id == alert.feed_id, seen_items.c.key == bounded_key(alert.item_key)
     )

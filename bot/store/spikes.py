@@ -28,8 +28,9 @@ from bot.spikes.detect import MAX_COMPARED, Group, Story
 from bot.spikes.windows import window_start
 from bot.store import alerts as outbox_alerts
 from bot.store import outbox
-from bot.store.codec import bounded, bounded_key, buttons_to_json
+from bot.store.codec import BODY_BOUNDS, bounded, bounded_key
 from bot.store.leases import db_now
+from bot.store.parts import body_to_json
 from bot.store.sql import chunks, insert_ignore, insert_many_ignore
 from bot.store.tables import spike_alerts, spike_counts, spike_items
 
@@ -299,22 +300,11 @@ def queue_spikes(conn: Connection, alerts: Sequence[tuple[Alert, int]], now: dat
         if first is None:
             added += outbox.enqueue(conn, [alert], now)
         elif first.status in ("queued", "held"):
-            outbox.change_entry(
-                conn,
-                first.id,
-                **bounded(
-                    {
-                        "text": alert.message.text,
-                        "plain": alert.message.plain,
-                        "buttons": _buttons(alert),
-                        "item_title": alert.title,
-                    }
-                ),
-            )
+            parts = body_to_json(alert.body, BODY_BOUNDS)
+            outbox.change_entry(conn, first.id, parts=parts)
         elif first.status == "sent":
-            edit = replace(
+            edit = replace(  # an alert naming a sent one is its new version: an edit
                 alert,
-                kind="edit",
                 item_key=f"{alert.item_key}#{count}",
                 ref_feed=alert.feed_id,
                 ref_key=alert.item_key,
@@ -322,10 +312,6 @@ def queue_spikes(conn: Connection, alerts: Sequence[tuple[Alert, int]], now: dat
             )
             added += outbox.enqueue(conn, [edit], now)
     return added
-
-
-def _buttons(alert: Alert) -> str:
-    return buttons_to_json(alert.message.buttons)
 
 
 @dataclass(frozen=True, slots=True)

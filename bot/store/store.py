@@ -8,7 +8,6 @@ on make the store report itself failing (``Store.check``, ``bot.store.health``).
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,8 +18,9 @@ from types import TracebackType
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.delivery.kinds import Body, Notice
 from bot.errors import LeaseLost, StoreError
-from bot.models import Alert, Destination, FeedState, Item, Message, OutboxEntry
+from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
 from bot.spikes.detect import Ledger
 from bot.store import (
     alerts,
@@ -37,12 +37,13 @@ from bot.store import (
     watches,
 )
 from bot.store.alerts import Collapse, OutboxView, lock_scopes
-from bot.store.codec import buttons_to_json, chat_from_text
+from bot.store.codec import BODY_BOUNDS, chat_from_text
 from bot.store.election import Election
 from bot.store.engine import WRITE, build_engine, parse_url, safe_url, sqlite_path
 from bot.store.health import DatabaseFile, StoreHealth
 from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
+from bot.store.parts import body_to_json
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +223,8 @@ class Store:
         With ``holder``, the write happens only while that poller's lease of the feed holds,
         and ends the lease; else ``LeaseLost`` and nothing is written.
 
-        ``collapse`` (``bot.dedupe``) turns near-duplicates of what is already in the outbox
-        into "also" rows; it runs inside the transaction, under a lock per (topic, chat), so
+        ``collapse`` (``bot.delivery.dedupe``) turns near-duplicates of what is already in the
+        outbox into "also" rows; it runs inside the transaction, under a lock per (topic, chat), so
         one story arriving through two pollers at once is one message and one edit.
 
         The feed state is saved, the items are recorded as seen (known ones are left as
@@ -308,17 +309,11 @@ class Store:
             rows = outbox.recent_attempts(conn, since)
         return [(chat_from_text(chat), at, flying) for chat, at, flying in rows]
 
-    def set_message(self, entry_id: int, message: Message) -> None:
-        """Replace a queued entry's message (a machine-written summary was added)."""
+    def set_body(self, entry_id: int, body: Body) -> None:
+        """Replace what a queued entry says (a machine-written summary was added)."""
         with self._write() as conn:
-            outbox.change_entry(
-                conn,
-                entry_id,
-                text=message.text,
-                plain=message.plain,
-                buttons=buttons_to_json(message.buttons),
-                summary_input=None,
-            )
+            parts = body_to_json(body, BODY_BOUNDS)
+            outbox.change_entry(conn, entry_id, parts=parts, summary_input=None)
 
     def mark_failed(self, entry_id: int, error: str, at: datetime | None = None) -> None:
         """Give up on an entry for good; ``error`` says why (shown to admins). ``at``: when
@@ -471,12 +466,8 @@ class Store:
         """Queue a plain-text note to each admin, once per ``key`` (across processes and
         restarts); the number newly queued."""
         now = _now()
-        text = text[:4000]
-        message = Message(text=html.escape(text, quote=False), plain=text)
-        notes = [
-            Alert("", key[:500], "", Destination(admin), message, now, kind="notice")
-            for admin in admins
-        ]
+        note = Notice(text[:4000])
+        notes = [Alert("", key[:500], "", Destination(admin), note, now) for admin in admins]
         with self._write() as conn:
             return outbox.enqueue(conn, notes, now)
 

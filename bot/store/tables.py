@@ -131,10 +131,12 @@ outbox = Table(
     Column("topic_id", String(200), nullable=False),
     Column("chat", String(200), nullable=False),
     Column("thread", BigInteger, nullable=False, default=0),
-    # The rendered message, whole, so a restart sends it unchanged.
-    Column("text", Text, nullable=False),
-    Column("plain", Text, nullable=False),
-    Column("buttons", Text, nullable=False, default="[]"),
+    # What the alert says (bot.delivery.kinds, as JSON: bot.store.parts), rendered when
+    # it is sent. Rows written before 0008 without parts keep their rendered message.
+    Column("parts", Text),
+    Column("text", Text),
+    Column("plain", Text),
+    Column("buttons", Text),
     Column("first_seen", UTCDateTime, nullable=False),
     Column("created", UTCDateTime, nullable=False),
     Column("status", String(16), nullable=False, default="queued"),

@@ -2,7 +2,7 @@
 
 ``ReplyPacer`` is the python-telegram-bot rate limiter of the updates reader. Every
 message it sends, edits or posts as a photo waits for its chat's turn under the limits of
-``bot.ratelimit`` (one per second in a chat, twenty a minute in a group, thirty a second
+``bot.delivery.ratelimit`` (one per second in a chat, twenty a minute in a group, thirty a second
 overall), so a burst of commands is answered at the pace Telegram accepts instead of
 being refused, and in the order the commands came. A request Telegram still refuses
 with 429 is sent again after its ``retry_after``, a few times at most; a wait longer
@@ -27,7 +27,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import ChatKey, Limits, RateLimiter, chat_key
+from bot.delivery.ratelimit import ChatKey, Limits, RateLimiter, chat_key
 from bot.telegram.send import retry_seconds
 
 __all__ = ["ReplyPacer"]

@@ -9,8 +9,10 @@ Layout::
     • …                                   (up to three, newest first)
     #surges
 
-Values are cleaned and escaped as in ``bot.telegram.render``; every piece is capped, so
-the message stays far below Telegram's 4,096 units (the hard cut there is the backstop).
+Values are cleaned and escaped by ``bot.telegram.doc``; every piece is capped, so the
+message stays far below Telegram's 4,096 units (the hard cut is the backstop). The outbox
+holds the surge's parts (``bot.delivery.kinds.SpikeAlert``); ``spike_alert`` makes them and
+``render_spike`` renders them when they are sent.
 """
 
 from __future__ import annotations
@@ -20,20 +22,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.delivery.kinds import SpikeAlert, SpikeStory
 from bot.models import Button, Message
 from bot.rules.model import Watched
 from bot.spikes.detect import Story
 from bot.spikes.windows import describe_rate, describe_window
+from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, one_line, safe_url, utf16_len
 from bot.telegram.protocol import topic_ref
-from bot.telegram.render import (
-    MAX_MESSAGE_UNITS,
-    Doc,
-    hard_cut,
-    hashtag,
-    one_line,
-    safe_url,
-    utf16_len,
-)
+from bot.telegram.render_parts import hashtag, zone
+from bot.telegram.render_topic import hard_cut
 
 MAX_TITLES = 3
 MAX_SOURCES = 3
@@ -63,7 +60,9 @@ def _rate(window: float, count: int, mean: float) -> str:
     return f"{count} {items} in the last {describe_window(window)} (usual {describe_rate(mean)})"
 
 
-def top_sources(stories: Sequence[Story], limit: int = MAX_SOURCES) -> list[tuple[str, int]]:
+def top_sources(
+    stories: Sequence[Story | SpikeStory], limit: int = MAX_SOURCES
+) -> list[tuple[str, int]]:
     """The sources with the most stories, most first (the earlier first among equals)."""
     counts = Counter(s.source for s in stories)
     order = {source: n for n, source in enumerate(dict.fromkeys(s.source for s in stories))}
@@ -75,9 +74,8 @@ def _span(start: datetime, end: datetime, tz: ZoneInfo) -> str:
     return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} {b.tzname() or ''}".rstrip()
 
 
-def render_spike(
+def spike_alert(
     *,
-    spike_id: str,
     spike_name: str,
     watched: Watched,
     window: float,
@@ -87,22 +85,41 @@ def render_spike(
     mean: float,
     stories: Sequence[Story],
     tz: ZoneInfo,
-) -> Message:
+) -> SpikeAlert:
+    """The parts of one surge's alert."""
+    return SpikeAlert(
+        spike_name=spike_name,
+        label=watched_label(watched),
+        key=watched.key,
+        window=window,
+        window_start=window_start,
+        window_end=window_end,
+        count=count,
+        mean=mean,
+        stories=tuple(SpikeStory(s.title, s.link, s.source) for s in stories),
+        tz=tz.key,
+    )
+
+
+def spike_headline(body: SpikeAlert) -> str:
+    """The alert's first line as plain text (a digest's line)."""
+    return f"{body.label}: {_rate(body.window, body.count, body.mean)}"
+
+
+def render_spike(body: SpikeAlert, spike_id: str) -> Message:
     """The alert of one surge: count and usual rate, top sources, up to three linked titles,
     a mute button for the spike."""
-    doc = Doc()
-    doc.raw("📈 ", "📈 ")
-    label = one_line(watched_label(watched), _NAME_MAX) or watched.key[:_NAME_MAX]
-    doc.tag("b", label)
-    doc.add(f": {_rate(window, count, mean)}\n")
-    name = one_line(spike_name, _NAME_MAX) or spike_id[:64]
-    doc.add(f"{name} · {_span(window_start, window_end, tz)}\n")
-    sources = top_sources(stories)
+    doc = Doc().raw("📈 ", "📈 ")
+    label = one_line(body.label, _NAME_MAX) or body.key[:_NAME_MAX]
+    doc.bold(label).add(f": {_rate(body.window, body.count, body.mean)}\n")
+    name = one_line(body.spike_name, _NAME_MAX) or spike_id[:64]
+    doc.add(f"{name} · {_span(body.window_start, body.window_end, zone(body.tz))}\n")
+    sources = top_sources(body.stories)
     if sources:
-        doc.tag("i", "Top sources:")
+        doc.italic("Top sources:")
         shown = ", ".join(f"{one_line(s, _NAME_MAX) or '?'} ({n})" for s, n in sources)
         doc.add(f" {shown}\n")
-    for story in list(reversed(stories))[:MAX_TITLES]:
+    for story in list(reversed(body.stories))[:MAX_TITLES]:
         doc.add("• ")
         title = one_line(story.title, _TITLE_MAX) or "(untitled)"
         url = safe_url(story.link)
@@ -113,7 +130,7 @@ def render_spike(
         doc.add(f" — {one_line(story.source, _NAME_MAX)}\n")
     doc.add(hashtag(spike_id))
     mute = Button(text="🔕 Mute", callback_data=f"mute:{topic_ref(spike_id)}")
-    message = doc.message(((mute,),))
+    message = doc.whole(((mute,),))
     if utf16_len(message.plain) > MAX_MESSAGE_UNITS:
         return hard_cut(message)
     return message

@@ -1,73 +1,19 @@
-"""Command replies as Telegram HTML messages: every value through ``render.clean`` and
-``html.escape``.
-
-The same discipline as ``bot.telegram.render``: HTML and its plain-text fallback are built
-side by side from the same pieces, and a reply never exceeds Telegram's 4,096 units (a
-long list is cut at a piece boundary with "…", so no tag is ever left open). Texts come
-from ``bot.telegram.i18n``; admin reports are in ``bot.telegram.replies_admin``.
+"""Command replies as Telegram HTML messages, built with ``bot.telegram.doc.Doc`` as alerts
+are: a reply never exceeds Telegram's 4,096 units (a long list is cut at a piece boundary
+with "…", so no tag is ever left open). Texts come from ``bot.telegram.i18n``; admin
+reports are in ``bot.telegram.replies_admin``.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from bot.models import FIELDS, Button, Field, Hit, Message
+from bot.models import FIELDS, Field, Hit, Message
+from bot.telegram.doc import Buttons, Doc
 from bot.telegram.i18n import t
-from bot.telegram.render import clean, utf16_len
 
 __all__ = ["Doc", "Suggestion", "TestHit", "TopicRow", "plain", "topics_page"]
-
-LIMIT = 4096
-_MORE = "\n…"
-Buttons = tuple[tuple[Button, ...], ...]
-
-
-@dataclass(slots=True)
-class Doc:
-    """HTML and plain text built together; ``message`` cuts it to fit when it is too long."""
-
-    pieces: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, text: str) -> Doc:
-        text = clean(text)
-        self.pieces.append((html.escape(text, quote=False), text))
-        return self
-
-    def _tag(self, name: str, text: str) -> Doc:
-        text = clean(text)
-        self.pieces.append((f"<{name}>{html.escape(text, quote=False)}</{name}>", text))
-        return self
-
-    def bold(self, text: str) -> Doc:
-        return self._tag("b", text)
-
-    def italic(self, text: str) -> Doc:
-        return self._tag("i", text)
-
-    def code(self, text: str) -> Doc:
-        return self._tag("code", text)
-
-    def line(self, text: str = "") -> Doc:
-        return self.add(text + "\n")
-
-    def message(self, buttons: Buttons = ()) -> Message:
-        html_parts: list[str] = []
-        plain_parts: list[str] = []
-        used = utf16_len(_MORE)
-        for html_piece, plain_piece in self.pieces:
-            size = utf16_len(plain_piece)
-            if used + size > LIMIT:
-                html_parts.append(html.escape(_MORE))
-                plain_parts.append(_MORE)
-                break
-            used += size
-            html_parts.append(html_piece)
-            plain_parts.append(plain_piece)
-        text_html = "".join(html_parts).rstrip("\n")
-        text_plain = "".join(plain_parts).rstrip("\n")
-        return Message(text=text_html, plain=text_plain, buttons=buttons)
 
 
 def plain(text: str, buttons: Buttons = ()) -> Message:

@@ -60,6 +60,7 @@ __all__ = [
     "REJECTED_ADVICE",
     "TelegramSink",
     "classify",
+    "is_html_refusal",
     "markup",
     "retry_seconds",
 ]
@@ -118,10 +119,16 @@ def retry_seconds(exc: RetryAfter) -> float:
     return float(value)
 
 
-def _classify_bad_request(exc: BadRequest) -> SendError:
+def is_html_refusal(exc: BadRequest) -> bool:
+    """Telegram could not parse the message's HTML (sending it as plain text will do)."""
     text = exc.message.lower()
-    if any(marker in text for marker in _PARSE_REFUSALS):
+    return any(marker in text for marker in _PARSE_REFUSALS)
+
+
+def _classify_bad_request(exc: BadRequest) -> SendError:
+    if is_html_refusal(exc):
         return ParseModeRefused(exc.message)
+    text = exc.message.lower()
     if any(marker in text for marker in _CHAT_GONE):
         return ChatGone(exc.message)
     return PermanentSendError(exc.message)

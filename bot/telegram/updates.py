@@ -49,12 +49,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.delivery.ratelimit import Limits
 from bot.models import Destination, Message
-from bot.ratelimit import Limits
 from bot.telegram.pacing import ReplyPacer
 from bot.telegram.polling import Backoff, Health, Poller
 from bot.telegram.protocol import Caller, CommandHandler, Membership, Reply
-from bot.telegram.send import NOT_MODIFIED, markup
+from bot.telegram.send import NOT_MODIFIED, is_html_refusal, markup
 
 __all__ = ["CommandHandler", "build_application", "parse_command", "run_updates"]
 
@@ -145,7 +145,7 @@ async def _send(bot: Bot, dest: Destination, message: Message) -> None:
     try:
         await bot.send_message(text=message.text, parse_mode=ParseMode.HTML, **kwargs)
     except BadRequest as exc:
-        if "parse entities" not in exc.message.lower():
+        if not is_html_refusal(exc):
             raise
         log.warning("reply_html_refused", extra={"chat": str(dest), "error": exc.message})
         await bot.send_message(text=message.plain, **kwargs)
@@ -226,7 +226,7 @@ class _Handlers:
         extra = {"error_type": type(error).__name__, "error": str(error)[:300]}
         if isinstance(error, TelegramError):
             # Telegram refused or failed a reply (after the pacer's retries): not our bug.
-            log.warning("reply_failed", extra=extra)
+            log.warning("reply_failed", extra=extra, exc_info=error)
         else:
             log.error("update_failed", extra=extra, exc_info=error)
 

@@ -19,10 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.control import Control, Deps
+from bot.delivery.ratelimit import Limits
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
 from bot.pipeline import RuleBook
-from bot.ratelimit import Limits
 from bot.rules.load import load_rules
 from bot.store import Store
 from bot.telegram.polling import Backoff, Health

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.models import Alert, Destination, Message, OutboxEntry
+from bot.delivery.kinds import Body, ItemPart, Rendered, TopicAlert
+from bot.models import Alert, Destination, Hit, Message, OutboxEntry
 
 START = datetime(2024, 6, 28, 0, 53, tzinfo=UTC)
 
@@ -34,6 +35,20 @@ def message(text: str) -> Message:
     return Message(text=f"<b>{text}</b>", plain=text)
 
 
+def topic_body(title: str = "Title", summary: str = "Lead sentence with 普京.") -> TopicAlert:
+    """A topic alert as the pipeline makes one: VOA's item, one hit shown in bold."""
+    start = summary.find("普京")
+    hits = (Hit("普京", "putin", "普京", "content", 0, 0, 2),)
+    return TopicAlert(
+        ItemPart(title, "https://x/1", "VOA", START),
+        "Topic",
+        "Asia/Shanghai",
+        hits=hits,
+        summary=summary,
+        bold=((start, start + 2),) if start >= 0 else (),
+    )
+
+
 class MemoryOutbox:
     """Entries by id; ``due`` returns queued entries oldest first, like the store."""
 
@@ -44,14 +59,20 @@ class MemoryOutbox:
         self._next_id = 1
 
     def add(
-        self, chat: int | str, text: str, *, thread: int | None = None, msg: Message | None = None
+        self,
+        chat: int | str,
+        text: str,
+        *,
+        thread: int | None = None,
+        msg: Message | None = None,
+        body: Body | None = None,
     ) -> OutboxEntry:
         alert = Alert(
             feed_id="feed",
             item_key=f"item{self._next_id}",
             topic_id="topic",
             destination=Destination(chat, thread),
-            message=msg or message(text),
+            body=body or Rendered(msg or message(text)),
             first_seen=START,
         )
         entry = OutboxEntry(id=self._next_id, alert=alert, status="queued")
@@ -144,9 +165,9 @@ class MemoryOutbox:
         times = [e.not_before for e in self.by_status("queued") if e.not_before is not None]
         return min(times) if times else None
 
-    def set_message(self, entry_id: int, message: Message) -> None:
+    def set_body(self, entry_id: int, body: Body) -> None:
         entry = self._queued(entry_id)
-        entry.alert = replace(entry.alert, message=message, summary_input=None)
+        entry.alert = replace(entry.alert, body=body, summary_input=None)
 
     def original_alert(
         self, topic_id: str, dest: Destination, feed_id: str, item_key: str

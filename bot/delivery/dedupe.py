@@ -6,9 +6,9 @@ or held for a digest in the same topic and chat within ``WINDOW`` does not becom
 of its own:
 
 - an instant alert becomes an ``also`` row pointing at the earlier alert; the sender turns
-  it into an edit of that message, adding "also: <source link>" (``bot.deliver``);
+  it into an edit of that message, adding "also: <source link>" (``bot.delivery.sender``);
 - a digest item stays a digest item that points at the earlier one; the digest lists it
-  as "also:" on the earlier item's line (``bot.digest``);
+  as "also:" on the earlier item's line (``bot.delivery.digest``);
 - past ``MAX_ALSO`` duplicates of one alert, further ones are dropped (logged).
 
 Earlier alerts of the same poll count too, so two feeds carrying the same story in one
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot import cluster
-from bot.models import Alert, AlertKind, Destination, OutboxEntry
+from bot.delivery.kinds import AlsoSource, TopicAlert
+from bot.models import Alert, Destination, OutboxEntry
 from bot.store.alerts import RecentAlerts
-from bot.telegram.render import also_note
 
 __all__ = ["MAX_ALSO", "WINDOW", "DedupeStore", "collapse_near_duplicates"]
 
@@ -120,12 +120,16 @@ def _as_duplicate(
         return None
     batch.counts[(scope, match.ref)] = seen + 1
     log.info("near_duplicate", extra={**extra, "of": match.ref[1], "feed_id": alert.feed_id})
-    kind: AlertKind = "digest_item" if alert.kind == "digest_item" else "also"
+    source = _source(alert)
+    # A held digest item stays held (``deliver_at``): its digest line lists the source.
     return replace(
-        alert,
-        kind=kind,
-        ref_feed=match.ref[0],
-        ref_key=match.ref[1],
-        message=also_note(alert.source or alert.feed_id, alert.link),
-        summary_input=None,
+        alert, body=source, ref_feed=match.ref[0], ref_key=match.ref[1], summary_input=None
     )
+
+
+def _source(alert: Alert) -> AlsoSource:
+    """What the duplicate adds to the story: its source, link and title."""
+    body = alert.body
+    if isinstance(body, TopicAlert):
+        return AlsoSource(body.item.source or alert.feed_id, body.item.link, body.item.title)
+    return AlsoSource(alert.feed_id, None)

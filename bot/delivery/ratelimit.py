@@ -5,12 +5,18 @@ channel, and about one per second in one chat. ``RateLimiter`` answers "when may
 message to this chat go?" from the sends it has recorded, and holds per-chat pauses (a 429's
 ``retry_after``, a network backoff) so one slow chat never stops the others.
 
-Times are plain float seconds from whatever clock the caller uses; nothing here sleeps.
+Times are plain float seconds from whatever clock the caller uses. ``slot`` is the one way
+a sender makes a request: it waits for the chat's turn (with the sleep it is given), counts
+the request, and moves it to when the answer came.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 __all__ = ["ChatKey", "Limits", "RateLimiter", "chat_key", "is_group"]
@@ -52,8 +58,16 @@ def is_group(chat: int | str) -> bool:
 class RateLimiter:
     """Book-keeping of recent sends and pauses, per chat and overall."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._limits = limits
+        self._clock = clock
+        self._sleep = sleep
         self._overall: deque[float] = deque()
         self._last: dict[ChatKey, float] = {}
         self._minute: dict[ChatKey, deque[float]] = {}
@@ -75,6 +89,22 @@ class RateLimiter:
             if len(window) >= self._limits.group_per_minute:
                 times.append(window[-self._limits.group_per_minute] + span)
         return max(times)
+
+    @asynccontextmanager
+    async def slot(self, chat: int | str) -> AsyncIterator[None]:
+        """One request to ``chat``: wait for its turn, count it from now, and from the answer
+        once the block ends (``settle``), whatever the request's outcome."""
+        while True:
+            sent = self._clock()
+            ready = self.ready_at(chat, sent)
+            if ready <= sent:
+                break
+            await self._sleep(ready - sent)
+        self.record(chat, sent)  # no await since the check: no one else takes the turn
+        try:
+            yield
+        finally:
+            self.settle(chat, sent, self._clock())
 
     def record(self, chat: int | str, now: float) -> None:
         """Count one request to ``chat`` at ``now`` (Telegram counts refused ones too)."""

@@ -15,13 +15,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.delivery.kinds import AlsoSource, DigestLine, SpikeAlert, TopicAlert
 from bot.models import Alert, Destination, OutboxEntry
-from bot.telegram.render import DigestLine, render_digest
+from bot.telegram.render import split_digest
+from bot.telegram.render_spike import spike_headline
 
 __all__ = ["DigestCollector", "DigestStore", "next_slot"]
 
@@ -102,20 +105,18 @@ class DigestCollector:
     def _digests(
         self, dest: Destination, slot: datetime, entries: list[OutboxEntry]
     ) -> list[Alert]:
-        lines = self._lines(entries)
-        messages = render_digest(lines, when=slot, tz=self._tz)
+        parts = split_digest(self._lines(entries), when=slot, tz=self._tz)
         first = min(e.id for e in entries)  # unique per digest, even for a late second batch
         return [
             Alert(
                 feed_id="digest",
-                item_key=f"{slot.isoformat()}#{first}-{n}",
+                item_key=f"{slot.isoformat()}#{first}-{part.part}",
                 topic_id="digest",
                 destination=dest,
-                message=message,
+                body=part,
                 first_seen=slot,
-                kind="digest",
             )
-            for n, message in enumerate(messages, start=1)
+            for part in parts
         ]
 
     def _lines(self, entries: list[OutboxEntry]) -> list[DigestLine]:
@@ -123,23 +124,18 @@ class DigestCollector:
         for entry in entries:
             alert = entry.alert
             if alert.ref_key is None:
+                title, link, source = _item(entry)
                 name = self._topic_name(alert.topic_id) or alert.topic_id
                 lines[(alert.topic_id, alert.feed_id, alert.item_key)] = DigestLine(
-                    topic_id=alert.topic_id,
-                    topic_name=name,
-                    title=entry.item_title or alert.title or "",
-                    link=entry.item_link or alert.link,
-                    source=alert.source or alert.feed_id,
+                    alert.topic_id, name, title, link, source
                 )
         for entry in entries:
             alert = entry.alert
             key = (alert.topic_id, alert.ref_feed or "", alert.ref_key or "")
             line = lines.get(key)
             if alert.ref_key is not None and line is not None:
-                also = (*line.also, (alert.source or alert.feed_id, entry.item_link or alert.link))
-                lines[key] = DigestLine(
-                    line.topic_id, line.topic_name, line.title, line.link, line.source, also
-                )
+                _, link, source = _item(entry)
+                lines[key] = replace(line, also=(*line.also, (source, link)))
             # A duplicate of an item that went out earlier is left out: it was told already.
         return list(lines.values())
 
@@ -163,6 +159,20 @@ class DigestCollector:
                 log.exception("digest_collect_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.05))
+
+
+def _item(entry: OutboxEntry) -> tuple[str, str | None, str]:
+    """The held item's title, link and source (what the store recorded of it first)."""
+    body = entry.alert.body
+    title, link, source = "", None, entry.alert.feed_id
+    if isinstance(body, TopicAlert):
+        title, link, source = body.item.title, body.item.link, body.item.source or source
+    elif isinstance(body, AlsoSource):
+        title, link, source = body.title, body.link, body.source or source
+    elif isinstance(body, SpikeAlert):
+        newest = body.stories[-1].link if body.stories else None
+        title, link, source = spike_headline(body), newest, body.spike_name or source
+    return entry.item_title or title, entry.item_link or link, source
 
 
 def _group_key(entry: OutboxEntry) -> tuple[int | str, int | None, datetime]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.audience import alert_destinations
+from bot.delivery.audience import alert_destinations
 from bot.models import Item
 from bot.rules.model import Term, Watched
 from bot.spikes.detect import Detector, Ledger, Story

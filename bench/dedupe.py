@@ -15,7 +15,7 @@ the same shipped topic on the same day, plus items of the same source on the sam
 (which share a house style and boilerplate). Pairs with the same link or the same
 normalized title are left out: those are real duplicates in the archive.
 
-Prints precision and recall for the chosen rule (``bot.cluster.near_duplicate``), per
+Prints precision and recall for the chosen rule (``bot.text.cluster.near_duplicate``), per
 variant, and for the alternatives it was chosen over (SimHash over the same shingles,
 title similarity alone). Usage: ``python bench/dedupe.py``.
 """
@@ -39,10 +39,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import opencc
 
-from bot import cluster
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.match import compile_matcher
+from bot.text import cluster
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
 from bot.text.sentences import split_sentences

@@ -52,7 +52,8 @@ import feedparser.mixin
 
 from bot.feeds.fetch import Fetcher
 from bot.feeds.workers import FeedParsers, default_processes
-from bot.pipeline import Pipeline, RuleBook
+from bot.ingest.pipeline import Pipeline
+from bot.rules.book import RuleBook, Rules
 from bot.rules.match import compile_matcher
 from bot.rules.model import FeedRule, RuleSet
 from bot.store import Store
@@ -177,7 +178,7 @@ def _pipeline(
 ) -> Pipeline:
     rules = RuleSet(feeds=tuple(feeds))
     book = RuleBook(rules, compile_matcher(rules), "b")
-    return Pipeline(store=store, fetcher=fetcher, book=book, parsers=parsers)
+    return Pipeline(store=store, fetcher=fetcher, rules=Rules(book), parsers=parsers)
 
 
 async def _poll(store: Store, feeds: list[FeedRule], concurrency: int, parsers: FeedParsers) -> int:

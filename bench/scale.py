@@ -19,7 +19,7 @@ Correctness at the same time: the server counts requests per feed; in every roun
 feed must be fetched exactly once (80% answered 304, 20% 200), none between rounds, and
 no feed may end a round failing.
 
-Lease overhead: one poller in this process (``bot.app.App``, poller role, the same
+Lease overhead: one poller in this process (``bot.service.app.App``, poller role, the same
 settings) polls one measured round on its own copy, with timers around the lease
 operations: ``Store.lease_due`` as the ticker calls it (in batches of what fits) and the
 fence that checks and ends the lease inside the poll's write (``leases.release``);
@@ -71,8 +71,8 @@ from sqlalchemy import Engine, create_engine, text  # after the path tweak
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from bot.app import App
-from bot.settings import Settings
+from bot.config.settings import Settings
+from bot.service.app import App
 from bot.store import Store, leases
 
 ROOT = Path(__file__).resolve().parents[1]

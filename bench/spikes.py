@@ -38,8 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.feeds.identity import item_key  # after the path tweak
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.models import FeedState, FetchResult, Item, ParsedFeed
-from bot.pipeline import AlertOptions, Pipeline, RuleBook
+from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.store import Store
@@ -147,7 +148,7 @@ def ingest_all(
         pipeline = Pipeline(
             store=store,
             fetcher=_NoFetch(),  # type: ignore[arg-type]  # ingest never fetches
-            book=book,
+            rules=Rules(book),
             options=AlertOptions(backfill=0),
             clock=lambda: NOW,
         )

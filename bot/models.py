@@ -128,7 +128,7 @@ class Alert:
     destination: Destination
     body: Body
     first_seen: datetime
-    fingerprint: str | None = None  # bot.cluster.encode(...) of the item
+    fingerprint: str | None = None  # bot.text.cluster.encode(...) of the item
     ref_feed: str | None = None
     ref_key: str | None = None
     deliver_at: datetime | None = None

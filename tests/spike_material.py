@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cluster
+from bot.text import cluster
 from bot.text.html import html_to_text
 
 ITEMS = Path(__file__).resolve().parents[2] / "shared" / "data" / "archive" / "items.jsonl"

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.app import App
+from bot.config.settings import Role, load_settings
 from bot.errors import StoreError
 from bot.metrics import Metrics
 from bot.models import Destination
-from bot.settings import Role, load_settings
+from bot.service.app import App
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.fakes.telegram import FakeTelegram
 from tests.test_metrics import http

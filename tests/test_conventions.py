@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
-from bot.settings import Settings
+from bot.cli.main import build_parser
+from bot.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Near-duplicates: fingerprints (bot.cluster) and "also:" edits of the first alert."""
+"""Near-duplicates: fingerprints (bot.text.cluster) and "also:" edits of the first alert."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import opencc
 
-from bot import cluster
 from bot.delivery.dedupe import MAX_ALSO, collapse_near_duplicates
 from bot.delivery.kinds import ItemPart, TopicAlert
 from bot.delivery.sender import Sender
 from bot.models import Alert, Destination
 from bot.store import Store
 from bot.telegram.send import TelegramSink
+from bot.text import cluster
 from tests.fakes.outbox import START, FakeTime
 from tests.fakes.telegram import FakeTelegram
 

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import cluster
 from bot.delivery.dedupe import collapse_near_duplicates
 from bot.delivery.digest import DigestCollector, next_slot
 from bot.delivery.kinds import ItemPart, TopicAlert
 from bot.models import Alert, Destination
 from bot.store import Store
 from bot.telegram.render import MAX_MESSAGE_UNITS, DigestLine, render, render_digest, utf16_len
+from bot.text import cluster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2024, 6, 28, 0, 53, tzinfo=UTC)  # 08:53 in Shanghai

@@ -9,7 +9,7 @@ import heapq
 import json
 from pathlib import Path
 
-from bot import cluster
+from bot.text import cluster
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
 

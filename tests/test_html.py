@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text.html import html_to_text
+from bot.text.html import html_to_line, html_to_text, page_title
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,32 @@ def test_any_input_gives_tidy_text(html: str) -> None:
     assert text == text.strip()
     assert "\n\n" not in text and "  " not in text
     assert "获取更多RSS" not in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param("Pom<b>peo</b> said", "Pompeo said", id="inline-tag-no-space"),
+        pytest.param("R&amp;D &lt;Q3&gt;", "R&D <Q3>", id="entities"),
+        pytest.param("a <!-- note --> b", "a b", id="comment-dropped"),
+        pytest.param("a <!-- open b", "a <!-- open b", id="unterminated-comment-stays"),
+        pytest.param(" one\n\ttwo  ", "one two", id="one-line"),
+        pytest.param("台湾\u3000军演", "台湾\u3000军演", id="ideographic-space-kept"),
+        pytest.param("bell\x08 rings", "bell rings", id="control-character-dropped"),
+        pytest.param("x < y > z", "x < y > z", id="not-a-tag"),
+    ],
+)
+def test_html_to_line(value: str, expected: str) -> None:
+    assert html_to_line(value) == expected
+
+
+def test_html_to_line_can_keep_entities_and_whitespace() -> None:
+    assert html_to_line("<i>AT&amp;T</i>  x", unescape=False) == "AT&amp;T x"
+    assert html_to_line(" a\n b ", collapse=False) == "a\n b"
+
+
+def test_a_page_title() -> None:
+    page = "<html><head><TITLE lang=en>R&amp;D <b>Q3</b>\n news</TITLE></head></html>"
+    assert page_title(page) == "R&D Q3 news"
+    assert page_title("<html><title> </title></html>") is None
+    assert page_title("<html><body>no title</body></html>") is None

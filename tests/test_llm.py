@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from bot.delivery.kinds import TopicAlert
+from bot.delivery.llm import LlmError, LlmSummarizer
 from bot.delivery.sender import Sender
-from bot.llm import LlmError, LlmSummarizer
 from bot.models import Alert, Destination, Message
 from bot.telegram.render import MACHINE_LABEL, render
 from tests.fakes.outbox import START, FakeTime, MemoryOutbox, topic_body

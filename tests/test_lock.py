@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from bot.errors import AlreadyRunning, ConfigError, StoreError
-from bot.lock import acquire_instance_lock, lock_path
+from bot.service.lock import acquire_instance_lock, lock_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 HOLDER = """
 import sys
-from bot.lock import acquire_instance_lock
+from bot.service.lock import acquire_instance_lock
 with acquire_instance_lock(sys.argv[1]):
     print("locked", flush=True)
     sys.stdin.read()  # hold until the test closes our stdin (or kills us)

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from bot.config.settings import Settings, redact_url
 from bot.logs import configure_logging
-from bot.settings import Settings, redact_url
 
 
 @pytest.fixture(autouse=True)
@@ -56,8 +56,8 @@ def test_redact_url_leaves_plain_urls_alone() -> None:
 
 
 def test_interval_bounds_must_make_sense() -> None:
+    from bot.config.settings import load_settings
     from bot.errors import ConfigError
-    from bot.settings import load_settings
 
     with pytest.raises(ConfigError, match=r"MIN_INTERVAL .* is longer than .*MAX_INTERVAL"):
         load_settings(min_interval="2h", max_interval="1h")

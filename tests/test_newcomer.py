@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import placeholder_chats, warn_placeholders
+from bot.cli.commands import placeholder_chats, warn_placeholders
 from bot.rules.load import load_rules
 from tests.conftest import Cli
 

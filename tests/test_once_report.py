@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.commands import skipped_lines
-from bot.pipeline import PollReport
+from bot.cli.commands import skipped_lines
+from bot.ingest.pipeline import PollReport
 from tests.conftest import Cli
 from tests.fakes.feedserver import FeedServer, rss_document
 

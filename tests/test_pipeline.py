@@ -14,8 +14,9 @@ import pytest
 
 from bot.feeds.fetch import Fetcher
 from bot.feeds.workers import FeedParsers
+from bot.ingest.pipeline import AlertOptions, Pipeline, PollReport
 from bot.models import ParsedFeed
-from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
+from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.store import Store
@@ -79,13 +80,13 @@ async def make(rules_dir: Path, tmp_path: Path) -> AsyncIterator[MakePipeline]:
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     store.migrate()
     fetcher = Fetcher(allow_private_networks=True, timeout=5)
-    book = RuleBook.build(load_rules(rules_dir))
+    rules = Rules(RuleBook.build(load_rules(rules_dir)))
 
     def build(backfill: int = 0, **kwargs: object) -> Pipeline:
         return Pipeline(
             store=store,
             fetcher=fetcher,
-            book=book,
+            rules=rules,
             options=AlertOptions(backfill=backfill),
             **kwargs,  # type: ignore[arg-type]
         )
@@ -96,7 +97,7 @@ async def make(rules_dir: Path, tmp_path: Path) -> AsyncIterator[MakePipeline]:
 
 
 def feed(pipeline: Pipeline, fid: str) -> FeedRule:
-    found = pipeline.book.rules.feed(fid)
+    found = pipeline.rules.current().rules.feed(fid)
     assert found is not None
     return found
 
@@ -416,8 +417,8 @@ async def held_cycle(
     with Store(f"sqlite:///{tmp_path / 'held.sqlite'}") as store:
         store.migrate()
         async with Fetcher(transport=transport, **limits) as fetcher:  # type: ignore[arg-type]
-            book = RuleBook.build(load_rules(rules_dir))
-            pipeline = Pipeline(store=store, fetcher=fetcher, book=book, parsers=parsers)
+            rules = Rules(RuleBook.build(load_rules(rules_dir)))
+            pipeline = Pipeline(store=store, fetcher=fetcher, rules=rules, parsers=parsers)
             cycle = asyncio.create_task(pipeline.poll_all(feeds))
             try:
                 await check(pipeline, parsers)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import bot.store.store as store_module
+from bot.config.settings import load_settings
 from bot.delivery.kinds import Rendered
 from bot.errors import ConfigError
+from bot.ingest.scheduler import make_scheduler
 from bot.models import Alert, Destination, FeedState, Item, Message
-from bot.retention import FIRST_RUN_AFTER, JOB_ID, prune_store, schedule_retention
-from bot.scheduler import make_scheduler
-from bot.settings import load_settings
+from bot.service.retention import FIRST_RUN_AFTER, JOB_ID, prune_store, schedule_retention
 from bot.store import Pruned, Store
 from tests.conftest import Cli
 from tests.fakes.feedserver import FeedServer, rss_document

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-import bot.app as app_module
+import bot.service.app as app_module
 from bot.errors import RulesError
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import LoadedRules, load_rules
@@ -119,12 +119,12 @@ async def test_a_reload_of_an_alias_bomb_keeps_the_rules_tells_admins_and_takes_
     app = make_app(tmp_path, feed_server, telegram, GOOD)
     rules_file = tmp_path / "rules" / "t.yaml"
     good_text = rules_file.read_text(encoding="utf-8")
-    kept = app.book.version
+    kept = app.rules.current().version
     try:
         rules_file.write_text(alias_bomb() + good_text.replace("topics:\n", ""), encoding="utf-8")
         error = await app.reload_rules()
         assert isinstance(error, RulesError)
-        assert app.book.version == kept
+        assert app.rules.current().version == kept
         await app.sender.drain()  # admin notes go out through the outbox
         notice = "\n".join(telegram.texts(1))
         assert "last good rules stay" in notice and "t.yaml:1" in notice
@@ -132,8 +132,8 @@ async def test_a_reload_of_an_alias_bomb_keeps_the_rules_tells_admins_and_takes_
 
         rules_file.write_text(good_text.replace("Putin watch", "Putin"), encoding="utf-8")
         assert await app.reload_rules() is None
-        assert app.book.version != kept
-        topic = app.book.rules.topic("putin")
+        assert app.rules.current().version != kept
+        topic = app.rules.current().rules.topic("putin")
         assert topic is not None and topic.name == "Putin"
     finally:
         await app.aclose()
@@ -155,7 +155,7 @@ async def test_a_reload_past_the_time_limit_keeps_the_rules_and_tells_admins(
         return await load_rules_bounded(rules_dir, work=spin, **limits)
 
     monkeypatch.setattr(app_module, "load_rules_bounded", slow_worker)
-    kept = app.book
+    kept = app.rules.current()
     try:
         error = await app.reload_rules()
         await app.sender.drain()  # admin notes go out through the outbox
@@ -163,7 +163,7 @@ async def test_a_reload_past_the_time_limit_keeps_the_rules_and_tells_admins(
         await app.aclose()
     assert seen == {"time_limit": 1.0, "max_memory": 1024 * MB}
     assert isinstance(error, RulesError)
-    assert app.book is kept
+    assert app.rules.current() is kept
     assert "loading the rules took more than 1 s" in "\n".join(telegram.texts(1))
 
 

@@ -7,19 +7,21 @@ leases between processes on PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from bot.errors import LeaseLost
+from bot.ingest.scheduler import FeedTicker, feed_interval
 from bot.models import FeedState, Lease
 from bot.rules.model import FeedRule
-from bot.scheduler import FeedTicker, feed_interval
 from bot.store import Store
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+T = TypeVar("T")
 
 
 def feed(fid: str, interval: float | None = None, enabled: bool = True) -> FeedRule:
@@ -144,6 +146,35 @@ async def test_two_pollers_share_the_due_feeds_and_keep_to_their_capacity(store:
     await one.until_started(6)
     assert sorted(one.ids() + two.ids()) == sorted(f.id for f in feeds)
     assert len(one.ids()) == 6
+
+
+async def test_room_made_while_a_lease_is_being_taken_is_filled_at_once(store: Store) -> None:
+    clock, polls = Clock(), Polls(store)
+    during_lease: list[Callable[[], Awaitable[None]]] = []
+
+    async def offload(fn: Callable[..., T], *args: object) -> T:
+        if during_lease and getattr(fn, "__name__", "") == "lease_due":
+            await during_lease.pop()()
+        return fn(*args)
+
+    t = FeedTicker(
+        store, polls, holder="p1", capacity=4, lease_seconds=300, clock=clock, offload=offload
+    )
+    await follow(t, [feed(f"f{n}") for n in range(10)])
+    assert await tick(t) == 4  # six more are due than fitted
+    first, *others = polls.ids()
+
+    async def the_others_end() -> None:
+        await polls.finish(*others)
+        await t.idle()  # their ends are reported before this lease returns
+
+    during_lease.append(the_others_end)
+    # One poll ends: the room it makes starts a lease, and while that lease is being taken
+    # the other three end. Their room must be filled now, not at the next timed tick.
+    await polls.finish(first)
+    await polls.until_started(8)
+    assert len(set(polls.ids())) == 8
+    assert t.in_flight == 4
 
 
 async def test_a_lease_that_ran_out_goes_to_another_poller_and_fences_the_first(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.config.settings import load_settings
 from bot.errors import ConfigError
-from bot.settings import load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -14,15 +14,15 @@ from pathlib import Path
 import opencc
 import pytest
 
-from bot import cluster
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.spikes.detect import Detector, Ledger, Sighting, Surge
 from bot.spikes.memory import MemoryLedger
+from bot.spikes.surges import sighting
 from bot.spikes.watch import SpikeWatch, compile_watch
 from bot.store import Store
-from bot.surges import sighting
+from bot.text import cluster
 from tests.spike_material import ENTITIES, Body, trump_bodies
 
 T0 = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from sqlalchemy import create_engine, text
 
 from bot.delivery.kinds import SpikeAlert
 from bot.feeds.fetch import Fetcher
-from bot.pipeline import AlertOptions, Pipeline, RuleBook
+from bot.ingest.pipeline import AlertOptions, Pipeline
+from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.store import Store
 from bot.store.parts import body_from_json
@@ -49,9 +50,9 @@ async def pollers(rules_dir: Path, postgres_url: str) -> AsyncIterator[list[Pipe
     fetcher = Fetcher(allow_private_networks=True, timeout=5)
     stores = [Store(postgres_url) for _ in range(2)]
     stores[0].migrate()
-    book = RuleBook.build(load_rules(rules_dir))
+    rules = Rules(RuleBook.build(load_rules(rules_dir)))
     yield [
-        Pipeline(store=s, fetcher=fetcher, book=book, options=AlertOptions(), clock=lambda: NOW)
+        Pipeline(store=s, fetcher=fetcher, rules=rules, options=AlertOptions(), clock=lambda: NOW)
         for s in stores
     ]
     await fetcher.aclose()
@@ -75,7 +76,7 @@ async def test_two_pollers_count_each_story_once_and_fire_once(
 ) -> None:
     a, b = pollers
     feed_server.route("/warm.xml", rss_document([entry(0, "warm", NOW - timedelta(hours=20))]))
-    warm = a.book.rules.feed("warm")
+    warm = a.rules.current().rules.feed("warm")
     assert warm is not None
     assert (await a.poll_feed(warm, on_schedule=False)).ok
     stories = 0
@@ -90,7 +91,7 @@ async def test_two_pollers_count_each_story_once_and_fire_once(
             f"/y{r}.xml",
             rss_document([entry(2 + 3 * r, f"y{r}", at), entry(3 + 3 * r, f"y{r}", at)]),
         )
-        x, y = a.book.rules.feed(f"x{r}"), b.book.rules.feed(f"y{r}")
+        x, y = a.rules.current().rules.feed(f"x{r}"), b.rules.current().rules.feed(f"y{r}")
         assert x is not None and y is not None
         reports = await asyncio.gather(
             a.poll_feed(x, on_schedule=False), b.poll_feed(y, on_schedule=False)

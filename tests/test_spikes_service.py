@@ -12,11 +12,12 @@ import pytest
 
 from bot.delivery.sender import Sender
 from bot.feeds.fetch import Fetcher
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.models import Destination
-from bot.pipeline import AlertOptions, Pipeline, RuleBook
+from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
+from bot.spikes.surges import SPIKE_FEED
 from bot.store import Store
-from bot.surges import SPIKE_FEED
 from bot.telegram.render import render
 from bot.telegram.send import TelegramSink
 from tests.fakes.feedserver import FeedServer, rss_document
@@ -82,7 +83,7 @@ async def make(rules_dir: Path, tmp_path: Path) -> AsyncIterator[Make]:
         return Pipeline(
             store=store,
             fetcher=fetcher,
-            book=RuleBook.build(load_rules(rules_dir)),
+            rules=Rules(RuleBook.build(load_rules(rules_dir))),
             options=AlertOptions(),
             clock=lambda: NOW,
         )
@@ -97,7 +98,7 @@ async def poll(
     pipeline: Pipeline, feed_server: FeedServer, feed: str, items: Sequence[dict[str, object]]
 ) -> None:
     feed_server.route(f"/{feed}.xml", rss_document(items, title=f"Outlet {feed}"))
-    rule = pipeline.book.rules.feed(feed)
+    rule = pipeline.rules.current().rules.feed(feed)
     assert rule is not None
     report = await pipeline.poll_feed(rule, on_schedule=False)
     assert report.ok, report.error
@@ -206,12 +207,12 @@ async def test_spikes_added_to_the_rules_count_from_the_next_poll(
     with_spikes = rules_file.read_text(encoding="utf-8")
     rules_file.write_text(with_spikes.replace(SPIKES, ""), encoding="utf-8")
     pipeline = make()
-    assert not pipeline.book.spikes
+    assert not pipeline.rules.current().spikes
     at = [WINDOW + timedelta(minutes=n) for n in range(7)]
     await poll(pipeline, feed_server, "a", [entry(bodies[n], n, at[n], "a") for n in range(3)])
     # The rules change while the service runs: the reload swaps the book, as App does.
     rules_file.write_text(with_spikes, encoding="utf-8")
-    pipeline.book = RuleBook.build(load_rules(rules_dir))
+    pipeline.rules.swap(RuleBook.build(load_rules(rules_dir)))
     await poll(pipeline, feed_server, "b", [entry(bodies[0], 0, NOW - timedelta(hours=3), "b")])
     await poll(pipeline, feed_server, "c", [entry(bodies[n], n, at[n], "c") for n in range(3, 7)])
     # Counted from the reload on: four this hour (the three before it were not watched).

@@ -11,8 +11,8 @@ from bot.delivery.audience import alert_destinations
 from bot.models import Item
 from bot.rules.model import Term, Watched
 from bot.spikes.detect import Detector, Ledger, Story
+from bot.spikes.surges import sighting
 from bot.store import Store
-from bot.surges import sighting
 from bot.telegram.render import utf16_len
 from bot.telegram.render_spike import headline, render_spike, spike_alert
 from tests.fakes.commands_harness import CommandBot
@@ -103,7 +103,7 @@ spikes:
 
 def count_items(bot: CommandBot, items: Sequence[Item]) -> None:
     """Count items into the store as polls at their own times do."""
-    watch = bot.book.spikes
+    watch = bot.rules.current().spikes
     assert watch
     for it in items:
         assert it.published is not None
@@ -239,7 +239,7 @@ async def test_subscribers_of_a_spike_get_its_alerts(tmp_path: Path) -> None:
         (bot.rules_dir / "spikes.yaml").write_text(ENTITIES + SPIKES, encoding="utf-8")
         assert await bot.reload() is None
         assert "Subscribed" in (await bot.say("/subscribe surges")).text
-        spike = bot.book.rules.spike("surges")
+        spike = bot.rules.current().rules.spike("surges")
         assert spike is not None
         chats = alert_destinations(bot.store, "surges", spike.channels, bot.clock.now)
         assert sorted(str(d.chat) for d in chats) == sorted(["-100900", str(bot.USER)])

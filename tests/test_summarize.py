@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.models import Field, Hit
-from bot.summarize import Summary, summarize
+from bot.text.summarize import Summary, summarize
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = SHARED / "seed" / "voa-2024-06-28.md"

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import bot.app as app_module
-from bot.app import App
+import bot.service.app as app_module
+from bot.config.settings import load_settings
 from bot.control import Control, Deps
 from bot.delivery.kinds import Rendered
 from bot.models import Alert, Destination, FeedState, Item, Message
-from bot.settings import load_settings
+from bot.service.app import App
 from bot.telegram.updates import run_updates
 from tests.fakes.commands_harness import ADMIN, USER, CommandBot, write_rules
 from tests.fakes.feedserver import FeedServer, rss_document
@@ -64,7 +64,7 @@ async def test_status_reports_health_counts_and_the_worst_feeds(bot: CommandBot)
     reply = await bot.say("/status", user=ADMIN)
     text = reply.text
     assert "Up 3h 00m" in text
-    assert f"Rules: version {bot.book.version} (as loaded at start)" in text
+    assert f"Rules: version {bot.rules.current().version} (as loaded at start)" in text
     assert "Feeds: 1 ok · 1 failing · 0 paused · 0 not polled yet" in text
     assert "Alerts sent: 1 last hour · 1 last day" in text
     assert "Outbox: 0 queued" in text
@@ -108,7 +108,7 @@ async def test_addfeed_fetches_first_and_edits_the_rules_file_with_comments_inta
     assert "url: https://alpha.example/feed.xml  # Alpha's own feed" in text
     assert text.endswith(f"\n\n  - id: world\n    url: {url}\n    name: World\n    interval: 15m\n")
     assert await bot.reload() is None
-    assert bot.book.rules.feed("world") is not None
+    assert bot.rules.current().rules.feed("world") is not None
 
 
 async def test_addfeed_refuses_a_page_that_is_not_a_feed_and_says_why(
@@ -158,7 +158,7 @@ async def test_rules_and_reload_show_the_state_of_the_last_reload(bot: CommandBo
     assert "Rules: 3 topics, 2 feeds" in text
     assert "to: @kp_watch" in text and "feeds: all feeds · delivery: instant" in text
     ok = await bot.say("/reload", user=ADMIN)
-    assert ok.text == f"Rules reloaded: version {bot.book.version} · 3 topics, 2 feeds"
+    assert ok.text == f"Rules reloaded: version {bot.rules.current().version} · 3 topics, 2 feeds"
     (bot.rules_dir / "broken.yaml").write_text("topics:\n  - id: Bad Id\n", encoding="utf-8")
     failed = await bot.say("/reload", user=ADMIN)
     assert failed.text.startswith("Reload failed: the last good rules stay in use.")
@@ -233,7 +233,7 @@ async def test_admin_commands_in_the_watchers_hands(
         Deps(
             store=app.store,
             admin_ids=frozenset(settings.admin_ids),
-            get_book=lambda: app.book,
+            rules=app.rules,
             reload=app.reload_rules,
             rules_dir=rules_dir,
             fetcher=app.fetcher,
@@ -249,11 +249,11 @@ async def test_admin_commands_in_the_watchers_hands(
             tg.push_update(message_update(f"/addfeed {feeds.url('/w.xml')} w", user=ADMIN))
             assert await asyncio.to_thread(tg.wait_for, 1, ADMIN, 10)
             assert await asyncio.wait_for(reloaded.get(), 10) is None  # the watcher's reload
-            assert app.book.rules.feed("w") is not None
+            assert app.rules.current().rules.feed("w") is not None
             tg.push_update(message_update("/removefeed w", user=ADMIN))
             assert await asyncio.to_thread(tg.wait_for, 2, ADMIN, 10)
             assert await asyncio.wait_for(reloaded.get(), 10) is None
-            assert app.book.rules.feed("w") is None
+            assert app.rules.current().rules.feed("w") is None
         finally:
             stop.set()
             await asyncio.gather(*tasks)

@@ -32,10 +32,10 @@ def news(key: str, title: str) -> Item:
 
 async def deliver(bot: CommandBot, item: Item) -> int:
     """What the pipeline does for one new item; returns the number of alerts sent."""
-    match = bot.book.matcher.match(item, feed_tags=("en",))
+    match = bot.rules.current().matcher.match(item, feed_tags=("en",))
     alerts = []
     for tm in match.topics:
-        topic = bot.book.rules.topic(tm.topic_id)
+        topic = bot.rules.current().rules.topic(tm.topic_id)
         assert topic is not None
         body = topic_alert(
             item=item,

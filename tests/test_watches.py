@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.sender import Sender
-from bot.pipeline import AlertOptions, Pipeline
+from bot.ingest.pipeline import AlertOptions, Pipeline
 from bot.rules.model import FeedRule
 from bot.telegram.send import TelegramSink
 from bot.watches import WatchBook
@@ -59,7 +59,6 @@ class Rig:
             },
         )
         self.server.route(f"/{fid}.xml", rss_document(self.items[fid]))
-        self.pipeline.book = self.bot.book
         report = await self.pipeline.poll_feed(self.feed(fid), on_schedule=False)
         assert report.ok, report.error
         await self.send()
@@ -77,7 +76,10 @@ class Rig:
             await sink.aclose()
 
     def alerts(self, chat: int) -> list[Any]:
-        return [m for m in self.bot.tg.messages(chat) if m.text.startswith("🔔")]
+        # An alert, not a reply such as "🔔 … unmuted here.": alerts carry a "Why:" line.
+        return [
+            m for m in self.bot.tg.messages(chat) if m.text.startswith("🔔") and "Why:" in m.text
+        ]
 
 
 @pytest.fixture
@@ -89,12 +91,12 @@ async def rig(tmp_path: Path, feed_server: FeedServer) -> AsyncIterator[Rig]:
 async def _rig(bot: CommandBot, server: FeedServer) -> Rig:
     (bot.rules_dir / "entities.yaml").write_text(ENTITIES, encoding="utf-8")
     assert await bot.reload() is None
-    bot.deps.watches = WatchBook(bot.store, lambda: bot.book)
+    bot.deps.watches = WatchBook(bot.store, bot.rules.current)
     bot.deps.max_watches = 3
     pipeline = Pipeline(
         store=bot.store,
         fetcher=bot.fetcher,
-        book=bot.book,
+        rules=bot.rules,
         options=AlertOptions(),
         clock=bot.clock,
         watches=bot.deps.watches,
@@ -230,6 +232,8 @@ async def test_the_mute_button_mutes_the_watch(rig: Rig) -> None:
     await bot.say("/watch Putin")
     await rig.publish("Putin speaks")
     alert = rig.alerts(USER)[-1]
+    labels = [b["text"] for b in bot.buttons(alert)]
+    assert labels == ["🔗 Open", "🔕 Mute watch"]  # not "Mute topic": there is no topic
     data = next(b["callback_data"] for b in bot.buttons(alert) if "Mute" in b["text"])
     answer = await bot.press(data, on=alert)
     assert answer["text"] == "🔕 👁 Putin muted for 1 day. Press again to unmute."
@@ -306,3 +310,96 @@ async def test_stats_count_every_watch_as_one_series(rig: Rig) -> None:
     await rig.publish("A treaty is signed")
     reply = await bot.say("/stats 7d", user=ADMIN)
     assert reply.text.startswith("Last 7 days: 2 alerts in 1 topics")
+
+
+async def test_a_chinese_watch_alert_says_mute_in_chinese(rig: Rig) -> None:
+    await rig.bot.say("/watch 条约", lang="zh")
+    await rig.publish("俄朝簽署條約")
+    [alert] = rig.alerts(USER)
+    assert "🔕 静音此个人提醒" in [b["text"] for b in rig.bot.buttons(alert)]
+
+
+async def test_mute_and_unmute_a_watch_by_its_number(rig: Rig) -> None:
+    bot = rig.bot
+    await bot.say("/watch treaty")
+    await bot.say("/watch missile")
+    assert "/mute watch N" in (await bot.say("/watches")).text
+    done = await bot.say("/mute watch 2 2h")
+    assert done.text.startswith("🔕 👁 missile muted here until")
+    assert "muted until" in (await bot.say("/watches")).text.split("2. missile")[1]
+    await rig.publish("A missile treaty")
+    assert [a.text.split("\n")[0] for a in rig.alerts(USER)] == ["🔔 👁 treaty"]
+    assert (await bot.say("/unmute watch 2")).text == "🔔 👁 missile unmuted here."
+    assert (await bot.say("/unmute watch 2")).text == "👁 missile is not muted here."
+    await rig.publish("Another missile test")
+    assert len(rig.alerts(USER)) == 2
+
+    # Without a duration: the same choice of buttons as for a topic.
+    choose = await bot.say("/mute watch 1")
+    assert choose.text == "Mute 👁 treaty here for how long?"
+    answer = await bot.press(bot.buttons(choose)[0]["callback_data"], on=choose)
+    assert answer["text"].startswith("🔕 👁 treaty muted here until")
+    await rig.publish("A treaty is signed")
+    assert len(rig.alerts(USER)) == 2
+
+    bot.clock.advance(minutes=1)  # past the command flood limit
+    assert (await bot.say("/mute watch 7 2h")).text == (
+        "There is no watch 7 here; /watches lists them."
+    )
+    assert "/mute watch N" in (await bot.say("/mute watch")).text  # no topic "watch" either
+    assert "not a duration" in (await bot.say("/mute watch 1 forever")).text
+
+
+async def test_in_a_forum_each_thread_lists_and_removes_its_own_watches(rig: Rig) -> None:
+    bot = rig.bot
+    assert "Watch 1 saved" in (await bot.say("/watch treaty", chat=GROUP, thread=77)).text
+    assert "Watch 2 saved" in (await bot.say("/watch missile", chat=GROUP, thread=88)).text
+    listing = await bot.say("/watches", chat=GROUP, thread=77)
+    assert listing.thread == 77
+    assert "Watches in this thread (1)" in listing.text and "1. treaty" in listing.text
+    assert "missile" not in listing.text
+    assert "1 more in other threads of this group" in listing.text
+    assert "(2/3 in all)" in listing.text
+    assert [b["callback_data"] for b in bot.buttons(listing)] == ["unwatch:1"]
+
+    # Alerts go to each watch's own thread.
+    await rig.publish("A treaty and a missile")
+    assert [(a.thread, a.text.split("\n")[0]) for a in rig.alerts(GROUP)] == [
+        (77, "🔔 👁 treaty"),
+        (88, "🔔 👁 missile"),
+    ]
+
+    # Thread 77 cannot remove or mute thread 88's watch: it is told where it lives.
+    elsewhere = await bot.say("/unwatch 2", chat=GROUP, thread=77)
+    assert "Watch 2 was made in another thread of this group" in elsewhere.text
+    assert "another thread" in (await bot.say("/mute watch 2 1h", chat=GROUP, thread=77)).text
+    assert len(bot.store.watches_of(GROUP)) == 2
+    none_here = await bot.say("/watches", chat=GROUP)  # the General thread has none
+    assert none_here.text.startswith("No watches in this thread; 2 in other threads")
+    every = await bot.say("/watches all", user=ADMIN)
+    assert f"{GROUP} 2. missile — forum thread 88" in every.text
+    done = await bot.say("/unwatch 2", chat=GROUP, thread=88)
+    assert done.text == "Watch 2 removed: missile"
+
+
+async def test_the_same_watch_twice_is_refused_not_doubled(rig: Rig) -> None:
+    bot = rig.bot
+    await bot.say("/watch treaty OR 条约")
+    # The same query in another order, case and script would send every alert twice.
+    again = await bot.say("/watch 條約 OR Treaty")
+    assert again.text == "Watch 1 here already looks for that (treaty OR 条约); nothing was saved."
+    assert len(bot.store.watches_of(USER)) == 1
+    assert "Watch 2 saved" in (await bot.say("/watch treaty -football")).text  # narrower
+
+
+async def test_a_new_watch_does_not_inherit_a_removed_ones_mute(rig: Rig) -> None:
+    bot = rig.bot
+    await bot.say("/watch treaty")
+    assert "muted here until" in (await bot.say("/mute watch 1 7d")).text
+    assert "removed" in (await bot.say("/unwatch 1")).text
+    # The new watch is number 1 again and may get the removed one's id (SQLite reuses the
+    # highest): the old mute must not silence it.
+    await bot.say("/watch missile")
+    assert "muted" not in (await bot.say("/watches")).text.split("\n")[1]
+    await rig.publish("A missile test")
+    assert len(rig.alerts(USER)) == 1

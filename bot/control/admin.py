@@ -25,6 +25,7 @@ from bot.telegram.replies_admin import (
     rules_report,
     status_report,
 )
+from bot.text.duration import format_duration
 
 WORST = 5
 # A process whose last heartbeat is older than this is shown as silent (it beats every 15 s).
@@ -42,7 +43,7 @@ def _uptime(span: timedelta) -> str:
 def _reload_view(call: Call) -> ReloadView:
     state = call.deps.last_reload
     when = call.local(state.when) if state.when else None
-    return ReloadView(when, call.deps.get_book().version, state.problems)
+    return ReloadView(when, call.deps.rules.current().version, state.problems)
 
 
 def feed_state_name(feed: FeedRule, state: FeedState | None) -> str:
@@ -55,7 +56,7 @@ def feed_state_name(feed: FeedRule, state: FeedState | None) -> str:
 
 async def status(call: Call, args: str) -> Reply:
     deps, now = call.deps, call.now()
-    feeds = deps.get_book().rules.feeds
+    feeds = deps.rules.current().rules.feeds
     states = {s.feed_id: s for s in await deps.db.feed_states()}
     kinds = [feed_state_name(f, states.get(f.id)) for f in feeds]
     polls = [s.last_poll for s in states.values() if s.last_poll is not None]
@@ -117,11 +118,7 @@ async def resumechat(call: Call, args: str) -> Reply:
 def _interval(feed: FeedRule) -> str:
     if feed.interval is None:
         return "default interval"
-    seconds = int(feed.interval)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    return format_duration(feed.interval)
 
 
 def _ago(now: datetime, when: datetime | None, call: Call) -> str | None:
@@ -132,7 +129,7 @@ async def feeds(call: Call, args: str) -> Reply:
     now = call.now()
     states = {s.feed_id: s for s in await call.deps.db.feed_states()}
     rows = []
-    for feed in call.deps.get_book().rules.feeds:
+    for feed in call.deps.rules.current().rules.feeds:
         state = states.get(feed.id)
         rows.append(
             FeedRow(
@@ -150,7 +147,7 @@ async def feeds(call: Call, args: str) -> Reply:
 
 
 async def rules(call: Call, args: str) -> Reply:
-    book = call.deps.get_book()
+    book = call.deps.rules.current()
     subscribed: dict[str, int] = {}
     for _, topic_id in await call.deps.db.subscriptions():
         subscribed[topic_id] = subscribed.get(topic_id, 0) + 1
@@ -200,7 +197,7 @@ async def reload(call: Call, args: str) -> Reply:
     problems = tuple(str(p) for p in error.problems) if error else ()
     call.deps.last_reload.when = call.now()
     call.deps.last_reload.problems = problems
-    book = call.deps.get_book()
+    book = call.deps.rules.current()
     view = ReloadView(call.local(call.now()), book.version, problems)
     return Reply(message=reloaded(view, len(book.rules.topics), len(book.rules.feeds)))
 

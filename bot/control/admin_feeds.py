@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from rapidfuzz import process
 
-from bot.control.args import BadArgs, feed_url, looks_like_duration, topic_id
+from bot.control.args import BadArgs, feed_url, topic_id
 from bot.control.context import Call
 from bot.errors import FeedError, RulesError
-from bot.pipeline import probe_feed
+from bot.feeds.read import probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, set_feed_enabled, suggest_feed_id
 from bot.telegram.protocol import Reply
 from bot.telegram.replies import Doc, plain
+from bot.text.duration import parse_duration
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def _split_add_args(args: str) -> tuple[str, str | None, str | None]:
         raise BadArgs("bad.usage")
     url, ident, interval = parts[0], None, None
     for extra in parts[1:]:
-        if looks_like_duration(extra) or re.fullmatch(r"\d+s?", extra):
+        if parse_duration(extra) is not None:  # a number alone is seconds, as in rule files
             interval = extra
         else:
             ident = topic_id(extra)
@@ -61,7 +61,7 @@ async def addfeed(call: Call, args: str) -> Reply:
     url = feed_url(raw_url)
     if url is None:
         return Reply(message=plain(f"Not a feed URL: {raw_url[:200]}\n{ADD_USAGE}"))
-    book = call.deps.get_book()
+    book = call.deps.rules.current()
     ident = ident or suggest_feed_id(url, {f.id for f in book.rules.feeds})
     try:
         parsed = await probe_feed(call.deps.fetcher, url, ident)
@@ -80,7 +80,7 @@ async def addfeed(call: Call, args: str) -> Reply:
 
 
 def _unknown_feed(call: Call, ident: str) -> Reply | None:
-    ids = [f.id for f in call.deps.get_book().rules.feeds]
+    ids = [f.id for f in call.deps.rules.current().rules.feeds]
     if ident in ids:
         return None
     found = process.extract(ident, ids, limit=3, score_cutoff=50)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 from bot.control.args import feed_url
 from bot.control.context import Call
-from bot.errors import FeedError, ParseError
-from bot.feeds.encoding import decode_feed
-from bot.feeds.parse import parse_feed
-from bot.feeds.sniff import is_html_page
+from bot.errors import FeedError
+from bot.feeds.read import Page, read_url
 from bot.models import Item
 from bot.telegram.chart import StatsData, draw_stats
 from bot.telegram.protocol import Photo, Reply
@@ -22,7 +19,6 @@ from bot.watches import watch_id_of
 
 TEST_USAGE = "Usage: /test TEXT, or /test URL (an article or a feed)"
 MAX_ITEMS = 200
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 # --- /test -----------------------------------------------------------------------------------
 
@@ -35,27 +31,18 @@ def _text_item(text: str) -> Item:
 
 async def _url_items(call: Call, url: str) -> tuple[str, list[Item]]:
     """The feed's items, or the page as one article; raises ``FeedError``."""
-    known = next((f for f in call.deps.get_book().rules.feeds if f.url == url), None)
+    known = next((f for f in call.deps.rules.current().rules.feeds if f.url == url), None)
     feed_id = known.id if known else "test"
-    fetched = await call.deps.fetcher.fetch(url)
-    try:
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
-        )
-    except ParseError:
-        decoded = decode_feed(fetched.body, fetched.headers.get("content-type"))
-        if not is_html_page(decoded.text):
-            raise
-        found = _TITLE.search(decoded.text)
-        title = html.unescape(found.group(1)).strip() if found else url
-        return "article", [Item(feed_id, url, title, url, decoded.text)]
-    return f"feed {parsed.title or url}", list(parsed.items[:MAX_ITEMS])
+    read = await read_url(call.deps.fetcher, url, feed_id=feed_id)
+    if isinstance(read, Page):
+        return "article", [Item(feed_id, url, read.title or url, url, read.html)]
+    return f"feed {read.title or url}", list(read.items[:MAX_ITEMS])
 
 
 async def test(call: Call, args: str) -> Reply:
     if not args:
         return Reply(message=plain(TEST_USAGE))
-    book = call.deps.get_book()
+    book = call.deps.rules.current()
     url = feed_url(args) if " " not in args else None
     if url is not None:
         try:

@@ -11,11 +11,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from bot.rules.schema import ID, MAX_ID
+from bot.text.duration import parse_duration
 
 MAX_IDS = 10
 MAX_URL = 2000
-_DURATION = re.compile(r"^(\d{1,5})\s*(m|min|h|d|w)$", re.I)
-_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MIN_MUTE = timedelta(minutes=1)
 MAX_MUTE = timedelta(days=30)
 
@@ -48,19 +47,13 @@ def topic_ids(args: str) -> list[str]:
     return list(dict.fromkeys(topic_id(p) for p in parts))
 
 
-def looks_like_duration(value: str) -> bool:
-    return bool(_DURATION.match(value.strip()))
-
-
 def duration(value: str) -> timedelta:
-    """``30m``, ``2h``, ``1d``, ``1w`` -> a timedelta within 1 minute .. 30 days."""
-    m = _DURATION.match(value.strip())
-    if not m:
+    """``30m``, ``2h``, ``1d``, ``1w`` -> a timedelta within 1 minute .. 30 days; the unit
+    is needed (``bot.text.duration``)."""
+    seconds = parse_duration(value, bare=False)
+    if seconds is None or not MIN_MUTE.total_seconds() <= seconds <= MAX_MUTE.total_seconds():
         raise BadArgs("bad.duration", value=value[:20])
-    span = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
-    if not MIN_MUTE <= span <= MAX_MUTE:
-        raise BadArgs("bad.duration", value=value[:20])
-    return span
+    return timedelta(seconds=seconds)
 
 
 def describe_duration(span: timedelta, lang: str) -> str:

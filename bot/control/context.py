@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, utc_now
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
-from bot.pipeline import RuleBook, utc_now
+from bot.rules.book import Rules
 from bot.store import Store
 from bot.store.aio import AsyncStore, Offload, to_thread
 from bot.telegram.i18n import t
@@ -39,13 +40,13 @@ class Notify(Protocol):
 class Deps:
     store: Store
     admin_ids: frozenset[int]
-    get_book: Callable[[], RuleBook]
+    rules: Rules
     reload: Callable[[], Awaitable[RulesError | None]]
     rules_dir: Path
     fetcher: Fetcher
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     started_at: datetime = field(default_factory=utc_now)
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
     last_reload: ReloadState = field(default_factory=ReloadState)
     offload: Offload = to_thread  # where store calls run (bot.store.aio)
     notify: Notify | None = None  # None: admins are not told (tests, tools)

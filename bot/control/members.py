@@ -29,7 +29,7 @@ def removal_reason(change: Membership) -> str:
 
 async def bot_removed(deps: Deps, change: Membership) -> None:
     reason = removal_reason(change)
-    named = {d.chat for t in deps.get_book().rules.topics for d in t.channels}
+    named = {d.chat for t in deps.rules.current().rules.topics for d in t.channels}
     for chat in change.chats():
         since, topics = await deps.db.mark_gone(chat, reason, chat in named)
         dropped = await deps.db.drop_chat(chat, reason)

@@ -44,7 +44,7 @@ def _section(doc: Doc, heading: str, rows: list[str], quiet: str) -> None:
 
 
 async def trends(call: Call, args: str) -> Reply:
-    spikes = call.deps.get_book().rules.spikes
+    spikes = call.deps.rules.current().rules.spikes
     if not spikes:
         return Reply(message=Doc().line(call.t("trends.unset")).message())
     doc = Doc()

@@ -76,7 +76,7 @@ async def help_(call: Call, args: str) -> Reply:
 
 
 async def _topics_view(call: Call, page: int) -> Reply:
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     mine = set(await call.deps.db.topics_of(call.caller.chat))
     pages = max(1, -(-len(rules.topics) // PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -145,7 +145,7 @@ async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Sugg
 
     A spike's id is subscribed to as a topic's is: its alerts then come to this chat too."""
     store, dest = call.deps.db, call.caller.chat
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     topic = mutable(rules, ident)
     name = topic_name(topic) if topic else ident
     if subscribe and topic is not None:
@@ -169,7 +169,7 @@ async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Sugg
 
 async def _mysubs_view(call: Call) -> Reply:
     store, dest = call.deps.db, call.caller.chat
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     ids = await store.topics_of(dest)
     if not ids:
         return Reply(message=plain(call.t("mysubs.none"), _topics_button(call)))
@@ -220,7 +220,7 @@ async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
     ref, _, view = rest.partition(":")
     if view not in (ONE_OFF, MYSUBS):
         _page(view)
-    rules = call.deps.get_book().rules
+    rules = call.deps.rules.current().rules
     known = [t.id for t in rules.topics] + [s.id for s in rules.spikes]
     if not subscribe:  # a dormant topic, gone from the rules, can still be left
         known += await call.deps.db.topics_of(call.caller.chat)

@@ -9,6 +9,10 @@ stores it within the chat's limit, and answers with its number, the query as the
 language writes it, and what it would have caught in the last week (``bot.watches.preview``).
 Bad input is answered and nothing is stored.
 
+In a forum group a watch belongs to its thread: /watches there lists that thread's watches
+(and says how many the other threads have), and ``/unwatch N`` removes only those
+(``bot.control.watchrefs``); numbers still count per chat, as the limit does.
+
 Callback data: ``unwatch:<N>`` (a button of /watches: remove, then redraw the list).
 """
 
@@ -21,8 +25,9 @@ from bot.control.args import BadArgs
 from bot.control.context import Call, Command
 from bot.control.mutes import may_change
 from bot.control.topics import short
+from bot.control.watchrefs import missing, watches_here
 from bot.models import Button
-from bot.rules.query import QueryError, as_rules, compile_query, parse_query
+from bot.rules.query import QueryError, as_rules, compile_query, meaning, parse_query
 from bot.store import WatchRow
 from bot.store.watches import RECENT_DAYS, RECENT_LIMIT
 from bot.telegram.protocol import Reply
@@ -58,7 +63,7 @@ async def watch(call: Call, args: str) -> Reply:
     deps = call.deps
     if deps.max_watches == 0:
         return Reply(message=plain(call.t("watch.off")))
-    rules = deps.get_book().rules
+    rules = deps.rules.current().rules
     try:
         query = parse_query(args)
         compile_query(query, rules.entities, key=watch_key(0))
@@ -66,6 +71,9 @@ async def watch(call: Call, args: str) -> Reply:
         return _bad_query(call, exc)
     if not await may_change(call):
         return _refused(call)
+    same = await _same(call, meaning(query))
+    if same is not None:
+        return Reply(message=plain(call.t("watch.duplicate", number=same.number, query=same.query)))
     now = call.now()
     row = await deps.db.add_watch(
         call.caller.chat, query.text, call.caller.user_id, deps.max_watches, now
@@ -78,6 +86,18 @@ async def watch(call: Call, args: str) -> Reply:
     found = await asyncio.to_thread(preview, topic, rules, recent)
     capped = len(recent) >= RECENT_LIMIT
     return Reply(message=_saved(call, row, as_rules(query), found, capped).message())
+
+
+async def _same(call: Call, wanted: frozenset[object]) -> WatchRow | None:
+    """This thread's watch that already asks for ``wanted`` (``meaning``): a second would
+    double every alert."""
+    for row in (await watches_here(call)).rows:
+        try:
+            if meaning(parse_query(row.query)) == wanted:
+                return row
+        except QueryError:
+            continue
+    return None
 
 
 def _saved(call: Call, row: WatchRow, rules_text: str, found: Preview, capped: bool) -> Doc:
@@ -99,13 +119,20 @@ def _saved(call: Call, row: WatchRow, rules_text: str, found: Preview, capped: b
 
 async def _list(call: Call) -> Reply:
     deps = call.deps
-    rows = await deps.db.watches_of(call.caller.chat.chat)
-    if not rows:
+    here = await watches_here(call)
+    total, others = len(here.rows) + len(here.elsewhere), len(here.elsewhere)
+    if not here.rows:
+        if others:
+            text = call.t("watches.none_here", others=others, total=total, limit=deps.max_watches)
+            return Reply(message=plain(text))
         return Reply(message=plain(call.t("watches.none")))
     muted = await deps.db.mutes_of(call.caller.chat, call.now())
-    doc = Doc().bold(call.t("watches.title", count=len(rows), limit=deps.max_watches)).line()
+    if others:
+        doc = Doc().bold(call.t("watches.thread_title", count=len(here.rows))).line()
+    else:
+        doc = Doc().bold(call.t("watches.title", count=total, limit=deps.max_watches)).line()
     buttons = []
-    for row in rows:
+    for row in here.rows:
         doc.add(f"{row.number}. ").code(row.query)
         key = watch_key(row.id)
         if key in muted:
@@ -115,12 +142,15 @@ async def _list(call: Call) -> Reply:
         doc.line()
         label = call.t("watches.remove_button", number=row.number, query=short(row.query, 30))
         buttons.append((Button(label, callback_data=f"unwatch:{row.number}"),))
+    if others:
+        doc.line(call.t("watches.elsewhere", others=others, total=total, limit=deps.max_watches))
+    doc.line().add(call.t("watches.mute_hint"))
     return Reply(message=doc.message(tuple(buttons)))
 
 
 def _compiles(call: Call, row: WatchRow) -> bool:
     try:
-        compile_query(parse_query(row.query), call.deps.get_book().rules.entities, key="w")
+        compile_query(parse_query(row.query), call.deps.rules.current().rules.entities, key="w")
     except QueryError:
         return False
     return True
@@ -130,7 +160,10 @@ async def _list_all(call: Call) -> Reply:
     rows = await call.deps.db.all_watches()
     doc = Doc().bold(call.t("watches.all_title", count=len(rows))).line()
     for row in rows:
-        doc.code(str(row.destination.chat)).add(f" {row.number}. ").code(row.query).line()
+        doc.code(str(row.destination.chat)).add(f" {row.number}. ").code(row.query)
+        if row.destination.thread is not None:
+            doc.italic(" — " + call.t("watches.thread", thread=row.destination.thread))
+        doc.line()
     return Reply(message=doc.message())
 
 
@@ -162,11 +195,19 @@ def _chat(text: str) -> int | str:
 
 
 async def _remove(call: Call, chat: int | str, number: int) -> str:
-    row = await call.deps.db.remove_watch(chat, number)
+    row = await call.deps.db.remove_watch(chat, number, watch_key)
     if row is None:
         return call.t("unwatch.not", number=number)
     await _synced(call)
     return call.t("unwatch.done", number=row.number, query=row.query)
+
+
+async def _remove_here(call: Call, number: int) -> str:
+    """Watch ``number`` of this chat, if it was made in this thread (``watchrefs``)."""
+    here = await watches_here(call)
+    if here.number(number) is None:
+        return await missing(call, here, number)
+    return await _remove(call, call.caller.chat.chat, number)
 
 
 async def unwatch(call: Call, args: str) -> Reply:
@@ -180,7 +221,7 @@ async def unwatch(call: Call, args: str) -> Reply:
     number = _number(parts[0])
     if not await may_change(call):
         return _refused(call)
-    return Reply(message=plain(await _remove(call, call.caller.chat.chat, number)))
+    return Reply(message=plain(await _remove_here(call, number)))
 
 
 async def on_unwatch(call: Call, rest: str) -> Reply:
@@ -191,7 +232,7 @@ async def on_unwatch(call: Call, rest: str) -> Reply:
         raise BadArgs("bad.callback") from None
     if not await may_change(call):
         return Reply(notice=call.t("watch.admin"), alert=True)
-    notice = await _remove(call, call.caller.chat.chat, number)
+    notice = await _remove_here(call, number)
     redrawn = await _list(call)
     return Reply(notice=notice, edit=redrawn.message)
 

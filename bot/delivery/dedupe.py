@@ -1,7 +1,7 @@
 """Near-duplicate alerts: the same story again, for the same topic and chat, within 72 hours.
 
 Called by the pipeline between building a poll's alerts and writing them. An alert whose
-item is a near-duplicate (``bot.cluster.near_duplicate``) of an alert already queued, sent
+item is a near-duplicate (``bot.text.cluster.near_duplicate``) of an alert already queued, sent
 or held for a digest in the same topic and chat within ``WINDOW`` does not become a message
 of its own:
 
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from bot import cluster
 from bot.delivery.kinds import AlsoSource, TopicAlert
 from bot.models import Alert, Destination, OutboxEntry
 from bot.store.alerts import RecentAlerts
+from bot.text import cluster
 
 __all__ = ["MAX_ALSO", "WINDOW", "DedupeStore", "collapse_near_duplicates"]
 

@@ -21,6 +21,7 @@ from itertools import groupby
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.clock import utc_now
 from bot.delivery.kinds import AlsoSource, DigestLine, SpikeAlert, TopicAlert
 from bot.models import Alert, Destination, OutboxEntry
 from bot.telegram.render import split_digest
@@ -31,10 +32,6 @@ __all__ = ["DigestCollector", "DigestStore", "next_slot"]
 log = logging.getLogger(__name__)
 
 RECHECK = 60.0  # seconds: new items may bring an earlier slot than the one waited for
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def next_slot(delivery: str, now: datetime, tz: ZoneInfo) -> datetime | None:

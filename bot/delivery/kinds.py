@@ -66,6 +66,7 @@ class TopicAlert:
     bold: tuple[tuple[int, int], ...] = ()
     machine_summary: str | None = None
     also: tuple[Source, ...] = ()
+    mute_label: str | None = None  # the mute button's text, if not "Mute topic" (a watch's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,7 @@ class SpikeStory:
 
 @dataclass(frozen=True, slots=True)
 class SpikeAlert:
-    """A surge in coverage of a watched entity or keyword (``bot.surges``): its count in
+    """A surge in coverage of a watched entity or keyword (``bot.spikes.surges``): its count in
     the window against the usual rate, the sources and the newest titles. A grown count is
     a new body for the same alert (an edit once it is sent: ``Alert.ref_key``)."""
 

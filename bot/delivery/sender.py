@@ -20,8 +20,9 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.clock import utc_now
 from bot.delivery.also import Edit, NoStory, NotYet, new_version, story_edit
 from bot.delivery.attempt import Failed, Gone, Moved, Refused, Retry, Sent, attempt
 from bot.delivery.machine_summary import MachineSummaries, Summarizer, with_machine_summary
@@ -37,10 +38,6 @@ from bot.telegram.render import render
 __all__ = ["Limits", "Sender", "Sink", "StoreLike", "Summarizer", "utc_now"]
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 _MAX_BATCH = 50_000

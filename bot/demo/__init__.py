@@ -25,16 +25,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import App
+from bot.clock import utc_now
+from bot.config.settings import Settings
 from bot.delivery.digest import DigestCollector
 from bot.delivery.sender import Sender
-from bot.settings import Settings
+from bot.service.app import App
 
 DATA = files("bot.demo") / "data"
 DOCUMENTS = {
@@ -121,7 +122,7 @@ async def run_demo(settings: Settings, out: TextIO) -> int:
 
 
 async def _steps(app: App, base: str, out: TextIO) -> str:
-    rules = app.book.rules
+    rules = app.rules.current().rules
     by_id = {f.id: f for f in rules.feeds}
     _say(
         out,
@@ -148,7 +149,7 @@ async def _steps(app: App, base: str, out: TextIO) -> str:
 
 
 def _an_hour_later() -> datetime:
-    return datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    return utc_now() + timedelta(hours=1, minutes=1)
 
 
 def _say(out: TextIO, text: str) -> None:

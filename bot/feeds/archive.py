@@ -28,8 +28,8 @@ from pathlib import Path
 from bot.errors import InputError
 from bot.feeds.dates import parse_date
 from bot.feeds.identity import item_key
-from bot.feeds.plain import html_to_plain
 from bot.models import Item
+from bot.text.html import html_to_line
 
 _CRAWL_STAMP = re.compile(r"^<!--\s*(?:\d+|NaN)?\s*-->\s*$")
 _RULE = re.compile(r"^-{3,}\s*$")
@@ -110,7 +110,7 @@ def _title_and_link(line: str) -> tuple[str, str]:
     split = line.rfind("](")
     if not line.startswith("[") or not line.endswith(")") or split < 1:
         raise ValueError(f"expected '[title](link)', got {line[:60]!r}")
-    title = html_to_plain(line[1:split], collapse=False)
+    title = html_to_line(line[1:split], collapse=False)
     link = line[split + 2 : -1].strip().strip("<>")
     if not link:
         raise ValueError("the title line has no link")
@@ -121,7 +121,7 @@ def _published(body: str, label: str | None, front_date: str | None) -> datetime
     m = _DATE_DIV.match(body)
     if m is not None:
         # "author<br>2020-07-02 15:16:04": the date is the last line of the block.
-        candidate = html_to_plain(_BR.split(m.group(1))[-1])
+        candidate = html_to_line(_BR.split(m.group(1))[-1])
         value = parse_date(candidate)
         if value is not None:
             return value

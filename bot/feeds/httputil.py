@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from bot.clock import utc_now
+
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
     """``Retry-After`` as seconds from ``now``: delta-seconds or an HTTP date."""
@@ -19,7 +21,7 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    delta = (when - (now or datetime.now(UTC))).total_seconds()
+    delta = (when - (now or utc_now())).total_seconds()
     return max(delta, 0.0)
 
 

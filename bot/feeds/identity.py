@@ -102,6 +102,16 @@ def normalize_title(title: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", title)).strip().casefold()
 
 
+def guid_key(guid: str | None) -> str | None:
+    """The key an item has by its guid (``g:<guid>``), or None without one."""
+    return "g:" + guid.strip() if guid and guid.strip() else None
+
+
+def link_key(link: str | None) -> str | None:
+    """The key an item has by its link (``l:<canonical link>``), or None without one."""
+    return "l:" + canonical_link(link) if link and link.strip() else None
+
+
 def item_key(
     *,
     guid: str | None,
@@ -111,10 +121,12 @@ def item_key(
     guid_unique: bool = True,
 ) -> str:
     """``g:<guid>``, else ``l:<canonical link>``, else ``h:<sha1 of title and date>``."""
-    if guid and guid.strip() and guid_unique:
-        return "g:" + guid.strip()
-    if link and link.strip():
-        return "l:" + canonical_link(link)
+    by_guid = guid_key(guid) if guid_unique else None
+    if by_guid is not None:
+        return by_guid
+    by_link = link_key(link)
+    if by_link is not None:
+        return by_link
     stamp = published.astimezone(UTC).isoformat() if published is not None else ""
     basis = f"{normalize_title(title or '')}\n{stamp}"
     return "h:" + hashlib.sha1(basis.encode("utf-8"), usedforsecurity=False).hexdigest()

@@ -30,8 +30,9 @@ from bot.feeds.archive import read_archive_item
 from bot.feeds.dates import parse_date
 from bot.feeds.fetch import Fetcher
 from bot.feeds.parse import parse_feed
-from bot.feeds.plain import html_to_plain
+from bot.feeds.read import probe_feed
 from bot.models import Item
+from bot.text.html import html_to_line
 
 DIRECTORY_SUFFIXES = frozenset({".md", ".xml", ".rss", ".atom", ".json", ".jsonl", ".rdf"})
 # A feed document is parsed whole (feedparser has no streaming mode): this bounds the
@@ -107,12 +108,8 @@ def iter_path(path: Path) -> Iterator[Read]:
 
 
 async def load_url(url: str, fetcher: Fetcher) -> Loaded:
-    feed_id = urlsplit(url).hostname or "url"
     try:
-        fetched = await fetcher.fetch(url)
-        if fetched.not_modified:
-            return [], [InputFailure(url, "the server sent no content")]
-        parsed = parse_feed(fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers)
+        parsed = await probe_feed(fetcher, url, urlsplit(url).hostname or "url")
     except FeedError as exc:
         return [], [InputFailure(url, str(exc))]
     return list(parsed.items), []
@@ -235,7 +232,7 @@ def jsonl_item(record: Any, *, default_feed: str, where: tuple[str, int] = ("jso
     return Item(
         feed_id=_first(record, ("feed", "source", "feed_id")) or default_feed,
         key=str(ident) if ident is not None else link or f"{Path(where[0]).name}:{where[1]}",
-        title=html_to_plain(title),
+        title=html_to_line(title),
         link=link,
         content=content,
         published=_published(record),

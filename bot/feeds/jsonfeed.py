@@ -8,8 +8,8 @@ from typing import Any
 from bot.errors import ParseError
 from bot.feeds.dates import parse_date
 from bot.feeds.entries import RawEntry, bounded_title, build_items, duplicate_guids
-from bot.feeds.plain import html_to_plain
 from bot.models import ParsedFeed
+from bot.text.html import html_to_line
 
 JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
 
@@ -33,7 +33,7 @@ def parse_json_feed(body: bytes, *, feed_id: str) -> ParsedFeed:
         warnings.append(f"{skipped} items are not JSON objects")
     title = doc.get("title")
     return ParsedFeed(
-        title=bounded_title(html_to_plain(title, unescape=False))
+        title=bounded_title(html_to_line(title, unescape=False))
         if isinstance(title, str)
         else None,
         items=build_items(raw, feed_id=feed_id),
@@ -54,7 +54,7 @@ def _entry(item: dict[str, Any]) -> RawEntry:
     content = _text(item, "content_html") or _text(item, "content_text") or _text(item, "summary")
     guid = item.get("id")
     return RawEntry(
-        title=html_to_plain(_text(item, "title"), unescape=False),
+        title=html_to_line(_text(item, "title"), unescape=False),
         link=_text(item, "url") or _text(item, "external_url"),
         content=content,
         published=parse_date(_text(item, "date_published") or _text(item, "date_modified")),

@@ -21,10 +21,10 @@ from bot.feeds.dates import from_struct_time, looks_cjk_or_slashed, parse_date
 from bot.feeds.encoding import Decoded, decode_feed, to_utf8_document
 from bot.feeds.entries import RawEntry, bounded_title, build_items, duplicate_guids
 from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
-from bot.feeds.plain import html_to_plain
 from bot.feeds.safety import safe_xml
 from bot.feeds.sniff import html_page_error
 from bot.models import ParsedFeed
+from bot.text.html import html_to_line
 
 _DATE_KEYS = ("published", "updated", "created")
 _PARSED_DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
@@ -161,7 +161,7 @@ def _entry(entry: Any) -> RawEntry:
         content=_content(entry),
         published=published,
         guid=entry.get("id") or None,
-        author=html_to_plain(entry.get("author", "")) or None,
+        author=html_to_line(entry.get("author", "")) or None,
     )
 
 
@@ -169,7 +169,7 @@ def _title(node: Any) -> str:
     value = node.get("title", "")
     detail = node.get("title_detail") or {}
     is_html = "html" in str(detail.get("type", ""))
-    return html_to_plain(value, unescape=is_html)
+    return html_to_line(value, unescape=is_html)
 
 
 def _link(entry: Any) -> str:

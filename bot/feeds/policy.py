@@ -35,6 +35,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.models import FeedState
+from bot.text.duration import largest_units
+
+_WORDS = {"d": "d", "h": "h", "m": "min"}  # how notices name the units
 
 Random = Callable[[], float]  # a value in [0, 1), like random.random
 
@@ -222,14 +225,10 @@ def _silence(
 
 def describe_duration(seconds: float) -> str:
     """``5400`` -> ``"1 h 30 min"``; days and hours past a day, minutes below an hour."""
-    minutes = round(seconds / 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    if hours:
-        return f"{hours} h {mins} min" if mins else f"{hours} h"
-    return f"{max(mins, 1)} min"
+    parts = largest_units(seconds, ("d", "h", "m"))
+    if parts == [(0, "m")]:
+        parts = [(1, "m")]  # a gap under half a minute still reads as one
+    return " ".join(f"{count} {_WORDS[unit]}" for count, unit in parts)
 
 
 def _clamp(value: float, lo: float, hi: float) -> float:

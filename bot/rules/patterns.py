@@ -25,7 +25,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, NamedTuple, TypeVar
 
 from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 from rapidfuzz.distance import OSA, LCSseq
@@ -36,6 +36,7 @@ from bot.text.normalize import char_class as _char_class
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
 
+V = TypeVar("V")
 _WORD_RUN = re.compile(_char_class(sorted(WORD_CHARS)) + "+")
 
 
@@ -53,10 +54,47 @@ class Pattern:
         object.__setattr__(self, "right_bound", self.text[-1] in WORD_CHARS)
 
 
-# What a key stands for. In the normalized text: a pattern with no boundary to check
-# (Chinese), or a wildcard without one (its span runs to the end of the word). In the word
-# shape: an exact pattern or wildcard, or a piece of a fuzzy pattern.
-_PLAIN, _WILD_PLAIN, _EXACT, _FUZZY = range(4)
+# What a key of the normalized text stands for: a pattern with no boundary to check
+# (Chinese), or a wildcard without one (its span runs to the end of the word).
+_PLAIN, _WILD_PLAIN = range(2)
+
+
+class _Exact(NamedTuple):
+    """An exact pattern or wildcard behind a key of the word shape (or a one-edit word's
+    own form, or one of its two-word splits)."""
+
+    wild: bool  # a wildcard: the span runs on to the end of the word
+    pid: int
+    shift: int  # where the pattern starts in the text, from the key's start in the shape
+    size: int
+    check: str | None  # the text to compare, where the shape's spaces may stand for others
+    edits: int
+
+
+class _Piece(NamedTuple):
+    """A piece of a fuzzy pattern behind a key of the word shape: where the window to
+    screen starts before the key (``ahead``) and how long it is (``reach``), the pattern's
+    text and the common subsequence the screen needs, and how far the pattern would start
+    before the key (``back``)."""
+
+    ahead: int
+    reach: int
+    text: str
+    need: int
+    pid: int
+    back: int
+
+
+# The automaton's values hold each entry as a plain tuple of the same fields in the same
+# order: a scan unpacks a few hundred of them per item, and CPython unpacks an exact tuple
+# about twice as fast as a NamedTuple (whose unpacking takes the generic path).
+_ExactRow = tuple[bool, int, int, int, str | None, int]
+_PieceRow = tuple[int, int, str, int, int, int]
+# What one key of the word shape stands for: its exact patterns and fuzzy pieces, apart.
+_Shaped = tuple[tuple[_ExactRow, ...], tuple[_PieceRow, ...]]
+
+
+_Plain = list[tuple[int, int]]  # (pattern id, _PLAIN or _WILD_PLAIN)
 
 # The word shape is made by C loops alone where it can be: encoded as Latin-1, every
 # character beyond it becomes a ``?`` (one byte for one character, so offsets hold), and a
@@ -106,13 +144,14 @@ class PatternIndex:
 
     def __init__(self, patterns: list[Pattern]) -> None:
         self.patterns = patterns
-        self._plain: dict[bool, _Keys | None] = {}
-        self._shapes: dict[bool, _Keys | None] = {}
+        self._plain: dict[bool, _Keys[_Plain] | None] = {}
+        self._shapes: dict[bool, _Keys[_Shaped] | None] = {}
         self._words: dict[bool, WordIndex | None] = {}
         probes: dict[str, list[int]] = {}
         for case in (False, True):
-            keyed: dict[str, list[tuple[int, int]]] = defaultdict(list)
-            shaped: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+            keyed: dict[str, _Plain] = defaultdict(list)
+            # Each key of the word shape: the exact patterns and the fuzzy pieces behind it.
+            shaped: dict[str, tuple[list[_Exact], list[_Piece]]] = defaultdict(lambda: ([], []))
             words: dict[int, str] = {}
             for pid, p in enumerate(patterns):
                 if p.case != case:
@@ -124,9 +163,9 @@ class PatternIndex:
                     # One word, one edit: looked up word by word (``bot.rules.words``),
                     # and across two words where the edit is the character between.
                     words[pid] = p.text
-                    shaped[f" {p.text} "].append((_EXACT, False, pid, 0, len(p.text), None, 0))
+                    shaped[f" {p.text} "][0].append(_Exact(False, pid, 0, len(p.text), None, 0))
                     for split in split_keys(p.text):
-                        shaped[f" {split} "].append((_EXACT, False, pid, 0, len(split), None, 1))
+                        shaped[f" {split} "][0].append(_Exact(False, pid, 0, len(split), None, 1))
                 elif p.edits:
                     self._add_fuzzy(shaped, pid, p)
                 elif p.left_bound or p.right_bound:
@@ -135,28 +174,23 @@ class PatternIndex:
                     # the text (the shape has one more character in front), and the text to
                     # compare, if the shape's spaces may stand for other characters.
                     check = None if all(c in WORD_CHARS for c in p.text) else p.text
-                    entry = (_EXACT, p.wildcard, pid, lead - 1, len(p.text), check, 0)
-                    shaped[key].append(entry)
+                    exact = _Exact(p.wildcard, pid, lead - 1, len(p.text), check, 0)
+                    shaped[key][0].append(exact)
                 else:
                     keyed[p.text].append((pid, _WILD_PLAIN if p.wildcard else _PLAIN))
             self._plain[case] = _Keys.build(keyed)
             self._words[case] = WordIndex(words) if words else None
-            # Each key: the exact patterns and the fuzzy pieces it stands for, apart.
             self._shapes[case] = _Keys.build(
-                {
-                    key: (
-                        tuple(e[1:] for e in entries if e[0] != _FUZZY),
-                        tuple(e[1:] for e in entries if e[0] == _FUZZY),
-                    )
-                    for key, entries in shaped.items()
-                }
+                {key: _rows(exact, pieces) for key, (exact, pieces) in shaped.items()}
             )
         self._probes = _Keys.build(probes)
         # A fuzzy case-sensitive term may differ from every probe: always make that text.
         self._always_case = any(p.case and p.edits for p in patterns)
 
     @staticmethod
-    def _add_fuzzy(shaped: dict[str, list[tuple[Any, ...]]], pid: int, p: Pattern) -> None:
+    def _add_fuzzy(
+        shaped: dict[str, tuple[list[_Exact], list[_Piece]]], pid: int, p: Pattern
+    ) -> None:
         key_text, lead = _shaped(p, right=True)
         k, n = p.edits, len(p.text)
         for offset, key in fuzzy_keys(key_text, k):
@@ -164,7 +198,7 @@ class PatternIndex:
             # window to screen starts before it and how long it is (from k before that
             # start to n + 2k after), and the common subsequence the screen needs.
             back = offset - lead + 1
-            shaped[key].append((_FUZZY, back + k, n + 3 * k, p.text, n - k, pid, back))
+            shaped[key][1].append(_Piece(back + k, n + 3 * k, p.text, n - k, pid, back))
 
     def scan(
         self, text: str, case: bool, shape: str | None = None
@@ -189,14 +223,16 @@ class PatternIndex:
         return {pid: _resolve(spans) for pid, spans in found.items()}, probed
 
     @staticmethod
-    def _scan_plain(keys: _Keys, text: str, found: dict[int, list[Span]]) -> None:
+    def _scan_plain(keys: _Keys[_Plain], text: str, found: dict[int, list[Span]]) -> None:
         values = keys.values
         for i, start, end in keys.find(text):
             for pid, kind in values[i]:
                 stop = _word_end(text, end) if kind == _WILD_PLAIN else end
                 found[pid].append((start, stop, 0))
 
-    def _scan_shape(self, keys: _Keys, text: str, shape: str, found: dict[int, list[Span]]) -> None:
+    def _scan_shape(
+        self, keys: _Keys[_Shaped], text: str, shape: str, found: dict[int, list[Span]]
+    ) -> None:
         patterns = self.patterns
         similarity = LCSseq.similarity
         values = keys.values
@@ -224,7 +260,7 @@ class PatternIndex:
                 found[pid].append((a, b, edits))
 
 
-class _Keys:
+class _Keys(Generic[V]):
     """Keys, what each stands for, and the automaton that finds them all, overlapping.
 
     The automaton (the Rust ``aho-corasick`` crate, as a DFA) walks the text's UTF-8 bytes
@@ -234,8 +270,8 @@ class _Keys:
 
     __slots__ = ("automaton", "values")
 
-    def __init__(self, keyed: Mapping[str, Any]) -> None:
-        self.values = list(keyed.values())
+    def __init__(self, keyed: Mapping[str, V]) -> None:
+        self.values: list[V] = list(keyed.values())
         self.automaton = AhoCorasick(
             keyed,
             matchkind=MatchKind.Standard,
@@ -244,12 +280,16 @@ class _Keys:
         )
 
     @classmethod
-    def build(cls, keyed: Mapping[str, Any]) -> _Keys | None:
+    def build(cls, keyed: Mapping[str, V]) -> _Keys[V] | None:
         return cls(keyed) if keyed else None
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """(key number, start, end) of every hit, overlapping ones included."""
         return self.automaton.find_matches_as_indexes(text, overlapping=True)
+
+
+def _rows(exact: list[_Exact], pieces: list[_Piece]) -> _Shaped:
+    return tuple((*e,) for e in exact), tuple((*p,) for p in pieces)
 
 
 def _word_end(text: str, pos: int) -> int:

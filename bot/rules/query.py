@@ -196,3 +196,14 @@ def as_rules(query: Query) -> str:
     if query.excluded:
         lines.append("none: " + _flow([_scalar(a) for a in query.excluded]))
     return "\n".join(lines)
+
+
+def meaning(query: Query) -> frozenset[object]:
+    """What ``query`` asks for, regardless of order, case and script: two queries with the
+    same meaning fire on the same items (``/watch`` refuses a chat the second)."""
+
+    def alts(group: tuple[Alternative, ...]) -> frozenset[tuple[bool, str]]:
+        return frozenset((a.entity, normalize(a.text)) for a in group)
+
+    parts = frozenset(alts(p) for p in query.parts)
+    return frozenset({("all", parts), ("none", alts(query.excluded))})

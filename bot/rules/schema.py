@@ -13,6 +13,7 @@ from typing import Any
 from bot.errors import Problem
 from bot.models import Destination
 from bot.rules.model import EXPLICIT_MIN_LETTERS, MAX_TERM, Entity, FeedRule, Term
+from bot.text.duration import parse_duration
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS, is_latin_term, latin_letter_count
 
@@ -21,8 +22,6 @@ ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 # 64 bytes, cut to a prefix there when longer); a cap keeps every one of them short.
 MAX_ID = 64
 _SHOWN_ID = 80  # how much of an over-long value an error message quotes
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DELIVERY = re.compile(r"^(instant|hourly|daily@([01]\d|2[0-3]):[0-5]\d)$")
 _USERNAME = re.compile(r"^@[A-Za-z][A-Za-z0-9_]{3,31}$")
 _CHAT_ID = re.compile(r"^-?\d+$")
@@ -119,17 +118,8 @@ def as_list(ctx: Context, value: Any, line: int | None, what: str) -> list[Any] 
     return value
 
 
-def duration_seconds(value: Any) -> float | None:
-    """``90``, ``"90s"``, ``"10m"``, ``"2h"``, ``"7d"`` as seconds; None when not a duration."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNIT[m.group(2) or "s"]
-    return None
-
-
 def parse_interval(ctx: Context, value: Any, line: int | None) -> float | None:
-    seconds = duration_seconds(value)
+    seconds = parse_duration(value)  # a number alone is seconds
     if seconds is None or not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
         ctx.error(line, f"bad interval {value!r}: use 30s..1d, e.g. 90s, 10m, 2h, 1d")
         return None

@@ -26,13 +26,13 @@ from bot.rules.schema import (
     as_text,
     check_id,
     check_keys,
-    duration_seconds,
     item_line,
     node_line,
     parse_delivery,
     value_line,
 )
 from bot.rules.topics import TopicReader
+from bot.text.duration import parse_duration
 
 SPIKE_KEYS = {
     "id",
@@ -131,7 +131,7 @@ class SpikeReader:
         if "window" not in node:
             return DEFAULTS.window
         value = node["window"]
-        seconds = duration_seconds(value)
+        seconds = parse_duration(value)
         if seconds is None or not MIN_WINDOW <= seconds <= MAX_WINDOW or seconds % 60:
             self.ctx.error(
                 value_line(node, "window", line),
@@ -146,7 +146,7 @@ class SpikeReader:
         """The baseline, a whole number of windows (judged only when the window is valid)."""
         value = node.get("baseline", "7d")
         at = value_line(node, "baseline", line)
-        seconds = duration_seconds(value)
+        seconds = parse_duration(value)
         if seconds is None or seconds > MAX_BASELINE:
             self.ctx.error(at, f"bad baseline {value!r}: use a duration up to 90d, e.g. 1d, 7d")
             return max(DEFAULTS.baseline, window * MIN_BASELINE_WINDOWS)

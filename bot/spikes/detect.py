@@ -3,7 +3,7 @@
 For each item and each (spike, watched key) it hits:
 
 1. Place it: the window (aligned to UTC) holding its time, ``published`` else first seen.
-2. Count it once: not when it is a near-duplicate (``bot.cluster``) of one of the last
+2. Count it once: not when it is a near-duplicate (``bot.text.cluster``) of one of the last
    ``MAX_COMPARED`` stories counted for that spike and key in that window (one story
    through five feeds is one item), nor when the same item was counted before (a retried
    poll, a second poller).
@@ -32,10 +32,10 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
-from bot import cluster
 from bot.rules.model import Spike, Watched
 from bot.spikes.watch import SpikeWatch, Target
 from bot.spikes.windows import window_start
+from bot.text import cluster
 
 MAX_COMPARED = 30  # recent stories of a window an item is compared with for near-duplicates
 GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at least 1)

@@ -34,7 +34,7 @@ MAX_LINK = 2000  # item links; longer ones are dropped, as when a feed is parsed
 MAX_KEY = 4096  # item keys (guid, canonical link or hash)
 MAX_ERROR = 2000  # error messages kept for admins
 MAX_HEADER = 1000  # ETag and Last-Modified as the server sent them
-MAX_FINGERPRINT = 4096  # bot.cluster.encode: a 500-character title and a 512-digit sketch
+MAX_FINGERPRINT = 4096  # bot.text.cluster.encode: a 500-character title and a 512-digit sketch
 # Rendered messages stay under Telegram's 4,096 characters plus the link in the markup.
 MAX_MESSAGE = 65_536
 

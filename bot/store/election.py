@@ -7,7 +7,7 @@ ends, however the process ends (SIGKILL, a lost network), so a standby's next tr
 over. The leader checks its connection before each stretch of work; a leader whose
 connection broke steps down at once, since its lock may already be another's.
 
-On SQLite there is one process per database (``bot.lock``): it always leads.
+On SQLite there is one process per database (``bot.service.lock``): it always leads.
 """
 
 from __future__ import annotations

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.clock import utc_now
 from bot.delivery.kinds import Body, Notice
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
@@ -178,7 +179,7 @@ class Store:
         ``now`` is the clock on SQLite (one process); PostgreSQL uses its own.
         """
         with self._write() as conn:
-            at = leases.db_now(conn, now or _now())
+            at = leases.db_now(conn, now or utc_now())
             return at, leases.lease_due(conn, holder, at, limit, seconds)
 
     def lease_feeds(
@@ -186,7 +187,7 @@ class Store:
     ) -> tuple[datetime, list[str]]:
         """Lease the given feeds that no other process holds, due or not."""
         with self._write() as conn:
-            at = leases.db_now(conn, now or _now())
+            at = leases.db_now(conn, now or utc_now())
             return at, leases.lease_feeds(conn, holder, feed_ids, at, seconds)
 
     def release_feed(self, feed_id: str, holder: str) -> bool:
@@ -240,11 +241,11 @@ class Store:
             seen.record_seen(conn, items, first_seen)
             watches.record_recent(conn, recent)
             surges = spike_count(spikes.SqlLedger(conn)) if spike_count is not None else ()
-            spiked = spikes.queue_spikes(conn, surges, _now()) if surges else 0
+            spiked = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
-            added = outbox.enqueue(conn, alerts, _now()) + spiked
+            added = outbox.enqueue(conn, alerts, utc_now()) + spiked
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
@@ -260,7 +261,7 @@ class Store:
     def enqueue(self, alerts: Sequence[Alert]) -> int:
         """Queue alerts (ones already queued are ignored); the number newly queued."""
         with self._write() as conn:
-            return outbox.enqueue(conn, alerts, _now())
+            return outbox.enqueue(conn, alerts, utc_now())
 
     def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
         """Queued entries that may go out at ``now``, oldest item first."""
@@ -328,7 +329,7 @@ class Store:
         """Try the entry again no earlier than ``not_before``; counts one more attempt.
         ``at``: when Telegram answered the attempt (default: now)."""
         with self._write() as conn:
-            outbox.defer(conn, entry_id, not_before, error, at or _now())
+            outbox.defer(conn, entry_id, not_before, error, at or utc_now())
 
     def move_chat(self, old_chat: int | str, new_chat: int) -> int:
         """A group became a supergroup: queued alerts and subscriptions follow it.
@@ -417,7 +418,7 @@ class Store:
     def subscribe(self, dest: Destination, topic_id: str) -> bool:
         """True when this is a new subscription."""
         with self._write() as conn:
-            return subscriptions.subscribe(conn, dest, topic_id, _now())
+            return subscriptions.subscribe(conn, dest, topic_id, utc_now())
 
     def unsubscribe(self, dest: Destination, topic_id: str) -> bool:
         """True when there was a subscription to remove."""
@@ -465,7 +466,7 @@ class Store:
     def enqueue_notice(self, key: str, text: str, admins: Sequence[int]) -> int:
         """Queue a plain-text note to each admin, once per ``key`` (across processes and
         restarts); the number newly queued."""
-        now = _now()
+        now = utc_now()
         note = Notice(text[:4000])
         notes = [Alert("", key[:500], "", Destination(admin), note, now) for admin in admins]
         with self._write() as conn:
@@ -477,7 +478,7 @@ class Store:
         """The bot may no longer post to ``chat``: remember it, end its subscriptions.
         Returns when it went (the first time) and the topics it was subscribed to."""
         with self._write() as conn:
-            return chats.mark_gone(conn, chat, reason, named, _now())
+            return chats.mark_gone(conn, chat, reason, named, utc_now())
 
     def resume_chat(self, chat: int | str) -> bool:
         """Send to a gone chat again (``/resumechat``, the bot added back); True if it was."""
@@ -600,7 +601,7 @@ class Store:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
         with self._write() as conn:
             surges = spike_count(spikes.SqlLedger(conn))
-            return spikes.queue_spikes(conn, surges, _now()) if surges else 0
+            return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
 
     # watches
 
@@ -611,10 +612,14 @@ class Store:
         with self._write() as conn:
             return watches.add(conn, dest, query, by, limit, now)
 
-    def remove_watch(self, chat: int | str, number: int) -> watches.WatchRow | None:
-        """Remove the chat's watch ``number``; the watch removed, or None if none."""
+    def remove_watch(
+        self, chat: int | str, number: int, mute_key: Callable[[int], str] | None = None
+    ) -> watches.WatchRow | None:
+        """Remove the chat's watch ``number``; the watch removed, or None if none.
+        ``mute_key``: what the watch's mutes are kept under (``bot.watches.watch_key``);
+        they go with it, since a later watch may get its id again."""
         with self._write() as conn:
-            return watches.remove(conn, chat, number)
+            return watches.remove(conn, chat, number, mute_key)
 
     def watches_of(self, chat: int | str) -> list[watches.WatchRow]:
         with self._read() as conn:
@@ -653,10 +658,6 @@ class Store:
         """(feed id, first seen) of each item first seen since ``since``."""
         with self._read() as conn:
             return stats.item_times(conn, since)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fence(conn: Connection, feed_id: str, holder: str | None) -> None:

@@ -12,7 +12,7 @@ kept ``RECENT_DAYS`` days; a preview reads at most ``RECENT_LIMIT`` of the newes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +27,7 @@ from bot.store.codec import (
     thread_from_column,
 )
 from bot.store.sql import insert_many_ignore
-from bot.store.tables import recent_items, watch_version, watches
+from bot.store.tables import mutes, recent_items, watch_version, watches
 
 RECENT_DAYS = 7
 RECENT_TEXT_CHARS = 2000
@@ -95,12 +95,19 @@ def add(
     return WatchRow(int(new_id[0]), dest, (count[1] or 0) + 1, query, now, by)
 
 
-def remove(conn: Connection, chat: int | str, number: int) -> WatchRow | None:
+def remove(
+    conn: Connection, chat: int | str, number: int, mute_key: Callable[[int], str] | None = None
+) -> WatchRow | None:
+    """The watch removed, or None. Its mutes (kept under ``mute_key(id)``) go too: SQLite
+    gives a new row the highest id again once that row is gone, and a new watch must not
+    start muted by the mute of the one it replaced."""
     where = (watches.c.chat == chat_to_text(chat), watches.c.number == number)
     found = conn.execute(select(watches).where(*where)).mappings().first()
     if found is None:
         return None
     conn.execute(delete(watches).where(*where))
+    if mute_key is not None:
+        conn.execute(delete(mutes).where(mutes.c.topic_id == mute_key(found["id"])))
     _bump(conn)
     return _row(found)
 

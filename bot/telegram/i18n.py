@@ -19,8 +19,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "cmd.unsubscribe": ("unsubscribe: /unsubscribe ID", "退订:/unsubscribe ID"),
     "cmd.mysubs": ("your subscriptions", "我的订阅"),
-    "cmd.mute": ("mute a topic: /mute ID 2h", "静音话题:/mute ID 2h"),
-    "cmd.unmute": ("unmute a topic: /unmute ID", "取消静音:/unmute ID"),
+    "cmd.mute": (
+        "mute a topic or a watch: /mute ID 2h, /mute watch N 2h",
+        "静音话题或个人提醒:/mute ID 2h、/mute watch N 2h",
+    ),
+    "cmd.unmute": (
+        "unmute a topic or a watch: /unmute ID, /unmute watch N",
+        "取消静音:/unmute ID、/unmute watch N",
+    ),
     "cmd.trends": ("names whose coverage rose most lately", "近期报道量上升最多的名字"),
     "cmd.status": ("admin: health, queue, errors", "管理:运行状态"),
     "cmd.feeds": ("admin: feeds and their health", "管理:订阅源列表"),
@@ -84,7 +90,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "mysubs.dormant": ("removed from the rules: dormant", "已从规则中移除:暂停"),
     "mysubs.muted": ("muted until {until}", "静音至 {until}"),
     "mysubs.unsub_button": ("✖ {name}", "✖ {name}"),
-    "mute.usage": ("Usage: /mute ID [30m|2h|1d]", "用法:/mute ID [30m|2h|1d]"),
+    "mute.usage": (
+        "Usage: /mute ID [30m|2h|1d] for a topic, /mute watch N [30m|2h|1d] for a watch",
+        "用法:话题 /mute ID [30m|2h|1d],个人提醒 /mute watch N [30m|2h|1d]",
+    ),
     "mute.choose": ("Mute {name} here for how long?", "在这里将 {name} 静音多久?"),
     "mute.done": ("🔕 {name} muted here until {until}.", "🔕 {name} 已静音至 {until}。"),
     "mute.toast": (
@@ -93,7 +102,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "unmute.done": ("🔔 {name} unmuted here.", "🔔 {name} 已取消静音。"),
     "unmute.not": ("{name} is not muted here.", "{name} 在这里没有静音。"),
-    "unmute.usage": ("Usage: /unmute ID", "用法:/unmute ID"),
+    "unmute.usage": (
+        "Usage: /unmute ID for a topic, /unmute watch N for a watch",
+        "用法:话题 /unmute ID,个人提醒 /unmute watch N",
+    ),
     "bad.duration": (
         "{value!r} is not a duration: use minutes, hours or days, e.g. 30m, 2h, 1d (at most 30d).",
         "{value!r} 不是有效时长:请用分钟、小时或天,例如 30m、2h、1d(最长 30d)。",
@@ -223,6 +235,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Send /watches for this chat's watches (admins: /watches all).",
         "发送 /watches 查看本聊天的个人提醒(管理员:/watches all)。",
     ),
+    "alert.mute_watch": ("🔕 Mute watch", "🔕 静音此个人提醒"),
     "watches.muted": ("muted until {until}", "静音至 {until}"),
     "watches.dormant": (
         "dormant: an entity it names is gone from the rules",
@@ -237,6 +250,36 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "unwatch.not": (
         "There is no watch {number} here; /watches lists them.",
         "这里没有个人提醒 {number};/watches 可查看列表。",
+    ),
+    "unwatch.elsewhere": (
+        "Watch {number} was made in another thread of this group; its alerts go there, and "
+        "there /watches lists it and /unwatch {number} removes it.",
+        "个人提醒 {number} 是在本群的另一个话题中创建的,提醒发到那里;请在那里用 /watches 查看、"
+        "用 /unwatch {number} 删除。",
+    ),
+    "watches.thread_title": (
+        "Watches in this thread ({count})",
+        "本话题的个人提醒({count})",
+    ),
+    "watches.elsewhere": (
+        "{others} more in other threads of this group, each listed in its own thread "
+        "({total}/{limit} in all).",
+        "本群其他话题中还有 {others} 个,在各自的话题中列出(共 {total}/{limit})。",
+    ),
+    "watches.thread": ("forum thread {thread}", "论坛话题 {thread}"),
+    "watches.none_here": (
+        "No watches in this thread; {others} in other threads of this group, each listed "
+        "in its own thread ({total}/{limit} in all). Make one here with /watch QUERY.",
+        "本话题没有个人提醒;本群其他话题中有 {others} 个,在各自的话题中列出"
+        "(共 {total}/{limit})。用 /watch 查询 在这里创建一个。",
+    ),
+    "watch.duplicate": (
+        "Watch {number} here already looks for that ({query}); nothing was saved.",
+        "这里的个人提醒 {number} 已经在查找同样的内容({query});未保存。",
+    ),
+    "watches.mute_hint": (
+        "Mute one for a while: /mute watch N [30m|2h|1d]; /unmute watch N ends it.",
+        "暂时静音:/mute watch N [30m|2h|1d];/unmute watch N 取消。",
     ),
     "error.internal": (
         "Something went wrong; the admins can see it in the log.",

@@ -25,6 +25,7 @@ from bot.delivery.kinds import (
 )
 from bot.models import Alert, Field, Item, Message, TopicMatch
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, clean, utf16_len
+from bot.telegram.i18n import EN, t
 from bot.telegram.render_digest import render_digest, render_digest_part, split_digest
 from bot.telegram.render_parts import ALSO_LABEL, hashtag, source_link
 from bot.telegram.render_spike import render_spike
@@ -132,10 +133,12 @@ def watch_alert(
     plain: Mapping[Field, str],
     tz: ZoneInfo,
     max_summary: int = 600,
+    lang: str = EN,
 ) -> TopicAlert:
     """A personal watch's alert: a topic alert with the query as its heading, the same
-    summary and "Why:" line, and a mute button that mutes the watch (``watch_key``, the
-    alert's topic id). Its near-duplicates and machine summary work as a topic's."""
+    summary and "Why:" line, and a mute button that says it mutes the watch (``watch_key``,
+    the alert's topic id), in ``lang``. Its near-duplicates and machine summary work as a
+    topic's."""
     return topic_alert(
         item=item,
         topic_id=watch_key,
@@ -145,4 +148,5 @@ def watch_alert(
         plain=plain,
         tz=tz,
         max_summary=max_summary,
+        mute_label=t(lang, "alert.mute_watch"),
     )

@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from bot.delivery.kinds import ItemPart, Source, TopicAlert
 from bot.models import Button, Field, Hit, Item, Message, TopicMatch
-from bot.summarize import Summary, summarize
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, escape, one_line, safe_url, utf16_len
 from bot.telegram.protocol import topic_ref
 from bot.telegram.render_parts import (
@@ -42,6 +41,7 @@ from bot.telegram.render_parts import (
     source_link,
     zone,
 )
+from bot.text.summarize import Summary, summarize
 
 __all__ = ["MACHINE_LABEL", "render_topic", "topic_alert", "why", "with_also"]
 
@@ -81,17 +81,20 @@ def why(hits: Sequence[Hit], limit: int = MAX_WHY) -> str:
     return text
 
 
+MUTE_TOPIC = "🔕 Mute topic"
+
+
 def _mute_data(topic_id: str) -> str:
     # Telegram allows 64 bytes of callback data: a long id travels as a digest, and the
     # command handler matches either form exactly (``bot.telegram.protocol.topic_ref``).
     return f"mute:{topic_ref(topic_id)}"
 
 
-def _buttons(link: str | None, topic_id: str) -> tuple[tuple[Button, ...], ...]:
+def _buttons(link: str | None, topic_id: str, mute: str) -> tuple[tuple[Button, ...], ...]:
     rows: list[tuple[Button, ...]] = []
     if link:
         rows.append((Button(text="🔗 Open", url=link),))
-    rows.append((Button(text="🔕 Mute topic", callback_data=_mute_data(topic_id)),))
+    rows.append((Button(text=mute, callback_data=_mute_data(topic_id)),))
     return tuple(rows)
 
 
@@ -106,6 +109,7 @@ class _Parts:
     link: str | None
     why: str
     tag: str
+    mute: str = MUTE_TOPIC
 
 
 def _parts(body: TopicAlert, topic_id: str, feed_id: str) -> _Parts:
@@ -117,6 +121,7 @@ def _parts(body: TopicAlert, topic_id: str, feed_id: str) -> _Parts:
         link=safe_url(body.item.link or ""),
         why=why(body.hits),
         tag=hashtag(topic_id),
+        mute=one_line(body.mute_label or "", NAME_MAX) or MUTE_TOPIC,
     )
 
 
@@ -145,7 +150,7 @@ def _compose(parts: _Parts, middle: Doc | None, topic_id: str) -> Message:
     if parts.why:
         doc.italic("Why:").add(f" {parts.why}\n")
     doc.add(parts.tag)
-    return doc.whole(_buttons(parts.link, topic_id))
+    return doc.whole(_buttons(parts.link, topic_id, parts.mute))
 
 
 def _fits(message: Message) -> int:
@@ -163,14 +168,17 @@ def topic_alert(
     plain: Mapping[Field, str],
     tz: ZoneInfo,
     max_summary: int = 600,
+    mute_label: str | None = None,
 ) -> TopicAlert:
     """The alert's parts, with the longest extractive summary (at most ``max_summary``
-    characters) with which it fits; none if even a short one does not."""
+    characters) with which it fits; none if even a short one does not. ``mute_label``:
+    the mute button's text, when it mutes something other than a topic."""
     body = TopicAlert(
         item=ItemPart(item.title, item.link, feed_name, item.published),
         topic_name=topic_name,
         tz=tz.key,
         hits=_distinct(match.hits),
+        mute_label=mute_label,
     )
     parts = _parts(body, topic_id, item.feed_id)
     budget = max_summary

@@ -1,15 +1,23 @@
-"""HTML to readable plain text (DESIGN §4 step 1).
+"""HTML to readable plain text (DESIGN §4 step 1): the one place markup becomes text.
 
-The result is what users read and what hit offsets point into, so it keeps the text as
-written: only tags, scripts and boilerplate go, and whitespace is tidied (runs of blanks
-become one space, paragraphs are separated by a single ``\\n``). Normalization for
-matching happens later, in ``bot.text.normalize``.
+Two forms, one set of rules:
+
+- ``html_to_text``, for bodies: the result is what users read and what hit offsets point
+  into, so it keeps the text as written: only tags, scripts and boilerplate go (inline
+  tags vanish without a space, block tags break lines, the relay footer is cut), and
+  whitespace is tidied (runs of blanks become one space, paragraphs are separated by a
+  single ``\\n``);
+- ``html_to_line``, for one-line values (titles, author names, a page's ``<title>``): every
+  tag vanishes without a space, entities are decoded, control characters dropped and
+  whitespace collapsed into one line.
+
+Normalization for matching happens later, in ``bot.text.normalize``.
 """
 
 from __future__ import annotations
 
+import html as _html
 import re
-from html import unescape
 from html.parser import HTMLParser
 
 # Tags that start a new line: the reader sees them as separate blocks of text.
@@ -153,9 +161,53 @@ def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment (or of plain text, which only gets tidied)."""
     if not _TAG_LIKE.search(html):
         # Plain text: decode well-formed entities only, so "AT&T" and "R&D" stay as they are.
-        text = _ENTITY.sub(lambda m: unescape(m.group(0)), html)
+        text = _ENTITY.sub(lambda m: _html.unescape(m.group(0)), html)
         return tidy(cut_footer(text))
     parser = _TextCollector()
     parser.feed(html)
     parser.close()
     return tidy(cut_footer("".join(parser.parts)))
+
+
+# One-line values: any tag goes; whitespace but U+3000 (CJK titles use it on purpose)
+# collapses; control characters XML 1.0 forbids (lenient parsing lets a stray \x08
+# through) are dropped.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_LINE_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def html_to_line(value: str, *, unescape: bool = True, collapse: bool = True) -> str:
+    """A one-line value's text: tags and comments dropped, entities decoded (when
+    ``unescape``), whitespace runs collapsed to one space (when ``collapse``), trimmed."""
+    text = _TAG.sub("", _drop_comments(value))
+    if unescape:
+        text = _html.unescape(text)
+    text = _CONTROL.sub("", text)
+    if collapse:
+        text = _LINE_SPACE.sub(" ", text)
+    return text.strip()
+
+
+def page_title(page: str) -> str | None:
+    """The text of an HTML page's ``<title>``, or None when it has none (or an empty one)."""
+    found = _TITLE.search(page)
+    return (html_to_line(found.group(1)) or None) if found else None
+
+
+def _drop_comments(text: str) -> str:
+    """Remove ``<!-- … -->``; an unterminated comment stays as text.
+
+    Not a regular expression: ``<!--.*?-->`` scans to the end of the text from every
+    ``<!--`` that is never closed, minutes for a title of 200 kB of them."""
+    pieces: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        pieces.append(text[pos:start])
+        pos = end + 3
+    pieces.append(text[pos:])
+    return "".join(pieces)

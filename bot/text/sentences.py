@@ -15,6 +15,7 @@ a sentence. The rules, in order:
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 __all__ = ["split_sentences"]
 
@@ -85,17 +86,12 @@ def _sentence_ends(text: str) -> list[int]:
             i += 1
             continue
         if ch in _CJK_TERMINATORS:
-            j = i + 1
-            while j < n and text[j] in _CJK_TERMINATORS:
-                j += 1  # "！？" and "……" end once
-            j = _skip_closers(text, j)
+            j = _skip_closers(text, _run_end(text, i, _CJK_TERMINATORS))
             ends.append(j)
             i = j
             continue
         if ch in _LATIN_TERMINATORS:
-            k = i + 1
-            while k < n and text[k] in _LATIN_TERMINATORS:
-                k += 1  # "?!" and "..." end once
+            k = _run_end(text, i, _LATIN_TERMINATORS)
             j = _skip_closers(text, k)
             if _latin_break(text, k - 1, j):
                 ends.append(j)
@@ -103,6 +99,14 @@ def _sentence_ends(text: str) -> list[int]:
             continue
         i += 1
     return ends
+
+
+def _run_end(text: str, i: int, terminators: Container[str]) -> int:
+    """Past the run of terminators at ``i``: "！？", "……", "?!" and "..." end once."""
+    i += 1
+    while i < len(text) and text[i] in terminators:
+        i += 1
+    return i
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -29,6 +29,7 @@ from bot.rules.model import RuleSet, Topic
 from bot.rules.query import QueryError, compile_query, parse_query
 from bot.rules.watchset import WatchHit, WatchMatcher
 from bot.store import RecentItem, WatchRow
+from bot.telegram.i18n import EN, ZH
 from bot.text.html import tidy_line
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,19 @@ def watch_key(watch_id: int) -> str:
     """What a watch's alerts, mutes and buttons name it by: never a valid topic id
     (topic ids have no dot), so it cannot collide with one."""
     return f"watch.{watch_id}"
+
+
+def watch_language(query: str) -> str:
+    """The language a watch's alert speaks (its mute button): Chinese when the query has
+    Chinese characters in it, English otherwise. Alerts are rendered once per item, before
+    any chat's language is known; the query is what the watcher wrote, so it tells."""
+    return ZH if any(_is_han(c) for c in query) else EN
+
+
+def _is_han(c: str) -> bool:
+    return (
+        "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or "\U00020000" <= c <= "\U0003134f"
+    )
 
 
 def watch_id_of(key: str) -> int | None:
@@ -60,7 +74,7 @@ class WatchStore(Protocol):
 
 
 class Rules(Protocol):
-    """What the watches need of the current rules (the pipeline's ``RuleBook``)."""
+    """What the watches need of the current rules (``bot.rules.book.RuleBook``)."""
 
     @property
     def rules(self) -> RuleSet: ...

@@ -22,7 +22,7 @@ from bot.control import Control, Deps
 from bot.delivery.ratelimit import Limits
 from bot.errors import RulesError
 from bot.feeds.fetch import Fetcher
-from bot.pipeline import RuleBook
+from bot.rules.book import RuleBook, Rules
 from bot.rules.load import load_rules
 from bot.store import Store
 from bot.telegram.polling import Backoff, Health
@@ -100,13 +100,13 @@ class CommandBot:
         self.tg = tg
         self.store = store
         self.rules_dir = write_rules(tmp_path / "rules")
-        self.book = RuleBook.build(load_rules(self.rules_dir))
+        self.rules = Rules(RuleBook.build(load_rules(self.rules_dir)))
         self.clock = Clock()
         self.fetcher = Fetcher(allow_private_networks=True, timeout=5, connect_timeout=5)
         self.deps = Deps(
             store=store,
             admin_ids=frozenset({ADMIN}),
-            get_book=lambda: self.book,
+            rules=self.rules,
             reload=self.reload,
             rules_dir=self.rules_dir,
             fetcher=self.fetcher,
@@ -119,7 +119,7 @@ class CommandBot:
 
     async def reload(self) -> RulesError | None:
         try:
-            self.book = RuleBook.build(await asyncio.to_thread(load_rules, self.rules_dir))
+            self.rules.swap(RuleBook.build(await asyncio.to_thread(load_rules, self.rules_dir)))
         except RulesError as exc:
             self.control.reload_done(exc)
             return exc

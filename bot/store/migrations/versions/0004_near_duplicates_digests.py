@@ -5,7 +5,7 @@ Revises: 0003
 Create Date: 2024-07-20
 
 ``kind`` tells an alert from an "also:" edit, a held digest item and a digest message;
-``fingerprint`` (``bot.cluster``) finds near-duplicates; ``ref_feed``/``ref_key`` name the
+``fingerprint`` (``bot.text.cluster``) finds near-duplicates; ``ref_feed``/``ref_key`` name the
 alert an edit belongs to; ``deliver_at`` is a digest item's slot; ``summary_input`` is the
 item text a machine-written summary is made from at send time (cleared once sent).
 Existing rows are plain alerts.

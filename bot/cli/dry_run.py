@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
-from bot.app import make_fetcher
+from bot.config.settings import Settings
 from bot.feeds.inputs import InputFailure, iter_inputs
 from bot.models import Hit, Item, ItemMatch, TopicMatch
 from bot.rules.explain import NearMiss, near_misses
@@ -29,7 +29,7 @@ from bot.rules.load import load_rules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet
 from bot.rules.report import MatchReport
-from bot.settings import Settings
+from bot.service.app import make_fetcher
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -189,14 +189,7 @@ class _Progress:
 
 
 def _miss_dict(miss: NearMiss) -> dict[str, Any]:
-    return {
-        "term": miss.term,
-        "entity": miss.entity,
-        "matched": miss.matched,
-        "field": miss.field,
-        "edits": miss.edits,
-        "allowed": miss.allowed,
-    }
+    return {**_hit_dict(miss), "allowed": miss.allowed}
 
 
 def display_id(item: Item) -> str | int:
@@ -206,7 +199,8 @@ def display_id(item: Item) -> str | int:
     return item.link or item.key
 
 
-def _hit_dict(hit: Hit) -> dict[str, Any]:
+def _hit_dict(hit: Hit | NearMiss) -> dict[str, Any]:
+    """A hit, or a near miss, as a row of the JSON Lines report."""
     return {
         "term": hit.term,
         "entity": hit.entity,

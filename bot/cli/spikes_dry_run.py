@@ -31,13 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import make_fetcher
-from bot.dry_run import display_id
+from bot.cli.dry_run import display_id
+from bot.config.settings import Settings
 from bot.feeds.inputs import InputFailure, iter_inputs
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
-from bot.settings import Settings
+from bot.service.app import make_fetcher
 from bot.spikes.detect import Detector, Sighting, Story, Surge, story_fingerprint
 from bot.spikes.memory import MemoryLedger
 from bot.spikes.watch import SpikeWatch, compile_watch

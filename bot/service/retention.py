@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import utc_now
 from bot.errors import StoreError
 from bot.store import Pruned, Store
 
@@ -31,7 +32,7 @@ async def prune_store(
 ) -> Pruned:
     """``Store.prune`` in a worker thread. A database error is logged, not raised: the
     next day's run tries again."""
-    when = now or datetime.now(UTC)
+    when = now or utc_now()
     try:
         return await asyncio.to_thread(
             store.prune, when, seen_days=seen_days, outbox_days=outbox_days
@@ -50,7 +51,7 @@ def schedule_retention(
     now: datetime | None = None,
 ) -> None:
     """Add the daily pruning job (first run ``FIRST_RUN_AFTER`` from ``now``)."""
-    first = (now or datetime.now(UTC)) + FIRST_RUN_AFTER
+    first = (now or utc_now()) + FIRST_RUN_AFTER
     scheduler.add_job(
         prune_store,
         IntervalTrigger(seconds=EVERY.total_seconds(), timezone=UTC),

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.clock import Clock, utc_now
 from bot.models import Lease
 from bot.rules.model import FeedRule
 from bot.store.aio import Offload, to_thread
@@ -64,7 +65,7 @@ class FeedTicker:
         holder: str,
         capacity: int,
         lease_seconds: float,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         offload: Offload = to_thread,
     ) -> None:
         self._store = store
@@ -94,27 +95,36 @@ class FeedTicker:
 
     async def tick(self) -> int:
         """Lease what is due and fits; start its polls. The number started."""
+        started = 0
         async with self._lock:
-            room = self.capacity - len(self._running)
-            if room <= 0:
-                self._backlog = True
-                return 0
-            at, ids = await self._io(
-                self._store.lease_due, self.holder, room, self._lease_seconds, self._clock()
-            )
-            self._backlog = len(ids) == room
-            started = 0
-            for feed_id in ids:
-                feed = self._feeds.get(feed_id)
-                if feed is None or not feed.enabled:  # the rules changed since the sync
-                    await self._io(self._store.release_feed, feed_id, self.holder)
-                    continue
-                task = asyncio.create_task(self._run(feed, Lease(self.holder, at)))
-                self._running.add(task)
-                self._idle.clear()
-                task.add_done_callback(self._done)
-                started += 1
-            return started
+            while True:
+                room = self.capacity - len(self._running)
+                if room <= 0:
+                    self._backlog = True
+                    return started
+                at, ids = await self._io(
+                    self._store.lease_due, self.holder, room, self._lease_seconds, self._clock()
+                )
+                self._backlog = len(ids) == room
+                began = 0
+                for feed_id in ids:
+                    feed = self._feeds.get(feed_id)
+                    if feed is None or not feed.enabled:  # the rules changed since the sync
+                        await self._io(self._store.release_feed, feed_id, self.holder)
+                        continue
+                    task = asyncio.create_task(self._run(feed, Lease(self.holder, at)))
+                    self._running.add(task)
+                    self._idle.clear()
+                    task.add_done_callback(self._done)
+                    began += 1
+                started += began
+                # Polls that ended while the lease was being taken made room that no later
+                # poll's end will report: lease again now rather than at the next tick.
+                if not (began and self._backlog and self._room_for_a_batch()):
+                    return started
+
+    def _room_for_a_batch(self) -> bool:
+        return self.capacity - len(self._running) >= max(1, self.capacity // 4)
 
     async def _run(self, feed: FeedRule, lease: Lease) -> None:
         try:
@@ -131,7 +141,7 @@ class FeedTicker:
         if not self._running:
             self._idle.set()
         # More was due than fitted: lease again now, in batches, not one feed per poll.
-        if self._backlog and self.capacity - len(self._running) >= max(1, self.capacity // 4):
+        if self._backlog and self._room_for_a_batch():
             self._backlog = False
             retick = asyncio.get_running_loop().create_task(self._retick())
             self._reticks.add(retick)

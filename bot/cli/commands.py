@@ -6,23 +6,26 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from bot import dry_run
-from bot.app import App, make_fetcher
+from bot.cli import dry_run
+from bot.clock import utc_now
+from bot.config.settings import Role, Settings
 from bot.errors import FeedError, SendError, TokenRejected
-from bot.lock import acquire_instance_lock
+from bot.feeds.read import probe_feed
+from bot.ingest.pipeline import PollReport
 from bot.models import Destination, Message
-from bot.pipeline import PollReport, probe_feed
 from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.rules.schema import Context, parse_interval
-from bot.settings import Role, Settings
+from bot.service.app import App, make_fetcher
+from bot.service.lock import acquire_instance_lock
 from bot.store import Store
 from bot.telegram.send import TelegramSink
+from bot.text.duration import largest_units
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -34,7 +37,7 @@ async def run(settings: Settings, roles: Sequence[Role] | None = None) -> int:
     # PostgreSQL processes coordinate through the database, any number of them.)
     with acquire_instance_lock(settings.database_url):
         app = App(settings, roles=roles)
-        warn_placeholders(app.book.rules)
+        warn_placeholders(app.rules.current().rules)
         try:
             await app.run()
         finally:
@@ -80,7 +83,7 @@ async def once(settings: Settings, out: TextIO, *, force: bool = False) -> int:
             reports = await app.once(force=force)
         finally:
             await app.aclose()
-    for line in skipped_lines(reports, settings.tz, datetime.now(UTC)):
+    for line in skipped_lines(reports, settings.tz, utc_now()):
         print(line, file=sys.stderr)
     return EXIT_FAIL if any(not r.ok for r in reports) else EXIT_OK
 
@@ -104,14 +107,7 @@ def skipped_lines(reports: Sequence[PollReport], tz: ZoneInfo, now: datetime) ->
 
 def _span(seconds: float) -> str:
     """``4m 10s``, ``2h 5m``: how long until something happens, for people."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    if minutes:
-        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
-    return f"{secs}s"
+    return " ".join(f"{count}{unit}" for count, unit in largest_units(seconds, ("h", "m", "s")))
 
 
 def db_upgrade(settings: Settings, out: TextIO) -> int:
@@ -125,7 +121,7 @@ def db_prune(settings: Settings, out: TextIO) -> int:
     # No instance lock: deleting old rows is safe beside a running service.
     with Store(settings.database_url) as store:
         pruned = store.prune(
-            datetime.now(UTC),
+            utc_now(),
             seen_days=settings.seen_retention_days,
             outbox_days=settings.outbox_retention_days,
         )
@@ -208,7 +204,7 @@ def feeds_remove(settings: Settings, ident: str, out: TextIO) -> int:
     return EXIT_OK
 
 
-# --- match: the rule author's dry run (bot.dry_run) ----------------------------------------
+# --- match: the rule author's dry run (bot.cli.dry_run) ----------------------------------------
 
 match = dry_run.match
 

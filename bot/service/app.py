@@ -15,32 +15,33 @@ import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.alarm import StoreAlarm
+from bot.clock import utc_now
+from bot.config.settings import Role, Settings
 from bot.control import Control, Deps
 from bot.delivery.chats import ChatPolicy
 from bot.delivery.digest import DigestCollector
+from bot.delivery.llm import LlmSummarizer
 from bot.delivery.sender import Limits, Sender, Sink
 from bot.errors import RulesError, SendError, StoreError
 from bot.feeds.fetch import Fetcher
 from bot.feeds.policy import Notice
 from bot.feeds.workers import FeedParsers, default_processes
-from bot.llm import LlmSummarizer
+from bot.ingest.pipeline import AlertOptions, Pipeline, PollReport
+from bot.ingest.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
 from bot.metrics import Metrics, MetricsServer, NullMetrics, Recorder
 from bot.models import Lease
-from bot.pipeline import AlertOptions, Pipeline, PollReport, RuleBook
-from bot.retention import schedule_retention
+from bot.rules.book import RuleBook, Rules
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
-from bot.scheduler import TICK_SECONDS, FeedTicker, feed_interval, make_scheduler
-from bot.settings import Role, Settings
+from bot.service.alarm import StoreAlarm
+from bot.service.retention import schedule_retention
 from bot.store import Store
 from bot.store.aio import DatabaseThreads
 from bot.store.election import Election
@@ -101,11 +102,13 @@ class App:
         self.roles: tuple[Role, ...] = tuple(roles or settings.roles)
         self.stdout = stdout or sys.stdout
         self.process_id = process_id()
-        self._started = datetime.now(UTC)
+        self._started = utc_now()
         self._leading: set[str] = set()  # the single-leader roles this process leads now
         self.metrics: Recorder = Metrics() if settings.metrics_addr else NullMetrics()
         # Rules first: a bad rules directory fails before anything is opened.
-        self.book = RuleBook.build(load_rules(settings.rules_dir))
+        # The one holder of the rules in force: the pipeline, the commands and the digests
+        # read it; a good reload swaps a new book in.
+        self.rules = Rules(RuleBook.build(load_rules(settings.rules_dir)))
         self.store = Store(settings.database_url)
         try:
             self.store.migrate()
@@ -135,14 +138,14 @@ class App:
             # if a wake-up (bot.store.notify) is lost.
             limits=Limits(idle=10.0) if self.store.dialect == "postgresql" else None,
         )
-        self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self._topic_name)
+        self.digests = DigestCollector(self.store, tz=settings.tz, topic_name=self.rules.topic_name)
         # Personal watches: the store holds them; this process compiles them beside the rules.
-        self.watches = WatchBook(self.store, lambda: self.book)
+        self.watches = WatchBook(self.store, self.rules.current)
         self.pipeline = Pipeline(
             watches=self.watches,
             store=self.store,
             fetcher=self.fetcher,
-            book=self.book,
+            rules=self.rules,
             options=AlertOptions(
                 tz=settings.tz,
                 backfill=settings.backfill,
@@ -183,7 +186,7 @@ class App:
             Deps(
                 store=self.store,
                 admin_ids=frozenset(settings.admin_ids),
-                get_book=lambda: self.book,
+                rules=self.rules,
                 reload=self.reload_rules,
                 rules_dir=settings.rules_dir,
                 fetcher=self.fetcher,
@@ -201,11 +204,6 @@ class App:
             log.info("console_sink", extra={"reason": "MEDIABOT_TELEGRAM_TOKEN is not set"})
             return ConsoleSink(stream=self.stdout)
         return TelegramSink(token.get_secret_value(), api_url=self.settings.telegram_api_url)
-
-    def _topic_name(self, topic_id: str) -> str | None:
-        rules = self.book.rules
-        found = rules.topic(topic_id) or rules.spike(topic_id)  # digests hold spike alerts too
-        return found.name if found is not None else None
 
     async def _poll(self, feed: FeedRule, lease: Lease) -> None:
         await self.pipeline.poll_feed(feed, lease=lease)
@@ -259,7 +257,7 @@ class App:
         # The metrics server first: a port in use stops start-up before anything is polled.
         server = await self._start_metrics()
         scheduler = self._scheduler = make_scheduler()
-        now = datetime.now(UTC)
+        now = utc_now()
         await self._follow_rules()
         if self.ticker is not None:
             scheduler.add_job(
@@ -309,13 +307,14 @@ class App:
             name: asyncio.create_task(supervise(name, loop, stop), name=name)
             for name, loop in loops.items()
         }
+        rules = self.rules.current().rules
         log.info(
             "service_started",
             extra={
                 "roles": ",".join(roles),
                 "process_id": self.process_id,
-                "feeds": len(self.book.rules.feeds),
-                "topics": len(self.book.rules.topics),
+                "feeds": len(rules.feeds),
+                "topics": len(rules.topics),
             },
         )
         detach_alarm = self.store_alarm.attach(self.store.health)
@@ -428,7 +427,7 @@ class App:
     async def _heartbeat(self) -> None:
         # A coroutine job runs on the event loop: if the loop is blocked, no beat.
         self.metrics.heartbeat("scheduler")
-        now = datetime.now(UTC)
+        now = utc_now()
         row = ProcessRow(
             id=self.process_id,
             roles=",".join(self.roles),
@@ -437,7 +436,7 @@ class App:
             pid=os.getpid(),
             started=self._started,
             heartbeat=now,
-            rules_version=self.book.version,
+            rules_version=self.rules.current().version,
         )
         try:
             await self.db(self.store.beat, row)
@@ -450,7 +449,7 @@ class App:
         if self.ticker is None:  # no poller role here
             return
         s = self.settings
-        enabled = {f.id: f for f in self.book.rules.feeds if f.enabled}
+        enabled = {f.id: f for f in self.rules.current().rules.feeds if f.enabled}
         intervals = {
             fid: feed_interval(f, s.default_interval, s.min_interval, s.max_interval)
             for fid, f in enabled.items()
@@ -491,7 +490,11 @@ class App:
         except RulesError as exc:
             log.error(
                 "rules_reload_failed",
-                extra={"problems": len(exc.problems), "error": str(exc), "kept": self.book.version},
+                extra={
+                    "problems": len(exc.problems),
+                    "error": str(exc),
+                    "kept": self.rules.current().version,
+                },
             )
             self.metrics.rules_reloaded(False)
             self.control.reload_done(exc)
@@ -500,7 +503,7 @@ class App:
                 key=f"rules-failed:{_digest(str(exc))}",
             )
             return exc
-        self.book = self.pipeline.book = book
+        self.rules.swap(book)
         self.metrics.rules_reloaded(True)
         self.control.reload_done(None)
         await self._follow_rules()
@@ -532,7 +535,7 @@ class App:
 
     def _named_chats(self) -> set[int | str]:
         """Every chat the current rule files name in a topic's ``channels``."""
-        return {d.chat for t in self.book.rules.topics for d in t.channels}
+        return {d.chat for t in self.rules.current().rules.topics for d in t.channels}
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

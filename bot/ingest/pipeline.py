@@ -17,60 +17,40 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from bot import cluster, surges
+from bot.clock import Clock, utc_now
 from bot.delivery.audience import alert_destinations
 from bot.delivery.dedupe import collapse_near_duplicates
 from bot.delivery.digest import next_slot
-from bot.errors import FeedError, LeaseLost, ParseError
+from bot.errors import FeedError, LeaseLost
 from bot.feeds.fetch import Fetcher
-from bot.feeds.identity import canonical_link
-from bot.feeds.parse import parse_feed
+from bot.feeds.identity import canonical_link, guid_key, link_key
 from bot.feeds.policy import Notice, health_events, is_due, next_poll
 from bot.feeds.workers import FeedParsers
+from bot.ingest.scheduler import feed_interval
 from bot.metrics import NullMetrics, Recorder
 from bot.models import Alert, FeedState, FetchResult, Item, Lease, ParsedFeed, TopicMatch
+from bot.rules.book import Rules
 from bot.rules.evaluate import PatternHits
-from bot.rules.load import LoadedRules
-from bot.rules.match import Matcher, Prepared, compile_matcher
-from bot.rules.model import FeedRule, RuleSet
-from bot.scheduler import feed_interval
+from bot.rules.match import Prepared
+from bot.rules.model import FeedRule
+from bot.spikes import surges
 from bot.spikes.detect import Sighting
-from bot.spikes.watch import SpikeWatch, watched_topics
 from bot.store import Store
 from bot.store.aio import Offload, to_thread
 from bot.store.store import SpikeCount
 from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
-from bot.summarize import machine_input
 from bot.telegram.render import topic_alert, watch_alert
+from bot.text import cluster
 from bot.text.html import html_to_text
 from bot.text.normalize import normalize
-from bot.watches import WatchBook, watch_key
+from bot.text.summarize import machine_input
+from bot.watches import WatchBook, watch_key, watch_language
 
 log = logging.getLogger(__name__)
 
 # A backlog item's text is made plain from this much of its HTML: what a preview keeps
 # (``bot.store.watches.RECENT_TEXT_CHARS``) with room for markup.
 RECENT_SOURCE_CHARS = 20_000
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class RuleBook:
-    """A validated rule set and its compiled matcher, swapped in as one value."""
-
-    rules: RuleSet
-    matcher: Matcher
-    version: str
-    spikes: SpikeWatch | None = None  # what the rules' spikes watch, on the matcher's scan
-
-    @classmethod
-    def build(cls, loaded: LoadedRules) -> RuleBook:
-        rules = loaded.rules
-        matcher = compile_matcher(rules, watched_topics(rules))
-        return cls(rules, matcher, loaded.version, SpikeWatch(rules, matcher))
 
 
 @dataclass(slots=True)
@@ -114,11 +94,11 @@ class Pipeline:
         *,
         store: Store,
         fetcher: Fetcher,
-        book: RuleBook,
+        rules: Rules,
         options: AlertOptions | None = None,
         on_alerts: Callable[[int], None] | None = None,
         on_notice: Callable[[Notice], Awaitable[None]] | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock = utc_now,
         metrics: Recorder | None = None,
         parsers: FeedParsers | None = None,
         offload: Offload = to_thread,
@@ -128,7 +108,7 @@ class Pipeline:
         self.watches = watches
         self.store = store
         self.fetcher = fetcher
-        self.book = book
+        self.rules = rules  # the rules in force, read afresh by every poll
         self.options = options or AlertOptions()
         self._on_alerts = on_alerts
         self._on_notice = on_notice
@@ -161,13 +141,13 @@ class Pipeline:
         waits, unless ``force`` (``mediabot once --force``). With ``holder``, each feed is
         leased first, and one that another process is polling is skipped.
         """
+        enabled = [f for f in self.rules.current().rules.feeds if f.enabled]
         if feeds is None:
-            feeds = [f for f in self.book.rules.feeds if f.enabled]
+            feeds = enabled
         leases: dict[str, Lease] = {}
         if holder is not None:
             await asyncio.to_thread(
-                self.store.sync_feeds,
-                {f.id: self._interval(f) for f in self.book.rules.feeds if f.enabled},
+                self.store.sync_feeds, {f.id: self._interval(f) for f in enabled}
             )
             at, taken = await asyncio.to_thread(
                 self.store.lease_feeds,
@@ -393,18 +373,18 @@ class Pipeline:
         the key of one item can change: it counts as seen when its key, its link key, or
         its guid key recorded with the same link was seen before.
         """
-        by_link = {i.key: _link_key(i) for i in items}
-        by_guid = {i.key: f"g:{(i.guid or '').strip()}" for i in items if _guid_fell_back(i)}
+        by_link = {i.key: link_key(i.link) for i in items}
+        by_guid = {i.key: g for i in items if (g := _guid_fell_back(i)) is not None}
         wanted = {i.key for i in items} | {k for k in by_link.values() if k}
         unseen = self.store.unseen(feed_id, sorted(wanted))
         guid_links = self.store.seen_links(feed_id, sorted(set(by_guid.values())))
         fresh = []
         for item in items:
-            link_key = by_link[item.key]
+            by_its_link = by_link[item.key]
             recorded = guid_links.get(by_guid.get(item.key, ""))
             if (
                 item.key in unseen
-                and (link_key is None or link_key in unseen)
+                and (by_its_link is None or by_its_link in unseen)
                 and not (recorded is not None and _same_link(recorded, item.link))
             ):
                 fresh.append(item)
@@ -423,7 +403,7 @@ class Pipeline:
         """The alerts of the items to alert on; with spikes, what every new item counts
         for them goes to ``sightings`` (a new feed's backlog too: placed in time by its
         dates, it is coverage all the same)."""
-        if not self.book.spikes:
+        if not self.rules.current().spikes:
             return [a for item in to_alert for a in self._alerts_for(feed, state, item, now, texts)]
         alerting = {item.key for item in to_alert}
         alerts: list[Alert] = []
@@ -432,7 +412,7 @@ class Pipeline:
                 alerts.extend(self._alerts_for(feed, state, item, now, texts, sightings))
             else:
                 try:
-                    prepared = self.book.matcher.prepare(item)
+                    prepared = self.rules.current().matcher.prepare(item)
                     self._sight(feed, state, item, now, prepared, None, sightings)
                 except Exception:
                     log.exception(
@@ -451,10 +431,10 @@ class Pipeline:
         sightings: list[Sighting],
     ) -> None:
         """What ``item`` counts for the spikes, from the hits of the topics' own scan."""
-        watch = self.book.spikes
+        watch = self.rules.current().spikes
         if not watch:
             return
-        matcher = self.book.matcher
+        matcher = self.rules.current().matcher
         fired = matcher.watched_fired(hits if hits is not None else matcher.hits(prepared))
         if not fired:
             return
@@ -466,10 +446,10 @@ class Pipeline:
             sightings.append(seen)
 
     def _spike_count(self, sightings: Sequence[Sighting], now: datetime) -> SpikeCount | None:
-        watch = self.book.spikes
+        watch = self.rules.current().spikes
         if not sightings or not watch:
             return None
-        rules = self.book.rules
+        rules = self.rules.current().rules
         destinations = {}
         for spike_id in surges.spikes_hit(watch, sightings):
             spike = rules.spike(spike_id)
@@ -488,7 +468,7 @@ class Pipeline:
         texts: dict[str, str] | None = None,
         sightings: list[Sighting] | None = None,
     ) -> list[Alert]:
-        book = self.book
+        book = self.rules.current()
         try:
             prepared = book.matcher.prepare(item)
             hits = book.matcher.hits(prepared)
@@ -552,6 +532,7 @@ class Pipeline:
                 plain=match.plain,
                 tz=self.options.tz,
                 max_summary=self.options.max_summary,
+                lang=watch_language(row.query),
             )
             alerts.append(
                 Alert(
@@ -591,20 +572,6 @@ class Pipeline:
             },
         )
         return PollReport(feed.id, ok=False, error=str(exc), error_kind=exc.kind, notices=notices)
-
-
-async def probe_feed(fetcher: Fetcher, url: str, feed_id: str) -> ParsedFeed:
-    """Fetch and parse ``url`` once, to vet it before it is added to the rules.
-
-    Raises ``FeedError`` saying why it is not a usable feed (a page that is not a feed, an
-    unsafe address, an HTTP error, an empty answer).
-    """
-    fetched = await fetcher.fetch(url)
-    if fetched.not_modified:
-        raise ParseError("the server sent no content")
-    return await asyncio.to_thread(
-        parse_feed, fetched.body, feed_id=feed_id, url=fetched.url, headers=fetched.headers
-    )
 
 
 def skip_reason(state: FeedState) -> str:
@@ -648,12 +615,10 @@ def _moved(state: FeedState, feed: FeedRule) -> FeedState:
     return replace(state, url=feed.url)  # a row from before URLs were recorded
 
 
-def _link_key(item: Item) -> str | None:
-    return "l:" + canonical_link(item.link) if item.link.strip() else None
-
-
-def _guid_fell_back(item: Item) -> bool:
-    return bool(item.guid and item.guid.strip()) and not item.key.startswith("g:")
+def _guid_fell_back(item: Item) -> str | None:
+    """The guid key of an item keyed otherwise (its guid was repeated in the document)."""
+    key = guid_key(item.guid)
+    return key if key is not None and item.key != key else None
 
 
 def _same_link(a: str, b: str) -> bool:

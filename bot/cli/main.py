@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import __version__
+from bot.config.settings import Settings, load_settings
 from bot.errors import ConfigError, EditRefused, MediabotError, RulesError, StoreError
 from bot.logs import configure_logging
-from bot.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     # Imported here so that `mediabot --help` and argument errors stay fast.
-    from bot import commands
+    from bot.cli import commands
 
     match args.command:
         case "run":
@@ -264,7 +264,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                 )
             )
         case "spikes":
-            from bot.spikes_dry_run import spikes
+            from bot.cli.spikes_dry_run import spikes
 
             return asyncio.run(spikes(settings, args.inputs, args.spike, args.format, out))
         case "config":

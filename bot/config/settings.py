@@ -7,7 +7,6 @@ There is no module-level instance: call ``Settings()`` (or ``load_settings``) at
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -16,11 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.config.env import describe_errors, env_file_values, unknown_names
 from bot.errors import ConfigError
-from bot.settings_env import describe_errors, env_file_values, unknown_names
+from bot.text.duration import EXAMPLES, format_duration, parse_duration
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATIONS = (
     "default_interval",
     "min_interval",
@@ -34,15 +32,12 @@ _DURATIONS = (
 )
 
 
-def parse_duration(value: object) -> float:
-    """``90``, ``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` -> seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        m = _DURATION.match(value)
-        if m:
-            return float(m.group(1)) * _UNIT_SECONDS[m.group(2) or "s"]
-    raise ValueError("not a duration: use e.g. 30s, 10m, 2h, 1d")
+def setting_duration(value: object) -> float:
+    """``90``, ``"90s"``, ``"10m"``, ``"2h"``, ``"1d"`` -> seconds (``bot.text.duration``)."""
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise ValueError(f"not a duration: use e.g. {EXAMPLES}")
+    return seconds
 
 
 Duration = Annotated[float, Field(ge=0)]
@@ -167,7 +162,7 @@ class Settings(BaseSettings):
     @field_validator(*_DURATIONS, mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
-        return parse_duration(value)
+        return setting_duration(value)
 
     @field_validator("seen_retention_days", "outbox_retention_days")
     @classmethod
@@ -270,15 +265,6 @@ class Settings(BaseSettings):
             if name.endswith("_url") and isinstance(value, str):
                 found += _url_secrets(value)
         return found
-
-
-def format_duration(seconds: float) -> str:
-    """``600.0`` -> ``10m``: the form ``.env.example`` uses."""
-    for unit in ("d", "h", "m"):
-        size = _UNIT_SECONDS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
 
 
 def redact_url(url: str) -> str:

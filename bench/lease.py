@@ -3,7 +3,7 @@
 A poller's tick asks for the few feeds it has room for, most overdue first
 (``SELECT … ORDER BY next_poll_not_before NULLS FIRST, feed_id LIMIT n FOR UPDATE SKIP
 LOCKED``). Without an index in that order PostgreSQL reads and sorts every due row on
-every call; with the partial index ``ix_feed_state_due`` (migration 0011) it reads the
+every call; with the partial index ``ix_feed_state_due`` (migration 0008) it reads the
 first ``n`` free rows of the index and stops.
 
 For each table size, on a fresh database: half the feeds overdue by up to an hour, the

@@ -67,6 +67,7 @@ def test_run_warns_about_the_examples_placeholder_chats(
 ) -> None:
     shipped = load_rules(ROOT / "rules").rules
     assert "@mediabot_demo" in placeholder_chats(shipped)
+    assert "surges" in placeholder_chats(shipped)["@mediabot_demo"], "the shipped spike too"
     (tmp_path / "t.yaml").write_text(
         "topics:\n"
         "  - {id: a, name: A, any: [x], channels: ['@my_newsroom', '@your_channel']}\n"

@@ -1,4 +1,4 @@
-"""Migration 0008: an outbox written before alerts were held as parts, upgraded in place.
+"""Migration 0011: an outbox written before alerts were held as parts, upgraded in place.
 
 Queued and held rows are converted and go out as they would have; a sent alert stays
 readable, so a near-duplicate queued before the upgrade still adds its "also:" line to it.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -112,3 +114,22 @@ def test_rules_without_spikes_are_a_usage_error(tmp_path: Path, cli: Cli) -> Non
     result = cli("spikes", "--rules", str(rules), str(tmp_path))
     assert result.returncode == 2
     assert "the rules define no spikes" in result.stderr
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path, cli: Cli) -> None:
+    """``mediabot spikes … | head``: the rest of the output is dropped, without a traceback."""
+    rules = write_rules(tmp_path)
+    items, _ = write_items(tmp_path)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "spikes", "--rules", str(rules), str(items)],
+        cwd=cli.cwd,
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # the reader is gone before the first line
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.delivery.audience import alert_destinations
 from bot.models import Item
 from bot.rules.model import Term, Watched
 from bot.spikes.detect import Detector, Ledger, Story
@@ -198,3 +199,47 @@ def test_retention_drops_old_counts_and_stories(tmp_path: Path) -> None:
         assert pruned.spikes == 3
         trends = store.spike_trends("surges", 3600.0, 30 * 86400.0, now)
         assert [(t.key, t.window_count, t.baseline_total) for t in trends] == [("trump", 0, 2)]
+
+
+async def test_a_chat_subscribes_to_a_spike_as_to_a_topic(tmp_path: Path) -> None:
+    async with CommandBot.start(tmp_path) as bot:
+        (bot.rules_dir / "spikes.yaml").write_text(ENTITIES + SPIKES, encoding="utf-8")
+        assert await bot.reload() is None
+        # /trends says how, with a button.
+        offer = await bot.say("/trends")
+        assert "Alerts on these surges in this chat: /subscribe surges" in offer.text
+        [button] = bot.buttons(offer)
+        assert button["text"] == "➕ Surges in coverage"
+        answer = await bot.press(button["callback_data"], on=offer)
+        assert "Subscribed to Surges in coverage." in answer["text"]
+        assert [d.chat for d in bot.store.subscribers("surges")] == [bot.USER]
+        again = await bot.say("/trends")
+        assert "This chat gets alerts on these surges (/unsubscribe surges" in again.text
+        assert bot.buttons(again) == []
+        assert (
+            "Already subscribed to Surges in coverage." in (await bot.say("/subscribe surges")).text
+        )
+        mine = await bot.say("/mysubs")
+        assert "Surges in coverage" in mine.text and "dormant" not in mine.text
+        # The admin's /rules lists the spike with its audience next to the topics.
+        rules = await bot.say("/rules", user=bot.ADMIN)
+        assert "📈 Surges in coverage surges" in rules.text
+        assert "watches: 2: 特朗普 · Donald Trump, 普京 · Vladimir Putin" in rules.text
+        assert "each 1h against the 1d before · ×3, at least 5 items" in rules.text
+        assert "to: -100900, 1 subscriber chat(s)" in rules.text
+        # A typo is answered with the spike among the suggestions.
+        typo = await bot.say("/subscribe surge")
+        assert "There is no topic or spike surge." in typo.text and "surges" in typo.text
+        assert "Unsubscribed" in (await bot.say("/unsubscribe surges")).text
+        assert bot.store.subscribers("surges") == []
+
+
+async def test_subscribers_of_a_spike_get_its_alerts(tmp_path: Path) -> None:
+    async with CommandBot.start(tmp_path) as bot:
+        (bot.rules_dir / "spikes.yaml").write_text(ENTITIES + SPIKES, encoding="utf-8")
+        assert await bot.reload() is None
+        assert "Subscribed" in (await bot.say("/subscribe surges")).text
+        spike = bot.rules.current().rules.spike("surges")
+        assert spike is not None
+        chats = alert_destinations(bot.store, "surges", spike.channels, bot.clock.now)
+        assert sorted(str(d.chat) for d in chats) == sorted(["-100900", str(bot.USER)])

@@ -96,7 +96,7 @@ async def test_subscriptions_survive_a_restart(tmp_path: Path) -> None:
 
 async def test_unknown_topic_suggests_the_closest_ids_with_buttons(bot: CommandBot) -> None:
     reply = await bot.say("/subscribe taiwn")
-    assert "There is no topic taiwn." in reply.text and "taiwan" in reply.text
+    assert "There is no topic or spike taiwn." in reply.text and "taiwan" in reply.text
     assert data_of(bot, reply, "Taiwan") == "sub:taiwan:x"
     answer = await bot.press("sub:taiwan:x", on=reply)
     assert answer["text"] == "Subscribed to Taiwan Strait."

@@ -54,12 +54,16 @@ _PLACEHOLDER_CHATS = re.compile(
 
 
 def placeholder_chats(rules: RuleSet) -> dict[str, list[str]]:
-    """Chat -> the topics that send there, for each chat that is an example's placeholder."""
+    """Chat -> the topics (and spikes) that send there, for each chat that is an example's
+    placeholder."""
     found: dict[str, list[str]] = {}
-    for topic in rules.topics:
-        for dest in topic.channels:
+    senders = [(t.id, t.channels) for t in rules.topics] + [
+        (s.id, s.channels) for s in rules.spikes
+    ]
+    for entry_id, channels in senders:
+        for dest in channels:
             if _PLACEHOLDER_CHATS.match(str(dest.chat)):
-                found.setdefault(str(dest.chat), []).append(topic.id)
+                found.setdefault(str(dest.chat), []).append(entry_id)
     return found
 
 

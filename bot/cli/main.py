@@ -210,7 +210,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return EXIT_USAGE
     configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets())
     try:
-        return _dispatch(args, settings, out)
+        code = _dispatch(args, settings, out)
+        out.flush()  # here, where a reader that went away is caught below
+        return code
     except EditRefused as exc:
         for problem in exc.problems:
             print(f"mediabot: {problem.message}", file=sys.stderr)
@@ -230,6 +232,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None) -> 
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``mediabot spikes … | head``): what it wanted was printed.
+        # Point stdout at nothing so the interpreter's final flush does not fail again.
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

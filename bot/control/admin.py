@@ -8,13 +8,16 @@ from bot.control.admin_feeds import addfeed, pausefeed, removefeed, resumefeed
 from bot.control.admin_tools import stats, test
 from bot.control.context import Call, Command
 from bot.models import FeedState
-from bot.rules.model import FeedRule
+from bot.rules.model import FeedRule, Spike
+from bot.spikes.windows import compact
 from bot.telegram.protocol import Reply
+from bot.telegram.render_spike import watched_label
 from bot.telegram.replies import plain
 from bot.telegram.replies_admin import (
     FeedRow,
     ProcessLine,
     ReloadView,
+    SpikeSummary,
     StatusView,
     TopicSummary,
     feeds_report,
@@ -148,6 +151,7 @@ async def rules(call: Call, args: str) -> Reply:
     subscribed: dict[str, int] = {}
     for _, topic_id in await call.deps.db.subscriptions():
         subscribed[topic_id] = subscribed.get(topic_id, 0) + 1
+    ruleset = book.rules
     topics = [
         TopicSummary(
             id=t.id,
@@ -157,9 +161,35 @@ async def rules(call: Call, args: str) -> Reply:
             subscribers=subscribed.get(t.id, 0),
             delivery=t.delivery,
         )
-        for t in book.rules.topics
+        for t in ruleset.topics
     ]
-    return Reply(message=rules_report(topics, len(book.rules.feeds), _reload_view(call)))
+    spikes = [
+        SpikeSummary(
+            id=s.id,
+            name=s.name,
+            watching=_watching(s),
+            rule=(
+                f"each {compact(s.window)} against the {compact(s.baseline)} before"
+                f" · ×{s.factor:g}, at least {s.min_items} items"
+            ),
+            channels=tuple(str(d) for d in s.channels),
+            subscribers=subscribed.get(s.id, 0),
+            delivery=s.delivery,
+        )
+        for s in ruleset.spikes
+    ]
+    report = rules_report(topics, len(ruleset.feeds), _reload_view(call), spikes)
+    return Reply(message=report)
+
+
+WATCHED_SHOWN = 5  # names /rules lists per spike
+
+
+def _watching(spike: Spike) -> str:
+    labels = [watched_label(w) for w in spike.watch]
+    shown = ", ".join(labels[:WATCHED_SHOWN])
+    more = len(labels) - WATCHED_SHOWN
+    return f"{len(labels)}: {shown}" + (f", … and {more} more" if more > 0 else "")
 
 
 async def reload(call: Call, args: str) -> Reply:

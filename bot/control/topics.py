@@ -48,11 +48,11 @@ def describe(topic: Topic, rules: RuleSet) -> str:
 
 
 def suggest(rules: RuleSet, query: str, limit: int = 3) -> list[Suggestion]:
-    """The topics whose id or name is closest to ``query``."""
-    choices = {t.id: f"{t.id} {t.name}" for t in rules.topics}
+    """The topics and spikes whose id or name is closest to ``query``."""
+    names = {t.id: topic_name(t) for t in rules.topics} | {s.id: s.name for s in rules.spikes}
+    choices = {ident: f"{ident} {name}" for ident, name in names.items()}
     found = process.extract(query, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
-    by_id = {t.id: t for t in rules.topics}
-    return [Suggestion(key, topic_name(by_id[key])) for _, _, key in found]
+    return [Suggestion(key, names[key]) for _, _, key in found]
 
 
 def by_ref(rules: RuleSet, ref: str) -> Topic | None:
@@ -63,8 +63,9 @@ def by_ref(rules: RuleSet, ref: str) -> Topic | None:
 
 
 def mutable(rules: RuleSet, ident: str) -> Topic | None:
-    """What ``/mute`` and the mute button silence: a topic, or a spike (its alerts carry
-    the spike's id where a topic's carry the topic's), seen as an id and a name."""
+    """What ``/mute`` and the mute button silence, and what a chat subscribes to: a topic,
+    or a spike (its alerts carry the spike's id where a topic's carry the topic's, and its
+    subscribers are kept the same way), seen as an id and a name."""
     topic = rules.topic(ident)
     spike = rules.spike(ident) if topic is None else None
     return Topic(id=spike.id, name=spike.name) if spike is not None else topic

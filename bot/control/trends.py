@@ -9,10 +9,12 @@ pollers keep for spike alerts (``bot.store.spikes``): nothing is recounted here.
 from __future__ import annotations
 
 from bot.control.context import Call
+from bot.control.topics import short
+from bot.models import Button
 from bot.rules.model import Spike
 from bot.spikes.windows import compact, describe_rate, describe_window
 from bot.store.spikes import Trend
-from bot.telegram.protocol import Reply
+from bot.telegram.protocol import Reply, topic_ref
 from bot.telegram.render_spike import watched_label
 from bot.telegram.replies import Doc
 
@@ -47,6 +49,8 @@ async def trends(call: Call, args: str) -> Reply:
         return Reply(message=Doc().line(call.t("trends.unset")).message())
     doc = Doc()
     now = call.now()
+    mine = set(await call.deps.db.topics_of(call.caller.chat))
+    buttons: list[tuple[Button, ...]] = []
     for n, spike in enumerate(spikes):
         found: list[Trend] = await call.deps.db.spike_trends(
             spike.id, spike.window, spike.baseline, now
@@ -81,4 +85,11 @@ async def trends(call: Call, args: str) -> Reply:
         )
         if spike.window < DAY:
             _section(doc, call.t("trends.day"), _rows(call, spike, per_day), quiet)
-    return Reply(message=doc.message())
+        # The alerts on these surges can come here too: a spike is subscribed to as a topic.
+        if spike.id in mine:
+            doc.italic(call.t("trends.subscribed", id=spike.id)).line()
+        else:
+            doc.italic(call.t("trends.subscribe", id=spike.id)).line()
+            label = call.t("trends.sub_button", name=short(spike.name))
+            buttons.append((Button(label, callback_data=f"sub:{topic_ref(spike.id)}:x"),))
+    return Reply(message=doc.message(tuple(buttons)))

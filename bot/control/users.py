@@ -25,7 +25,7 @@ from bot.control.admin import ADMIN_COMMANDS
 from bot.control.args import BadArgs, topic_ids
 from bot.control.context import Call, Command
 from bot.control.mutes import may_change, mute, on_mute, unmute
-from bot.control.topics import describe, short, suggest, topic_name
+from bot.control.topics import describe, mutable, short, suggest, topic_name
 from bot.control.trends import trends
 from bot.control.watches import WATCH_COMMANDS, on_unwatch
 from bot.models import Button
@@ -141,10 +141,12 @@ async def _change(call: Call, args: str, *, subscribe: bool) -> Reply:
 
 
 async def _apply(call: Call, doc: Doc, ident: str, subscribe: bool) -> list[Suggestion]:
-    """Make the change and say so; for an unknown topic, say so and return suggestions."""
+    """Make the change and say so; for an unknown topic, say so and return suggestions.
+
+    A spike's id is subscribed to as a topic's is: its alerts then come to this chat too."""
     store, dest = call.deps.db, call.caller.chat
     rules = call.deps.rules.current().rules
-    topic = rules.topic(ident)
+    topic = mutable(rules, ident)
     name = topic_name(topic) if topic else ident
     if subscribe and topic is not None:
         done = await store.subscribe(dest, ident)
@@ -175,7 +177,7 @@ async def _mysubs_view(call: Call) -> Reply:
     doc = Doc().bold(call.t("mysubs.title")).line()
     buttons = []
     for ident in ids:
-        topic = rules.topic(ident)
+        topic = mutable(rules, ident)
         name = topic_name(topic) if topic else ident
         doc.add("• ").bold(name).add(" ").code(ident)
         if topic is None:
@@ -218,7 +220,8 @@ async def _on_change(call: Call, rest: str, *, subscribe: bool) -> Reply:
     ref, _, view = rest.partition(":")
     if view not in (ONE_OFF, MYSUBS):
         _page(view)
-    known = [t.id for t in call.deps.rules.current().rules.topics]
+    rules = call.deps.rules.current().rules
+    known = [t.id for t in rules.topics] + [s.id for s in rules.spikes]
     if not subscribe:  # a dormant topic, gone from the rules, can still be left
         known += await call.deps.db.topics_of(call.caller.chat)
     ident = find_topic(ref, known)

@@ -126,12 +126,28 @@ class Ledger(Protocol):
 
 def story_fingerprint(title: str, plain_body: str) -> str:
     """``cluster.encode`` of the fingerprint spikes compare: title and lead."""
-    return cluster.encode(cluster.fingerprint(title, plain_body[:LEAD_CHARS]))
+    fp = cluster.fingerprint(title, plain_body[:LEAD_CHARS])
+    text = cluster.encode(fp)
+    _remember(text, fp)  # the batch compares it next: no need to decode what was encoded
+    return text
 
 
-@lru_cache(maxsize=4096)
+_DECODED: dict[str, cluster.Fingerprint | None] = {}
+_DECODED_MAX = 8192  # about two polls' worth of stories and their windows' recent ones
+
+
+def _remember(text: str, fp: cluster.Fingerprint | None) -> None:
+    if len(_DECODED) >= _DECODED_MAX:
+        del _DECODED[next(iter(_DECODED))]  # the oldest entry
+    _DECODED[text] = fp
+
+
 def _decoded(text: str) -> cluster.Fingerprint | None:
-    return cluster.decode(text)
+    if text in _DECODED:
+        return _DECODED[text]
+    fp = cluster.decode(text)
+    _remember(text, fp)
+    return fp
 
 
 @lru_cache(maxsize=4096)

@@ -135,7 +135,7 @@ def alert_values(alert: Alert) -> dict[str, Any]:
 
     ``parts`` holds the body; ``source`` and the item columns repeat what near-duplicates
     and digests look up by query. The rendered-message columns stay empty: an alert is
-    rendered when it is sent (rows written before 0008 keep theirs).
+    rendered when it is sent (rows written before 0011 keep theirs).
     """
     chat, thread = destination_key(alert.destination)
     values = {

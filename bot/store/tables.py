@@ -99,7 +99,7 @@ feed_state = Table(
     Column("interval_s", Float),
     Column("lease_until", UTCDateTime),
     Column("leased_by", String(200)),
-    # lease_due's order, over the active feeds (NULLS FIRST on PostgreSQL: migration 0011)
+    # lease_due's order, over the active feeds (NULLS FIRST on PostgreSQL: migration 0008)
     Index(
         "ix_feed_state_due",
         "next_poll_not_before",
@@ -132,7 +132,7 @@ outbox = Table(
     Column("chat", String(200), nullable=False),
     Column("thread", BigInteger, nullable=False, default=0),
     # What the alert says (bot.delivery.kinds, as JSON: bot.store.parts), rendered when
-    # it is sent. Rows written before 0008 without parts keep their rendered message.
+    # it is sent. Rows written before 0011 without parts keep their rendered message.
     Column("parts", Text),
     Column("text", Text),
     Column("plain", Text),

@@ -13,7 +13,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "cmd.start": ("what this bot does", "机器人简介"),
     "cmd.help": ("commands and how to subscribe", "命令与订阅方法"),
     "cmd.topics": ("topics, with subscribe buttons", "话题列表与订阅按钮"),
-    "cmd.subscribe": ("subscribe: /subscribe ID", "订阅:/subscribe ID"),
+    "cmd.subscribe": (
+        "subscribe to a topic or a spike (see /trends): /subscribe ID",
+        "订阅话题或激增提醒(见 /trends):/subscribe ID",
+    ),
     "cmd.unsubscribe": ("unsubscribe: /unsubscribe ID", "退订:/unsubscribe ID"),
     "cmd.mysubs": ("your subscriptions", "我的订阅"),
     "cmd.mute": (
@@ -67,7 +70,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "sub.already": ("Already subscribed to {name}.", "已经订阅了 {name}。"),
     "unsub.done": ("Unsubscribed from {name}.", "已退订 {name}。"),
     "unsub.not": ("Not subscribed to {id}.", "没有订阅 {id}。"),
-    "sub.unknown": ("There is no topic {id}.", "没有话题 {id}。"),
+    "sub.unknown": ("There is no topic or spike {id}.", "没有话题或激增提醒 {id}。"),
     "sub.suggest": ("Did you mean:", "你是不是要找:"),
     "sub.browse": ("See /topics for the list.", "发送 /topics 查看全部话题。"),
     "sub.usage": ("Usage: /{command} ID (see /topics)", "用法:/{command} ID(见 /topics)"),
@@ -143,6 +146,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "trends.day": ("The last day:", "最近一天:"),
     "trends.row": ("{label}: {count} (usual {usual})", "{label}:{count}(通常 {usual})"),
     "trends.quiet": ("no rises: coverage is as usual", "没有上升:报道量正常"),
+    "trends.subscribe": (
+        "Alerts on these surges in this chat: /subscribe {id}",
+        "在本聊天接收这些激增提醒:/subscribe {id}",
+    ),
+    "trends.subscribed": (
+        "This chat gets alerts on these surges (/unsubscribe {id} to stop).",
+        "本聊天已接收这些激增提醒(发送 /unsubscribe {id} 停止)。",
+    ),
+    "trends.sub_button": ("➕ {name}", "➕ {name}"),
     # --- personal watches (bot.control.watches) ---
     "watch.usage": (
         'Send /watch and what to look for: words and "phrases" (all required), OR '

@@ -176,16 +176,42 @@ class TopicSummary:
     delivery: str
 
 
-def rules_report(topics: Sequence[TopicSummary], feeds_total: int, reload: ReloadView) -> Message:
-    doc = Doc().bold(f"Rules: {len(topics)} topics, {feeds_total} feeds").line()
+@dataclass(frozen=True, slots=True)
+class SpikeSummary:
+    id: str
+    name: str
+    watching: str  # "every entity (1000)", "3: 普京 · Vladimir Putin, …"
+    rule: str  # "each 1h against the 7d before · ×3, at least 5 items"
+    channels: tuple[str, ...]
+    subscribers: int
+    delivery: str
+
+
+def _audience(doc: Doc, channels: Sequence[str], subscribers: int) -> None:
+    destinations = list(channels)
+    if subscribers:
+        destinations.append(f"{subscribers} subscriber chat(s)")
+    doc.line("  to: " + (", ".join(destinations) or "nobody yet"))
+
+
+def rules_report(
+    topics: Sequence[TopicSummary],
+    feeds_total: int,
+    reload: ReloadView,
+    spikes: Sequence[SpikeSummary] = (),
+) -> Message:
+    head = f"Rules: {len(topics)} topics, {feeds_total} feeds"
+    doc = Doc().bold(head + (f", {len(spikes)} spikes" if spikes else "")).line()
     _reload(doc, reload)
     for topic in topics:
         doc.line().add("• ").bold(topic.name).add(" ").code(topic.id).line()
         doc.line(f"  feeds: {topic.scope} · delivery: {topic.delivery}")
-        destinations = list(topic.channels)
-        if topic.subscribers:
-            destinations.append(f"{topic.subscribers} subscriber chat(s)")
-        doc.line("  to: " + (", ".join(destinations) or "nobody yet"))
+        _audience(doc, topic.channels, topic.subscribers)
+    for spike in spikes:
+        doc.line().add("📈 ").bold(spike.name).add(" ").code(spike.id).line()
+        doc.line(f"  watches: {spike.watching}")
+        doc.line(f"  {spike.rule} · delivery: {spike.delivery}")
+        _audience(doc, spike.channels, spike.subscribers)
     return doc.message()
 
 

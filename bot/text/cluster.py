@@ -27,6 +27,7 @@ import hashlib
 import heapq
 import json
 import re
+import struct
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -73,7 +74,19 @@ class Fingerprint:
 
 
 def _hash(shingle: str) -> int:
+    """A shingle's hash: the first 4 bytes of its BLAKE2b digest, big-endian."""
     return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=4).digest(), "big")
+
+
+def _sketch(compact: str) -> tuple[tuple[int, ...], int]:
+    """The ``SKETCH`` smallest shingle hashes of ``compact`` and how many distinct there
+    are: the values of ``_hash``, computed in bulk. A 4-byte big-endian digest sorts as its
+    number does, so the digests are compared as bytes and only the sketch becomes numbers."""
+    blake2b = hashlib.blake2b
+    shingles = {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
+    digests = {blake2b(s.encode(), digest_size=4).digest() for s in shingles}
+    smallest = sorted(digests)[:SKETCH]
+    return tuple(int.from_bytes(d, "big") for d in smallest), len(digests)
 
 
 def _compact(text: str) -> str:
@@ -82,13 +95,10 @@ def _compact(text: str) -> str:
 
 def fingerprint(title: str, body: str) -> Fingerprint:
     """The fingerprint of an item from its plain-text title and body (footer already cut)."""
-    compact = _compact(body)
-    shingles = {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
-    hashes = {_hash(s) for s in shingles}
-    sketch = tuple(heapq.nsmallest(SKETCH, hashes))
+    sketch, size = _sketch(_compact(body))
     plain_title = " ".join(normalize(_TITLE_TAG.sub("", title)).split())
     plain_title = plain_title[:TITLE_CHARS]
-    return Fingerprint(title=plain_title, sketch=sketch, size=len(hashes))
+    return Fingerprint(title=plain_title, sketch=sketch, size=size)
 
 
 def body_similarity(a: Fingerprint, b: Fingerprint) -> float | None:
@@ -120,7 +130,7 @@ def near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
 
 def encode(fp: Fingerprint) -> str:
     """Compact text for the store: ``{"t": title, "n": size, "h": hex sketch}``."""
-    sketch = "".join(f"{h:08x}" for h in fp.sketch)
+    sketch = struct.pack(f">{len(fp.sketch)}I", *fp.sketch).hex()  # 8 hex digits a hash
     return json.dumps({"t": fp.title, "n": fp.size, "h": sketch}, ensure_ascii=False)
 
 
@@ -128,8 +138,8 @@ def decode(text: str) -> Fingerprint | None:
     """The fingerprint stored by :func:`encode`; None for anything unreadable."""
     try:
         data = json.loads(text)
-        raw = str(data["h"])
-        sketch = tuple(int(raw[i : i + 8], 16) for i in range(0, len(raw), 8))
+        raw = bytes.fromhex(str(data["h"]))
+        sketch = struct.unpack(f">{len(raw) // 4}I", raw)
         return Fingerprint(title=str(data["t"]), sketch=sketch, size=int(data["n"]))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, struct.error):
         return None

@@ -1,7 +1,7 @@
 """Personal watches: the watches, their version counter, recent items for previews.
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0008
 Create Date: 2026-12-05
 
 ``/watch QUERY`` stores a chat's query in ``watches``; every change counts
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0011"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

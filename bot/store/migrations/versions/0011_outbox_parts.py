@@ -1,6 +1,6 @@
 """The outbox holds what an alert says (its parts), rendered when it is sent.
 
-Revision ID: 0008
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05
 
@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

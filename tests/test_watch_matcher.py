@@ -159,3 +159,55 @@ def test_excluded_words_veto_and_phrases_keep_boundaries() -> None:
     # Typo tolerance as for topic terms: "North Korean" is one edit from "north korea",
     # "missiles" one from "missile".
     assert fired == [[1], [1], [], [], [], [2]]
+
+
+def _one_scan(watches: WatchMatcher) -> tuple[list[list[tuple[int, tuple[str, ...]]]], list]:
+    """The watches' and the topics' answers from the one scan of ``watches.hits``."""
+    matcher = watches.base
+    fired, topics = [], []
+    for item in ITEMS:
+        prepared = matcher.prepare(item)
+        hits = watches.hits(prepared)
+        found = watches.fired(prepared, hits)
+        fired.append([(h.watch_id, tuple(x.matched for x in h.hits)) for h in found])
+        topics.append(matcher.match_prepared(prepared, item.feed_id, hits=hits).topics)
+    return fired, topics
+
+
+def test_one_scan_of_topics_and_watches_answers_as_two_scans() -> None:
+    matcher = compile_matcher(RULES)
+    topics = _queries(3 * TAIL_PATTERNS)
+    at_once = WatchMatcher(matcher, topics)  # every pattern in the topics' index
+    assert at_once.pattern_count > 0 and at_once.unfolded == 0 and not at_once.pending
+    grown = WatchMatcher(matcher, {i: topics[i] for i in range(10)})
+    for watch_id in range(10, len(topics)):
+        grown = grown.added(watch_id, topics[watch_id])
+    assert grown.unfolded > TAIL_PATTERNS and grown.pending  # main and tail beside it
+    folded = grown.folded()
+    assert folded.unfolded == 0 and not folded.pending
+    two_scans = _answers(at_once)
+    topics_alone = [matcher.match(item).topics for item in ITEMS]
+    assert any(two_scans) and any(topics_alone)
+    for watches in (at_once, grown, folded):
+        assert _one_scan(watches) == (two_scans, topics_alone)
+        assert _answers(watches) == two_scans
+
+
+def test_a_fold_forgets_removed_watches_and_keeps_the_others() -> None:
+    matcher = compile_matcher(RULES)
+    topics = _queries(20)
+    watches = WatchMatcher(matcher, topics)
+    removed = watches
+    for watch_id in range(0, 20, 2):
+        removed = removed.removed(watch_id)
+    assert removed.pending and removed.unfolded == 0  # their patterns are still scanned
+    folded = removed.folded()
+    assert folded.pattern_count < watches.pattern_count and not folded.pending
+    expected = [[a for a in row if a[0] % 2] for row in _answers(watches)]
+    assert any(expected)
+    assert _one_scan(folded)[0] == expected == _one_scan(removed)[0]
+    # Watches added after a fold get their own small index again, then fold in.
+    again = folded.added(0, topics[0])
+    assert again.unfolded == again.pattern_count - folded.pattern_count > 0
+    back = [[a for a in row if a[0] % 2 or a[0] == 0] for row in _answers(watches)]
+    assert _one_scan(again)[0] == back == _one_scan(again.folded())[0]

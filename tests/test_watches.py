@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import pytest
 
 from bot.delivery.sender import Sender
 from bot.ingest.pipeline import AlertOptions, Pipeline
+from bot.rules.book import RuleBook
+from bot.rules.load import load_rules
 from bot.rules.model import FeedRule
 from bot.telegram.send import TelegramSink
-from bot.watches import WatchBook
+from bot.watches import FOLD_AFTER, WatchBook
 from tests.fakes.commands_harness import ADMIN, GROUP, OTHER, USER, CommandBot
 from tests.fakes.feedserver import FeedServer, rss_document
 from tests.fakes.outbox import FakeTime
@@ -403,3 +406,47 @@ async def test_a_new_watch_does_not_inherit_a_removed_ones_mute(rig: Rig) -> Non
     assert "muted" not in (await bot.say("/watches")).text.split("\n")[1]
     await rig.publish("A missile test")
     assert len(rig.alerts(USER)) == 1
+
+
+async def test_watches_fold_into_the_topics_index_and_keep_alerting(rig: Rig) -> None:
+    bot, book = rig.bot, rig.pipeline.watches
+    assert book is not None
+    await bot.say("/watch treaty")
+    await bot.say("/watch 条约 missile", user=OTHER)
+    compiled = book.matcher(rig.bot.rules.current())
+    assert compiled.unfolded > 0  # matched through their own small index so far
+    await rig.publish("A treaty on missiles, 条约")
+    assert len(rig.alerts(USER)) == 1 and len(rig.alerts(OTHER)) == 1
+    # Not due: a few patterns, and the watches changed a moment ago.
+    assert not book.fold(force=False, now=float("-inf"))
+    assert book.fold(force=False, now=monotonic() + FOLD_AFTER)
+    folded = book.matcher(rig.bot.rules.current())
+    assert folded is not compiled and folded.unfolded == 0 and len(folded) == 2
+    assert not book.fold()  # nothing left to fold
+    await rig.publish("Another treaty")
+    await rig.publish("导弹条约")  # 条约 without "missile": not for the second watch
+    assert len(rig.alerts(USER)) == 2 and len(rig.alerts(OTHER)) == 1
+    # A removed watch stops at once, and its patterns go with the next fold.
+    await bot.say("/unwatch 1")
+    assert book.matcher(rig.bot.rules.current()).pending
+    assert book.fold()
+    await rig.publish("One more treaty")
+    assert len(rig.alerts(USER)) == 2
+    await rig.publish("新条约 missile")
+    assert len(rig.alerts(OTHER)) == 2
+
+
+async def test_reloaded_rules_get_the_watches_compiled_before_the_swap(rig: Rig) -> None:
+    bot, book = rig.bot, rig.pipeline.watches
+    assert book is not None
+    await bot.say("/watch treaty")
+    current = bot.rules.current()
+    fresh = RuleBook.build(load_rules(bot.rules_dir))
+    book.prepare(fresh)  # what the service does before it swaps the new rules in
+    assert book.matcher(current).base is current.matcher  # the pollers carry on meanwhile
+    await bot.say("/watch missile", user=OTHER)  # a change between the compile and the swap
+    bot.rules.swap(fresh)
+    compiled = book.matcher(fresh)
+    assert compiled.base is fresh.matcher and len(compiled) == 2 and compiled.unfolded == 0
+    await rig.publish("A missile treaty")
+    assert len(rig.alerts(USER)) == 1 and len(rig.alerts(OTHER)) == 1

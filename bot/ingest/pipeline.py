@@ -471,11 +471,14 @@ class Pipeline:
         book = self.rules.current()
         try:
             prepared = book.matcher.prepare(item)
-            hits = book.matcher.hits(prepared)
+            if self.watches is not None:  # one scan for the topics and the watches
+                compiled, hits = self.watches.scan(book, prepared)
+            else:
+                compiled, hits = None, book.matcher.hits(prepared)
             match = book.matcher.match_prepared(
                 prepared, item.feed_id, feed_tags=feed.tags, hits=hits
             )
-            watched = self.watches.match(book, prepared, hits) if self.watches else []
+            watched = self.watches.match(book, prepared, hits, compiled) if self.watches else []
             if sightings is not None:
                 self._sight(feed, state, item, now, prepared, hits, sightings)
         except Exception:

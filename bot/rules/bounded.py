@@ -50,7 +50,7 @@ def load_and_compile(rules_dir: Path) -> LoadedRules:
     """Read and validate the rules and compile their matcher (which is then dropped): what
     the worker proves can be done within the limits."""
     loaded = load_rules(rules_dir)
-    compile_matcher(loaded.rules)
+    compile_matcher(loaded.rules).build()
     return loaded
 
 

@@ -17,6 +17,7 @@ to decide it by.
 from __future__ import annotations
 
 import re
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from unicodedata import combining
@@ -111,7 +112,10 @@ class Matcher:
         # spikes watch (``bot.spikes.watch``), asked for by ``watched_fired``.
         self._watched_plans = [self._plan(topic) for topic in watched]
         self._watched_triggers = _trigger_map(self._watched_plans)
-        self._index = PatternIndex(list(self._patterns))
+        # Built at the first scan: with watch patterns, pollers scan one index of the
+        # topics' and the watches' (``bot.rules.watchset``) and never need this one.
+        self._index_built: PatternIndex | None = None
+        self._index_lock = threading.Lock()
         self._feed_tags = {f.id: frozenset(f.tags) for f in rules.feeds}
         self._topic_index = {topic.id: i for i, topic in enumerate(rules.topics)}
 
@@ -124,7 +128,28 @@ class Matcher:
 
     @property
     def pattern_count(self) -> int:
-        return len(self._index.patterns)
+        return len(self._patterns)
+
+    @property
+    def patterns(self) -> list[Pattern]:
+        """Every pattern the topics (and the spikes' watched topics) have, in id order."""
+        return list(self._patterns)
+
+    @property
+    def index(self) -> PatternIndex:
+        """The automata that find the patterns, built at the first scan (or ``build``)."""
+        index = self._index_built
+        if index is None:
+            with self._index_lock:
+                if self._index_built is None:
+                    self._index_built = PatternIndex(list(self._patterns))
+                index = self._index_built
+        return index
+
+    def build(self) -> Matcher:
+        """This matcher with its automata built now, not at the first scan."""
+        _ = self.index
+        return self
 
     def prepare(self, item: Item) -> Prepared:
         """The plain and normalized text of each field of ``item``.
@@ -224,7 +249,7 @@ class Matcher:
 
     def _scan(self, prepared: Prepared) -> PatternHits:
         """Every pattern's hits per field, with plain-text offsets."""
-        return scan_fields(self._index, prepared)
+        return scan_fields(self.index, prepared)
 
 
 def term_pattern(topic: Topic, term: Term) -> Pattern:

@@ -1,22 +1,24 @@
 """Watches in the matcher: compiled like topics, added and removed one at a time.
 
-A watch is a topic (``bot.rules.query``) with its own chat. Rebuilding the topics'
-``Matcher`` for each ``/watch`` would cost as much as loading the rules, so watches live
-beside it, sharing its pattern ids:
+A watch is a topic (``bot.rules.query``) with its own chat. Its terms get pattern ids in
+the topics' id space: a term whose pattern a topic already has points at the topic
+matcher's id; every other pattern gets an id after the topics' ones. A ``WatchMatcher``
+keeps those watch-only patterns in up to three pattern indexes:
 
-- a watch term whose pattern a topic already has points at the topic matcher's id, and
-  reuses the hits the topics' scan found anyway;
-- every other pattern gets an id after the topics' ones and lives in one of two pattern
-  indexes: the *main* one, and a small *tail* that holds the patterns of watches added
-  since main was built. Adding a watch rebuilds only the tail; when the tail grows past
-  ``TAIL_PATTERNS``, main is rebuilt from the watches alive then (which also drops the
-  patterns of removed watches). Removing a watch drops its plan only.
+- the *combined* index: the topics' patterns and those of the watches alive when it was
+  built (on construction, that is when the rules load, and on every ``folded``). One scan
+  of it finds what the topics and those watches need, so matching costs what matching
+  the topics alone costs;
+- the patterns of watches added since, in a small *tail*, rebuilt on each ``added``; when
+  the tail grows past ``TAIL_PATTERNS`` its patterns move to a *main* index of every
+  pattern outside the combined one, so an add never costs more than indexing those.
 
-So an item costs the topics' scan plus at most two more scans, and adding a watch costs
-a tail rebuild, with one rebuild of the watches alone (never of the topics) every
-``TAIL_PATTERNS`` new patterns. A ``WatchMatcher`` never changes once built: ``added``
-and ``removed`` return a new one sharing what did not change, so pollers' threads can
-keep matching with the one they hold.
+``folded`` makes a new matcher with everything in one combined index again (which also
+drops the patterns of removed watches). It costs what compiling the rules costs, so the
+caller runs it off the hot path (``bot.watches.WatchBook.fold``) and swaps the result in.
+A ``WatchMatcher`` never changes once built: ``added``, ``removed`` and ``folded`` return
+a new one sharing what did not change, so pollers' threads keep matching with the one
+they hold; the hits of one matcher are only meaningful to that matcher (``hits``/``fired``).
 """
 
 from __future__ import annotations
@@ -50,7 +52,18 @@ class _Segment:
 class WatchMatcher:
     """Watches (``id -> topic``) compiled against one topics ``Matcher``."""
 
-    __slots__ = ("_main", "_patterns", "_plans", "_tail", "_triggers", "base")
+    __slots__ = (
+        "_combined",
+        "_dropped",
+        "_folded",
+        "_main",
+        "_own",
+        "_patterns",
+        "_plans",
+        "_tail",
+        "_triggers",
+        "base",
+    )
 
     def __init__(self, base: Matcher, watches: Mapping[int, Topic] | None = None) -> None:
         self.base = base
@@ -59,8 +72,16 @@ class WatchMatcher:
         self._triggers: dict[int, frozenset[int]] = {}  # pattern id -> watch ids
         for watch_id, topic in (watches or {}).items():
             self._add(watch_id, topic)
-        self._main = self._segment(0)
+        # The first ``_folded`` watch-only patterns are in the combined index (with none,
+        # it is the topics matcher's own). Built now, not at the first item's scan.
+        self._folded = len(self._patterns)
+        self._combined = (
+            PatternIndex([*base.patterns, *self._patterns]) if self._patterns else base.index
+        )
+        self._main: _Segment | None = None
         self._tail: _Segment | None = None
+        self._dropped = 0  # watches removed since the combined index was built
+        self._own: list[_Segment | None] = []  # the folded patterns alone, made if asked
 
     # --- building -------------------------------------------------------------------------
 
@@ -81,9 +102,9 @@ class WatchMatcher:
                 known = self._triggers.get(term_ref.pid, frozenset())
                 self._triggers[term_ref.pid] = known | {watch_id}
 
-    def _segment(self, first: int) -> _Segment | None:
-        """An index of the watch-only patterns from the ``first``-th on."""
-        patterns = list(self._patterns)[first:]
+    def _segment(self, first: int, stop: int | None = None) -> _Segment | None:
+        """An index of the watch-only patterns from the ``first``-th on (to ``stop``)."""
+        patterns = list(self._patterns)[first:stop]
         if not patterns:
             return None
         return _Segment(PatternIndex(patterns), self.base.pattern_count + first)
@@ -94,7 +115,8 @@ class WatchMatcher:
         other._patterns = dict(self._patterns)
         other._plans = dict(self._plans)
         other._triggers = dict(self._triggers)
-        other._main, other._tail = self._main, self._tail
+        other._combined, other._folded, other._own = self._combined, self._folded, self._own
+        other._main, other._tail, other._dropped = self._main, self._tail, self._dropped
         return other
 
     def added(self, watch_id: int, topic: Topic) -> WatchMatcher:
@@ -106,18 +128,20 @@ class WatchMatcher:
         other._add(watch_id, topic)
         if len(other._patterns) == before:
             return other
-        in_main = 0 if other._main is None else len(other._main.index.patterns)
+        in_main = other._folded + (0 if other._main is None else len(other._main.index.patterns))
         if len(other._patterns) - in_main > TAIL_PATTERNS:
-            return WatchMatcher(self.base, other.topics())  # main anew, compacted
-        other._tail = other._segment(in_main)
+            other._main, other._tail = other._segment(other._folded), None
+        else:
+            other._tail = other._segment(in_main)
         return other
 
     def removed(self, watch_id: int) -> WatchMatcher:
-        """This matcher without ``watch_id`` (its patterns stay until main is rebuilt)."""
+        """This matcher without ``watch_id`` (its patterns stay until the next fold)."""
         if watch_id not in self._plans:
             return self
         other = self._copy()
         del other._plans[watch_id]
+        other._dropped += 1
         for pid, ids in self._triggers.items():
             if watch_id in ids:
                 rest = ids - {watch_id}
@@ -127,6 +151,11 @@ class WatchMatcher:
                     del other._triggers[pid]
         return other
 
+    def folded(self) -> WatchMatcher:
+        """The same watches with every pattern in one combined index with the topics'
+        (the removed watches' patterns gone): costs a compile of them all, off the hot path."""
+        return WatchMatcher(self.base, self.topics())
+
     def topics(self) -> dict[int, Topic]:
         return {watch_id: plan.topic for watch_id, plan in self._plans.items()}
 
@@ -135,23 +164,59 @@ class WatchMatcher:
 
     @property
     def pattern_count(self) -> int:
+        """How many patterns the watches have that no topic has."""
         return len(self._patterns)
+
+    @property
+    def unfolded(self) -> int:
+        """How many of those are outside the combined index (scanned on their own)."""
+        return len(self._patterns) - self._folded
+
+    @property
+    def pending(self) -> bool:
+        """Whether ``folded`` would change anything: patterns outside the combined index,
+        or removed watches' patterns still in it."""
+        return self.unfolded > 0 or self._dropped > 0
 
     # --- matching -------------------------------------------------------------------------
 
-    def match(self, prepared: Prepared, base_hits: PatternHits) -> list[WatchHit]:
-        """The watches that fire on an item, given the topics matcher's hits on it (its
-        ``hits(prepared)``), in watch id order."""
-        if not self._plans:
-            return []
-        hits = base_hits
-        own: PatternHits = {}
+    def hits(self, prepared: Prepared) -> PatternHits:
+        """Every pattern's hits in an item, the topics' and the watches': one scan of the
+        combined index, and of the small indexes beside it if watches were added since.
+        The topics matcher takes them as they are (``match_prepared(..., hits=)``)."""
+        hits = scan_fields(self._combined, prepared)
         for segment in (self._main, self._tail):
             if segment is not None:
-                own.update(scan_fields(segment.index, prepared, segment.offset))
-        if own:
-            hits = {**base_hits, **own}
+                hits.update(scan_fields(segment.index, prepared, segment.offset))
+        return hits
+
+    def fired(self, prepared: Prepared, hits: PatternHits) -> list[WatchHit]:
+        """The watches that fire on an item, given this matcher's ``hits(prepared)``, in
+        watch id order."""
+        if not self._plans:
+            return []
         return self._fired(hits, {name: prepared[name].plain for name in FIELDS})
+
+    def match(self, prepared: Prepared, base_hits: PatternHits) -> list[WatchHit]:
+        """``fired``, given the topics matcher's own hits on an item (its ``hits``): the
+        watches' patterns are scanned apart, a second scan that ``hits`` saves."""
+        if not self._plans:
+            return []
+        own: PatternHits = {}
+        for segment in (self._own_segment(), self._main, self._tail):
+            if segment is not None:
+                own.update(scan_fields(segment.index, prepared, segment.offset))
+        hits = {**base_hits, **own} if own else base_hits
+        return self._fired(hits, {name: prepared[name].plain for name in FIELDS})
+
+    def _own_segment(self) -> _Segment | None:
+        """The combined index's watch patterns alone, made the first time they are asked
+        for (and shared by the matchers grown from this one)."""
+        if not self._folded:
+            return None
+        if not self._own:
+            self._own.append(self._segment(0, self._folded))
+        return self._own[0]
 
     def _fired(self, hits: PatternHits, plain: dict[Field, str]) -> list[WatchHit]:
         candidates: set[int] = set()

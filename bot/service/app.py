@@ -274,6 +274,13 @@ class App:
                 id="watches-sync",
                 next_run_time=now,
             )
+            # Watches added since the rules loaded into the topics' index, off the pollers.
+            scheduler.add_job(
+                self._fold_watches,
+                IntervalTrigger(seconds=WATCH_SYNC_SECONDS),
+                id="watches-fold",
+                next_run_time=now,
+            )
         scheduler.add_job(
             self._heartbeat,
             IntervalTrigger(seconds=HEARTBEAT_SECONDS),
@@ -462,6 +469,9 @@ class App:
         except StoreError as exc:
             log.warning("watches_sync_failed", extra={"error": str(exc)})
 
+    async def _fold_watches(self) -> None:
+        await asyncio.to_thread(self.watches.fold, force=False)
+
     async def _follow_named_chats(self) -> None:
         """Gone chats that the rules name anew come back."""
         for chat in await self.db(self.store.rules_name_chats, self._named_chats()):
@@ -487,6 +497,8 @@ class App:
                 max_memory=self.settings.rules_reload_max_mb << 20,
             )
             book = await asyncio.to_thread(RuleBook.build, loaded)
+            # The watches into one index with the new topics' patterns, before the swap.
+            await asyncio.to_thread(self.watches.prepare, book)
         except RulesError as exc:
             log.error(
                 "rules_reload_failed",

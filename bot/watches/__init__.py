@@ -9,7 +9,15 @@ watches compiled into a ``WatchMatcher`` beside the current rules' matcher:
   process is matched by every poller from its next sync on, at most a second later (an
   item a poller digests within that second is not matched against it);
 - ``matcher`` gives the compiled watches for a rules matcher, compiling them anew once
-  when the rules were reloaded (their entities may have changed).
+  when the rules were reloaded (their entities may have changed); ``prepare`` does that
+  when the rules load, before the new rules are swapped in, so no poller waits for it.
+  Compiled anew, the watches' patterns are in one index with the topics': an item costs
+  one scan (``scan``, then ``match`` on its hits);
+- ``fold`` puts the watches added since into that one index again, and forgets removed
+  ones' patterns: a compile as costly as the rules', so it runs in the ``watches-fold``
+  job off the pollers' and the commands' paths, once ``FOLD_PATTERNS`` patterns wait or
+  ``FOLD_AFTER`` seconds after the last change, and the result is swapped in as one value.
+  Until then, the new watches are matched through a small index of their own.
 
 A watch whose query no longer compiles (its ``@entity`` left the rules) is dormant: kept
 in the store, logged, matched again once the entity is back.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -38,6 +47,10 @@ log = logging.getLogger(__name__)
 # they look for due feeds, so a watch applies to the polls that start after it is made.
 SYNC_SECONDS = 1.0
 PREVIEW_TITLES = 3
+# A fold starts once this many watch patterns are outside the combined index, or once the
+# watches have not changed for ``FOLD_AFTER`` seconds (a burst of /watch folds once).
+FOLD_PATTERNS = 16
+FOLD_AFTER = 5.0
 
 
 def watch_key(watch_id: int) -> str:
@@ -98,6 +111,9 @@ class WatchBook:
         self._version: int | None = None
         self._rows: dict[int, WatchRow] = {}
         self._compiled: WatchMatcher | None = None
+        self._changed = time.monotonic()  # when the watches last changed (not folded since)
+        # Compiled by ``prepare`` for rules not swapped in yet, at that watch version.
+        self._next: tuple[WatchMatcher, int | None] | None = None
 
     def refresh(self) -> bool:
         """Pick up watches added or removed anywhere; whether anything changed. Blocking."""
@@ -118,6 +134,7 @@ class WatchBook:
                     if topic is not None:
                         compiled = compiled.added(watch_id, topic)
             self._rows, self._compiled, self._version = rows, compiled, version
+            self._changed = time.monotonic()
         log.info("watches_synced", extra={"version": version, "watches": len(rows)})
         return True
 
@@ -139,6 +156,41 @@ class WatchBook:
                 topics[watch_id] = topic
         return WatchMatcher(book.matcher, topics)
 
+    def prepare(self, book: Rules) -> None:
+        """Compile the watches against ``book``'s matcher now (newly loaded rules, before
+        they are swapped in), rather than on the first item matched with them. Blocking."""
+        rows, version = self._rows, self._version
+        self._next = (self._compile_all(book, rows), version)
+
+    def fold(self, *, now: float | None = None, force: bool = True) -> bool:
+        """Compile the watches anew into one index with the topics' patterns, if watches
+        were added or removed since they last were; whether it did. Unless ``force``, only
+        once it is due (``FOLD_PATTERNS``, ``FOLD_AFTER``). Blocking, and as costly as a
+        rules compile: matching and changes carry on meanwhile with the current matcher,
+        and the fold is dropped (to be done again) if the watches changed in between."""
+        compiled = self._compiled
+        if compiled is None or not compiled.pending:
+            return False
+        if not force:
+            quiet = (time.monotonic() if now is None else now) - self._changed
+            if compiled.unfolded < FOLD_PATTERNS and quiet < FOLD_AFTER:
+                return False
+        start = time.perf_counter()
+        folded = compiled.folded()
+        with self._lock:
+            if self._compiled is not compiled:
+                return False
+            self._compiled = folded
+        log.info(
+            "watches_folded",
+            extra={
+                "watches": len(folded),
+                "patterns": compiled.unfolded,
+                "seconds": round(time.perf_counter() - start, 3),
+            },
+        )
+        return True
+
     def matcher(self, book: Rules) -> WatchMatcher:
         """The watches compiled against ``book``'s matcher (compiled anew after a reload)."""
         compiled = self._compiled
@@ -146,16 +198,37 @@ class WatchBook:
             return compiled
         with self._lock:
             if self._compiled is None or self._compiled.base is not book.matcher:
+                ready = self._next
+                if ready is not None and ready[0].base is book.matcher:
+                    self._next = None
+                    if ready[1] == self._version:  # no watch changed since it was made
+                        self._compiled = ready[0]
+                        return ready[0]
                 self._compiled = self._compile_all(book, self._rows)
             return self._compiled
 
-    def match(
-        self, book: Rules, prepared: Prepared, hits: PatternHits
-    ) -> list[tuple[WatchRow, WatchHit]]:
-        """The watches that fire on an item (``hits``: the topics matcher's, on it)."""
+    def scan(self, book: Rules, prepared: Prepared) -> tuple[WatchMatcher, PatternHits]:
+        """The compiled watches and every pattern's hits in an item, the topics' and the
+        watches' (one scan): the topics matcher takes the hits as they are, and ``match``
+        takes both."""
         compiled = self.matcher(book)
+        return compiled, compiled.hits(prepared)
+
+    def match(
+        self,
+        book: Rules,
+        prepared: Prepared,
+        hits: PatternHits,
+        compiled: WatchMatcher | None = None,
+    ) -> list[tuple[WatchRow, WatchHit]]:
+        """The watches that fire on an item: ``compiled`` and ``hits`` from ``scan``, or
+        ``hits`` the topics matcher's own (the watches' patterns are then scanned apart)."""
+        if compiled is None:
+            found = self.matcher(book).match(prepared, hits)
+        else:
+            found = compiled.fired(prepared, hits)
         rows = self._rows
-        return [(rows[h.watch_id], h) for h in compiled.match(prepared, hits) if h.watch_id in rows]
+        return [(rows[h.watch_id], h) for h in found if h.watch_id in rows]
 
     def rows(self) -> list[WatchRow]:
         return list(self._rows.values())

@@ -134,6 +134,16 @@ def main() -> None:
         assert isinstance(p, dict)
         matcher.match_prepared(p, "bench", hits=watches.hits(p))
 
+    # The same queries written as topics of the rule files: what watches cost beyond that.
+    as_topics = rules.topics + tuple(topics[i] for i in range(WATCHES))
+    together = compile_matcher(
+        RuleSet(feeds=rules.feeds, entities=rules.entities, topics=as_topics)
+    )
+
+    def written_as_topics(p: object) -> None:
+        assert isinstance(p, dict)
+        together.match_prepared(p, "bench")
+
     def two_scans(p: object) -> None:
         assert isinstance(p, dict)
         hits = matcher.hits(p)
@@ -147,6 +157,7 @@ def main() -> None:
         "  just after adding 1": one_scan(after_one),
         "  just after adding 50": one_scan(after_fifty),
         f"+ {WATCHES} watches, two scans": two_scans,
+        f"the {WATCHES} queries as topics": written_as_topics,
     }
     for p in prepared:  # a first pass each, so all meet the archive's words warm
         for run in runs.values():

@@ -431,10 +431,10 @@ class Pipeline:
         sightings: list[Sighting],
     ) -> None:
         """What ``item`` counts for the spikes, from the hits of the topics' own scan."""
-        watch = self.rules.current().spikes
+        book = self.rules.current()  # one read: a reload meanwhile must not mix two rule sets
+        watch, matcher = book.spikes, book.matcher
         if not watch:
             return
-        matcher = self.rules.current().matcher
         fired = matcher.watched_fired(hits if hits is not None else matcher.hits(prepared))
         if not fired:
             return

@@ -7,6 +7,7 @@ settings; the pure core does no I/O (no network, database, Telegram or scheduler
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,79 @@ def test_delivery_imports_only_what_it_builds_on(path: Path) -> None:
         if imported.split(".")[0] != "bot" or imported == "bot":  # from bot import cluster
             continue
         assert imported.startswith(DELIVERY_MAY_IMPORT), f"{module_name(path)} imports {imported}"
+
+
+# Inside the store, from the top down: the ``Store`` (and its coroutine twin), the areas
+# whose methods it is made of, the database they run their transactions in, and the SQL
+# modules underneath (functions on one connection, which know nothing of transactions).
+STORE_LEVELS: dict[str, int] = {
+    "bot.store": 0,
+    "bot.store.store": 0,
+    "bot.store.aio": 0,
+    "bot.store.areas": 1,
+    "bot.store.database": 2,
+}
+STORE_AREAS = BOT / "store" / "areas"
+
+
+def store_level(module: str) -> int:
+    for prefix, level in STORE_LEVELS.items():
+        if module == prefix or (prefix != "bot.store" and module.startswith(prefix + ".")):
+            return level
+    return 3  # the SQL, the schema and the plumbing under it
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if module_name(p).startswith("bot.store")],
+    ids=lambda p: module_name(p),
+)
+def test_store_imports_point_down(path: Path) -> None:
+    me = module_name(path)
+    for imported in imports_of(path):
+        if imported.startswith("bot.store."):
+            assert store_level(imported) >= store_level(me), f"{me} imports {imported}"
+
+
+def _methods(path: Path) -> dict[str, list[str]]:
+    """Each class of the file: the names it defines in its body."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.name: [
+            item.name
+            for item in node.body
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef)
+        ]
+        for node in tree.body
+        if isinstance(node, ast.ClassDef)
+    }
+
+
+def test_store_areas_name_each_method_once() -> None:
+    """``Store`` inherits every area: a name two of them defined would silently be the one
+    earlier in its bases, and the other area's method would never run."""
+    owner: dict[str, str] = {}
+    files = [BOT / "store" / "database.py", *sorted(STORE_AREAS.glob("*.py"))]
+    for path in files:
+        for cls, names in _methods(path).items():
+            for name in names:
+                assert name not in owner, f"{cls}.{name} and {owner[name]}.{name}"
+                owner[name] = cls
+    assert len(owner) > 80  # the areas were read: every method of the store
+
+
+def test_store_is_made_of_every_area() -> None:
+    from bot.store import Store
+    from bot.store.database import Database
+
+    areas = set()
+    for path in STORE_AREAS.glob("*.py"):
+        module = importlib.import_module(module_name(path))
+        areas |= {
+            cls
+            for cls in vars(module).values()
+            if isinstance(cls, type)
+            and issubclass(cls, Database)
+            and cls.__module__ == module.__name__
+        }
+    assert set(Store.__bases__) == areas

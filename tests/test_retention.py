@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import bot.store.store as store_module
+import bot.store.areas.retention as retention_module
 from bot.config.settings import load_settings
 from bot.delivery.kinds import Rendered
 from bot.errors import ConfigError
@@ -38,7 +38,7 @@ def seen_keys(store: Store, feed_id: str, upto: int) -> set[str]:
 def test_seen_items_go_after_their_days_but_each_feed_keeps_its_most_recent(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "KEEP_SEEN_PER_FEED", 5)
+    monkeypatch.setattr(retention_module, "KEEP_SEEN_PER_FEED", 5)
     # A busy feed: one new item a day for 200 days. A quiet one: 3 items, a year ago.
     for n in range(200):
         store.record_poll(FeedState("busy"), [item("busy", n)], NOW - (200 - n) * DAY, [])
@@ -58,7 +58,7 @@ def test_seen_items_go_after_their_days_but_each_feed_keeps_its_most_recent(
 def test_a_feed_with_fewer_recent_items_than_it_keeps_keeps_its_newest(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "KEEP_SEEN_PER_FEED", 5)
+    monkeypatch.setattr(retention_module, "KEEP_SEEN_PER_FEED", 5)
     for n in range(20):
         store.record_poll(FeedState("f"), [item("f", n)], NOW - (300 - n) * DAY, [])
     store.prune(NOW, seen_days=90, outbox_days=0)
@@ -95,7 +95,7 @@ def test_zero_days_keeps_everything(store: Store) -> None:
 
 
 def test_outbox_rows_go_in_batches(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "PRUNE_BATCH", 3)
+    monkeypatch.setattr(retention_module, "PRUNE_BATCH", 3)
     store.enqueue([alert(f"k{n}") for n in range(10)])
     for entry in store.due(NOW):
         store.mark_sent(entry.id, entry.id, NOW - 100 * DAY)
@@ -118,7 +118,7 @@ async def test_a_quiet_feed_still_listing_its_items_does_not_alert_them_again(
     feed_server.route("/f.xml", rss_document(stories))
     app = make_app(tmp_path, feed_server, telegram)
     app.store.subscribe(Destination(777), "putin")
-    monkeypatch.setattr(store_module, "KEEP_SEEN_PER_FEED", 3)
+    monkeypatch.setattr(retention_module, "KEEP_SEEN_PER_FEED", 3)
     try:
         await app.once()  # the first poll marks them seen
         # A year later (the feed listed the same three items all along), retention runs.

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # A live reload reads the rules in a worker process with these limits.
     rules_reload_timeout: Annotated[float, Field(gt=0)] = 30.0
     rules_reload_max_mb: int = Field(default=1024, ge=128)
-    # Retention, in days (0: keep forever); see bot.store.store.Store.prune.
+    # Retention, in days (0: keep forever); see bot.store.areas.retention.
     seen_retention_days: int = 90
     outbox_retention_days: int = 90
 

@@ -1,8 +1,8 @@
 """Retention: once a day, old seen items and finished alerts are deleted from the store.
 
 Nothing else ever deletes them, and a store that only grows slows every poll down in the
-end. What goes and what always stays is ``bot.store.store.Store.prune``'s to say; this
-module runs it off the event loop and schedules it.
+end. What goes and what always stays is ``Store.prune``'s to say
+(``bot.store.areas.retention``); this module runs it off the event loop and schedules it.
 """
 
 from __future__ import annotations

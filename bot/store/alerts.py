@@ -14,8 +14,8 @@ from typing import Protocol
 from sqlalchemy import Connection, func, select, text, update
 
 from bot.models import Alert, Destination, OutboxEntry
-from bot.store.codec import bounded, bounded_key, chat_to_text, destination_key, entry_from_row
-from bot.store.outbox import enqueue
+from bot.store.codec import bounded_key, destination_key, entry_from_row
+from bot.store.outbox import HELD, enqueue
 from bot.store.tables import outbox
 
 ORIGINALS = ("alert", "digest_item")
@@ -56,6 +56,14 @@ class OutboxView:
         return duplicates_of(self._conn, topic_id, dest, ref_feed, ref_key)
 
 
+def collapse_new(conn: Connection, alerts: Sequence[Alert], collapse: Collapse) -> list[Alert]:
+    """A poll's alerts with near-duplicates of what the outbox holds turned into "also"
+    rows by ``collapse``, under the lock of each (topic, chat) they go to: one story
+    arriving through two pollers at once is one message and one edit."""
+    lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
+    return collapse(OutboxView(conn), list(alerts))
+
+
 def lock_scopes(conn: Connection, scopes: Sequence[tuple[str, Destination]]) -> None:
     """Hold, until the transaction ends, the near-duplicate lock of each (topic, chat), in
     a fixed order (no deadlock between two pollers). SQLite writers are serial already."""
@@ -72,9 +80,6 @@ _NEAR = 0x6E656172  # "near": the first key of the two-key advisory locks taken 
 def _bucket(topic_id: str, dest: Destination) -> int:
     digest = hashlib.blake2b(f"{topic_id}\0{dest.chat}\0{dest.thread}".encode(), digest_size=4)
     return int.from_bytes(digest.digest(), "big") % LOCK_BUCKETS
-
-
-HELD = "held"
 
 
 def _in(dest: Destination, topic_id: str) -> list[object]:
@@ -186,13 +191,3 @@ def release(
 
 class DigestTaken(Exception):
     """Another collector released some of these digest items first."""
-
-
-def drop_held(conn: Connection, chat: int | str, reason: str) -> int:
-    """A chat that is gone gets no digest either."""
-    query = (
-        update(outbox)
-        .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == HELD)
-        .values(bounded({"status": "failed", "error": reason}))
-    )
-    return int(conn.execute(query).rowcount)

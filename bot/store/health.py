@@ -1,10 +1,10 @@
 """Whether the store works: failures in a row, and a SQLite file deleted under us.
 
-Every transaction passes ``Store._guard``, which reports its outcome to a ``StoreHealth``.
-One failure is weather (a lock held too long, a dropped connection); ``after`` failures
-in a row, or failures that go on for ``seconds``, are an outage: the store reports itself
-failing (``/healthz`` answers 503 with the reason, admins are told once) until a
-transaction succeeds again.
+Every transaction passes ``Database._guard`` (``bot.store.database``), which reports its
+outcome to a ``StoreHealth``. One failure is weather (a lock held too long, a dropped
+connection); ``after`` failures in a row, or failures that go on for ``seconds``, are an
+outage: the store reports itself failing (``/healthz`` answers 503 with the reason, admins
+are told once) until a transaction succeeds again.
 
 A SQLite file deleted or replaced while mediabot runs fails nothing by itself: the open
 connections go on writing into the unlinked file, whose queued alerts vanish at the next

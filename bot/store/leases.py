@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, update
 
+from bot.errors import LeaseLost
 from bot.store.sql import chunks, insert_many_ignore
 from bot.store.tables import UTCDateTime, feed_state
 
-__all__ = ["db_now", "lease_due", "lease_feeds", "release", "sync_feeds"]
+__all__ = ["db_now", "fence", "lease_due", "lease_feeds", "release", "sync_feeds"]
 
 
 def db_now(conn: Connection, fallback: datetime) -> datetime:
@@ -124,6 +125,13 @@ def release(conn: Connection, feed_id: str, holder: str) -> bool:
         .values(lease_until=None, leased_by=None)
     )
     return bool(result.rowcount)
+
+
+def fence(conn: Connection, feed_id: str, holder: str | None) -> None:
+    """With ``holder``, end its lease of the feed, or raise ``LeaseLost`` when another
+    process holds the feed now: what the transaction was about to write must not be."""
+    if holder is not None and not release(conn, feed_id, holder):
+        raise LeaseLost(f"feed {feed_id!r} is polled by another process now")
 
 
 def _free(now: datetime) -> ColumnElement[bool]:

@@ -13,18 +13,22 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
 from sqlalchemy.sql import ColumnElement
 
+from bot.delivery.kinds import Body, Notice
 from bot.errors import StoreError
-from bot.models import Alert, OutboxEntry
+from bot.models import Alert, Destination, OutboxEntry
 from bot.store import chats
 from bot.store.codec import (
+    BODY_BOUNDS,
     alert_values,
     bounded,
     bounded_key,
+    chat_from_text,
     chat_to_text,
     entry_from_row,
     item_of,
 )
 from bot.store.notify import notify_outbox
+from bot.store.parts import body_to_json
 from bot.store.sql import insert_ignore
 from bot.store.tables import outbox, seen_items
 
@@ -48,6 +52,16 @@ def enqueue(conn: Connection, alerts: Sequence[Alert], now: datetime) -> int:
     if added:
         notify_outbox(conn)
     return added
+
+
+def enqueue_notice(
+    conn: Connection, key: str, text: str, admins: Sequence[int], now: datetime
+) -> int:
+    """Queue a plain-text note to each admin, once per ``key``: the key stands where an
+    item's would, so the same note is never queued twice to one admin."""
+    note = Notice(text[:4000])
+    notes = [Alert("", key[:500], "", Destination(admin), note, now) for admin in admins]
+    return enqueue(conn, notes, now)
 
 
 def _item_columns(conn: Connection, alert: Alert) -> dict[str, Any]:
@@ -97,6 +111,31 @@ def change_entry(conn: Connection, entry_id: int, **values: Any) -> None:
         raise StoreError(f"no outbox entry with id {entry_id}")
 
 
+def mark_sent(conn: Connection, entry_id: int, message_id: int, sent_at: datetime) -> None:
+    change_entry(
+        conn,
+        entry_id,
+        status="sent",
+        message_id=message_id,
+        sent_at=sent_at,
+        error=None,
+        summary_input=None,  # only needed until the message is out
+        claimed_by=None,
+        attempted_at=sent_at,
+    )
+
+
+def mark_failed(conn: Connection, entry_id: int, error: str, at: datetime | None) -> None:
+    """Fail an entry for good; ``at``, when Telegram answered its last request, if any."""
+    values = {"claimed_by": None} | ({"attempted_at": at} if at is not None else {})
+    change_entry(conn, entry_id, status="failed", error=error, **values)
+
+
+def set_body(conn: Connection, entry_id: int, body: Body) -> None:
+    """Replace what an entry says; the text it was summarised from is no longer needed."""
+    change_entry(conn, entry_id, parts=body_to_json(body, BODY_BOUNDS), summary_input=None)
+
+
 def defer(
     conn: Connection, entry_id: int, not_before: datetime, error: str | None, at: datetime
 ) -> None:
@@ -141,14 +180,15 @@ def release_claims(conn: Connection, claimant: str) -> int:
     return int(result.rowcount)
 
 
-def recent_attempts(conn: Connection, since: datetime) -> list[tuple[str, datetime, bool]]:
+def recent_attempts(conn: Connection, since: datetime) -> list[tuple[int | str, datetime, bool]]:
     """(chat, time, still in flight) of each request made or answered since ``since``."""
     query = (
         select(outbox.c.chat, outbox.c.attempted_at, outbox.c.claimed_by)
         .where(outbox.c.attempted_at >= since)
         .order_by(outbox.c.attempted_at)
     )
-    return [(row.chat, row.attempted_at, row.claimed_by is not None) for row in conn.execute(query)]
+    rows = conn.execute(query)
+    return [(chat_from_text(r.chat), r.attempted_at, r.claimed_by is not None) for r in rows]
 
 
 def move_chat(conn: Connection, old_chat: int | str, new_chat: int) -> int:
@@ -179,9 +219,11 @@ def move_chat(conn: Connection, old_chat: int | str, new_chat: int) -> int:
 
 
 def drop_chat(conn: Connection, chat: int | str, reason: str) -> int:
+    """Fail what waits for a chat, queued alerts and held digest items alike (a chat that
+    is gone gets no digest either); how many."""
     query = (
         update(outbox)
-        .where(outbox.c.chat == chat_to_text(chat), outbox.c.status == QUEUED)
+        .where(outbox.c.chat == chat_to_text(chat), outbox.c.status.in_((QUEUED, HELD)))
         .values(bounded({"status": "failed", "error": reason}))
     )
     return int(conn.execute(query).rowcount)

@@ -1,0 +1,42 @@
+"""Spike counts outside a poll, and the trends behind ``/trends`` (``bot.store.spikes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from bot.clock import utc_now
+from bot.models import Alert
+from bot.spikes.detect import Ledger
+from bot.store import spikes
+from bot.store.database import Database
+
+# Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
+# each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
+SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
+
+
+def count_and_queue(conn: Connection, spike_count: SpikeCount) -> int:
+    """Count on the transaction's ledger and queue the spike alerts that came of it; the
+    number of outbox rows newly queued."""
+    surges = spike_count(spikes.SqlLedger(conn))
+    return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+
+
+class Spikes(Database):
+    """Spike counts and trends."""
+
+    def spike_trends(
+        self, spike_id: str, window: float, baseline: float, now: datetime
+    ) -> list[spikes.Trend]:
+        """A spike's keys with their counts in the current window, the last day and the
+        baseline before (``/trends``)."""
+        with self._read() as conn:
+            return spikes.trends(conn, spike_id, window, baseline, now)
+
+    def count_spikes(self, spike_count: SpikeCount) -> int:
+        """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
+        with self._write() as conn:
+            return count_and_queue(conn, spike_count)

@@ -197,6 +197,16 @@ def test_drop_chat_fails_only_that_chats_queue(store: Store) -> None:
     assert store.sent_alerts()[0].status == "sent"
 
 
+def test_a_dropped_chat_gets_no_digest_either(store: Store) -> None:
+    slot = T0 + HOUR
+    held = [replace(alert(k, chat=c), deliver_at=slot) for k, c in (("a", "@gone"), ("b", 8))]
+    store.enqueue([*held, alert("c", chat="@gone")])
+    assert store.drop_chat("@gone", "Forbidden: bot was kicked") == 2
+    assert [e.alert.destination.chat for e in store.held_digest_items(slot)] == [8]
+    assert store.digest_items_held() == 1
+    assert queued_keys(store) == []
+
+
 def test_a_digest_is_released_once_even_if_two_collectors_race(store: Store) -> None:
     from dataclasses import replace
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.clock import utc_now
 from bot.models import Alert, FeedState, Item
-from bot.store import leases, outbox, seen, watches
+from bot.store import leases, outbox, seen, spikes, watches
 from bot.store.alerts import Collapse, collapse_new
 from bot.store.areas.spikes import SpikeCount, count_and_queue
 from bot.store.database import Database, log
@@ -118,10 +118,12 @@ class Feeds(Database):
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
             watches.record_recent(conn, recent)
-            spiked = count_and_queue(conn, spike_count) if spike_count is not None else 0
+            ledger = spikes.SqlLedger(conn, self._spike_memo)
+            spiked = count_and_queue(conn, ledger, spike_count) if spike_count is not None else 0
             if collapse is not None and alerts:
                 alerts = collapse_new(conn, alerts, collapse)
             added = outbox.enqueue(conn, alerts, utc_now()) + spiked
+        ledger.publish()
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},

@@ -18,10 +18,11 @@ from bot.store.database import Database
 SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
 
 
-def count_and_queue(conn: Connection, spike_count: SpikeCount) -> int:
+def count_and_queue(conn: Connection, ledger: spikes.SqlLedger, spike_count: SpikeCount) -> int:
     """Count on the transaction's ledger and queue the spike alerts that came of it; the
-    number of outbox rows newly queued."""
-    surges = spike_count(spikes.SqlLedger(conn))
+    number of outbox rows newly queued. The ledger's windows are to be published once
+    the transaction has committed (``SqlLedger.publish``), never before."""
+    surges = spike_count(ledger)
     return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
 
 
@@ -39,4 +40,7 @@ class Spikes(Database):
     def count_spikes(self, spike_count: SpikeCount) -> int:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
         with self._write() as conn:
-            return count_and_queue(conn, spike_count)
+            ledger = spikes.SqlLedger(conn, self._spike_memo)
+            added = count_and_queue(conn, ledger, spike_count)
+        ledger.publish()
+        return added

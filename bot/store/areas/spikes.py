@@ -9,13 +9,12 @@ from sqlalchemy import Connection
 
 from bot.clock import utc_now
 from bot.models import Alert
-from bot.spikes.detect import Ledger
 from bot.store import spikes
 from bot.store.database import Database
 
 # Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
 # each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
-SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
+SpikeCount = Callable[[spikes.SqlLedger], Sequence[tuple[Alert, int]]]
 
 
 def count_and_queue(conn: Connection, ledger: spikes.SqlLedger, spike_count: SpikeCount) -> int:

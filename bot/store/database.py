@@ -26,7 +26,7 @@ from bot.store.engine import WRITE, build_engine, parse_url, safe_url, sqlite_pa
 from bot.store.health import DatabaseFile, StoreHealth
 from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
-from bot.store.spikes import SpikeMemo
+from bot.store.spike_memo import SpikeMemo
 
 # The store's events (store_failed, poll_recorded, chat_moved, …) keep the one logger name
 # they have always had, whichever area logs them.
@@ -45,7 +45,7 @@ class Database:
         path = sqlite_path(parsed)
         self._file = DatabaseFile(path) if path is not None else None
         # Spike windows this process counted in, remembered between its transactions
-        # (``bot.store.spikes``): a poll and ``count_spikes`` share them.
+        # (``bot.store.spike_memo``): a poll and ``count_spikes`` share them.
         self._spike_memo = SpikeMemo()
         log.debug("store_opened", extra={"database": self._where})
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.store import outbox, seen, spikes, watches
+from bot.store import outbox, seen, spike_alerts, watches
 from bot.store.database import Database, log
 
 # A feed's most recently seen items that always stay, and how many outbox rows one write
@@ -44,7 +44,7 @@ class Retention(Database):
         with self._write() as conn:  # previews look back a week; nothing older is kept
             recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
         with self._write() as conn:
-            pruned_spikes = spikes.prune(conn, now)
+            pruned_spikes = spike_alerts.prune(conn, now)
         log.info(
             "store_pruned",
             extra={

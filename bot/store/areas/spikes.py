@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from bot.clock import utc_now
 from bot.models import Alert
-from bot.store import spikes
+from bot.store import spike_alerts, spikes
 from bot.store.database import Database
 
 # Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
@@ -22,7 +22,7 @@ def count_and_queue(conn: Connection, ledger: spikes.SqlLedger, spike_count: Spi
     number of outbox rows newly queued. The ledger's windows are to be published once
     the transaction has committed (``SqlLedger.publish``), never before."""
     surges = spike_count(ledger)
-    return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+    return spike_alerts.queue_spikes(conn, surges, utc_now()) if surges else 0
 
 
 class Spikes(Database):
@@ -30,11 +30,11 @@ class Spikes(Database):
 
     def spike_trends(
         self, spike_id: str, window: float, baseline: float, now: datetime
-    ) -> list[spikes.Trend]:
+    ) -> list[spike_alerts.Trend]:
         """A spike's keys with their counts in the current window, the last day and the
         baseline before (``/trends``)."""
         with self._read() as conn:
-            return spikes.trends(conn, spike_id, window, baseline, now)
+            return spike_alerts.trends(conn, spike_id, window, baseline, now)
 
     def count_spikes(self, spike_count: SpikeCount) -> int:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""

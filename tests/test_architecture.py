@@ -26,8 +26,14 @@ LAYERS: dict[str, int] = {
     "bot.demo": ENTRY,
     "bot.config": ENTRY,
     "bot.service": ENTRY,
+    # What the roles run, below the composition root: they never read settings.
     "bot.service.alarm": ORCHESTRATION,
+    "bot.service.lead": ORCHESTRATION,
+    "bot.service.notices": ORCHESTRATION,
+    "bot.service.presence": ORCHESTRATION,
     "bot.service.retention": ORCHESTRATION,
+    "bot.service.roles": ORCHESTRATION,
+    "bot.service.supervise": ORCHESTRATION,
     "bot.logs": ENTRY,
     # Orchestration: polling, delivery, commands.
     "bot.ingest": ORCHESTRATION,

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 
 
 class App:
+    """One process: the rules in force, the store, the fetcher, the sink and the sender,
+    the pipeline (and its ticker on a poller), the commands, and what keeps it on the
+    rules; ``once`` runs one pass, ``run`` the service with this process's roles."""
+
     def __init__(
         self,
         settings: Settings,
@@ -62,7 +66,7 @@ class App:
         self.sink = parts.make_sink(settings, self.stdout)
         self.store_alarm = StoreAlarm(self.sink, settings.admin_ids)
         self.summarizer = parts.make_summarizer(settings)
-        # The sender, built next, tells admins of gone chats through these notes.
+        # A note wakes the sender, built after the notes: it tells admins of gone chats.
         self.notes = AdminNotes(
             self.store, settings.admin_ids, wake=lambda: self.sender.wake(), offload=self.db
         )

@@ -449,15 +449,7 @@ class Pipeline:
         watch = self.rules.current().spikes
         if not sightings or not watch:
             return None
-        rules = self.rules.current().rules
-        destinations = {}
-        for spike_id in surges.spikes_hit(watch, sightings):
-            spike = rules.spike(spike_id)
-            if spike is not None:
-                destinations[spike_id] = alert_destinations(
-                    self.store, spike_id, spike.channels, now
-                )
-        return surges.counter(watch, sightings, destinations, now, self.options.tz)
+        return surges.counter(watch, sightings, now, self.options.tz)
 
     def _alerts_for(
         self,

@@ -33,11 +33,11 @@ from sqlalchemy import Connection, RowMapping, and_, case, delete, func, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
-from bot.models import Alert
+from bot.models import Alert, Destination
 from bot.spikes.detect import MAX_COMPARED, Group, Story
 from bot.spikes.windows import window_start
 from bot.store import alerts as outbox_alerts
-from bot.store import outbox
+from bot.store import mutes, outbox, subscriptions
 from bot.store.codec import BODY_BOUNDS, bounded, bounded_key
 from bot.store.leases import db_now
 from bot.store.parts import body_to_json
@@ -171,15 +171,16 @@ class SqlLedger:
         spikes = sorted({g[0] for g in groups})
         starts = sorted({g[2] for g in groups})
         placed: dict[Group, list[StoryId]] = {}
-        h = spike_hits.c
+        h, s = spike_hits.c, spike_stories.c
         for keys in chunks(sorted({g[1] for g in groups})):
             rank = (
                 func.row_number()
-                .over(partition_by=(h.spike_id, h.key, h.window_start), order_by=h.at.desc())
+                .over(partition_by=(h.spike_id, h.key, h.window_start), order_by=s.at.desc())
                 .label("rank")
             )
             inner = (
-                select(h.spike_id, h.key, h.window_start, h.feed_id, h.item_key, h.at, rank)
+                select(h.spike_id, h.key, h.window_start, h.feed_id, h.item_key, s.at, rank)
+                .join_from(spike_hits, spike_stories, _same_story())
                 .where(h.spike_id.in_(spikes), h.key.in_(keys), h.window_start.in_(starts))
                 .subquery()
             )
@@ -271,7 +272,6 @@ class SqlLedger:
                 "window_start": start,
                 "feed_id": story.feed_id,
                 "item_key": ident[1],
-                "at": story.at,
             }
         )
         return window.count
@@ -332,11 +332,20 @@ class SqlLedger:
         h, s = spike_hits.c, spike_stories.c
         query = (
             select(spike_stories)
-            .join(spike_hits, and_(h.feed_id == s.feed_id, h.item_key == s.item_key))
+            .join(spike_hits, _same_story())
             .where(h.spike_id == spike_id, h.key == key, h.window_start == start)
-            .order_by(h.at, h.feed_id, h.item_key)
+            .order_by(s.at, s.feed_id, s.item_key)
         )
         return [_story(row) for row in self._conn.execute(query).mappings()]
+
+    # Who gets a spike's alerts, read in the same transaction (``AudienceStore``): only
+    # for the spikes that fire.
+
+    def subscribers(self, topic_id: str) -> list[Destination]:
+        return [dest for dest, _ in subscriptions.listing(self._conn, topic_id)]
+
+    def muted(self, topic_id: str, now: datetime) -> set[Destination]:
+        return mutes.muted(self._conn, topic_id, now)
 
     def shown(self, spike_id: str, key: str, start: datetime) -> int | None:
         query = select(spike_alerts.c.count).where(*_alert(spike_id, key, start))
@@ -368,6 +377,11 @@ def _story_id(story: Story) -> StoryId:
 def _bucket(spike_id: str, key: str) -> int:
     digest = hashlib.blake2b(f"{spike_id}\0{key}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") % LOCK_BUCKETS
+
+
+def _same_story() -> ColumnElement[bool]:
+    h, s = spike_hits.c, spike_stories.c
+    return and_(h.feed_id == s.feed_id, h.item_key == s.item_key)
 
 
 def _alert(spike_id: str, key: str, start: datetime) -> list[ColumnElement[bool]]:

@@ -22,7 +22,6 @@ from bot.clock import utc_now
 from bot.delivery.kinds import Body, Notice
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
-from bot.spikes.detect import Ledger
 from bot.store import (
     alerts,
     chats,
@@ -50,7 +49,7 @@ log = logging.getLogger(__name__)
 
 # Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
 # each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
-SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
+SpikeCount = Callable[[spikes.SqlLedger], Sequence[tuple[Alert, int]]]
 
 # Retention (``Store.prune``): a feed's most recently seen items that always stay, and how
 # many outbox rows one write transaction deletes (short ones, so pollers never wait long).

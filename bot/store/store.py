@@ -31,6 +31,7 @@ from bot.store import (
     outbox,
     processes,
     seen,
+    spike_alerts,
     spikes,
     stats,
     subscriptions,
@@ -44,6 +45,7 @@ from bot.store.health import DatabaseFile, StoreHealth
 from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
 from bot.store.parts import body_to_json
+from bot.store.spike_memo import SpikeMemo
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class Store:
         self.health = health or StoreHealth()
         path = sqlite_path(parsed)
         self._file = DatabaseFile(path) if path is not None else None
-        self._spike_memo = spikes.SpikeMemo()
+        self._spike_memo = SpikeMemo()
         log.debug("store_opened", extra={"database": self._where})
 
     def migrate(self) -> None:
@@ -242,7 +244,7 @@ class Store:
             watches.record_recent(conn, recent)
             ledger = spikes.SqlLedger(conn, self._spike_memo)
             surges = spike_count(ledger) if spike_count is not None else ()
-            spiked = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+            spiked = spike_alerts.queue_spikes(conn, surges, utc_now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
@@ -577,7 +579,7 @@ class Store:
         with self._write() as conn:  # previews look back a week; nothing older is kept
             recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
         with self._write() as conn:
-            pruned_spikes = spikes.prune(conn, now)
+            pruned_spikes = spike_alerts.prune(conn, now)
         log.info(
             "store_pruned",
             extra={
@@ -593,18 +595,18 @@ class Store:
 
     def spike_trends(
         self, spike_id: str, window: float, baseline: float, now: datetime
-    ) -> list[spikes.Trend]:
+    ) -> list[spike_alerts.Trend]:
         """A spike's keys with their counts in the current window, the last day and the
         baseline before (``/trends``)."""
         with self._read() as conn:
-            return spikes.trends(conn, spike_id, window, baseline, now)
+            return spike_alerts.trends(conn, spike_id, window, baseline, now)
 
     def count_spikes(self, spike_count: SpikeCount) -> int:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
         with self._write() as conn:
             ledger = spikes.SqlLedger(conn, self._spike_memo)
             surges = spike_count(ledger)
-            added = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+            added = spike_alerts.queue_spikes(conn, surges, utc_now()) if surges else 0
         ledger.publish()
         return added
 

@@ -40,23 +40,14 @@ class _Source:
     now: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AlertMaker:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        rules: Rules,
-        options: AlertOptions,
-        metrics: Recorder,
-        watches: WatchBook | None,
-        spikes: Sightings,
-    ) -> None:
-        self.store = store
-        self.rules = rules  # the rules in force, read afresh for every item
-        self.options = options
-        self.metrics = metrics
-        self.watches = watches
-        self.spikes = spikes
+    store: Store
+    rules: Rules  # the rules in force, read afresh for every item
+    options: AlertOptions
+    metrics: Recorder
+    watches: WatchBook | None
+    spikes: Sightings
 
     def alerts_for(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.delivery.dedupe import collapse_near_duplicates
@@ -23,21 +24,13 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Ingest:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        rules: Rules,
-        options: AlertOptions,
-        alerts: AlertMaker,
-        spikes: Sightings,
-    ) -> None:
-        self.store = store
-        self.rules = rules  # the rules in force, read afresh by every poll
-        self.options = options
-        self.alerts = alerts
-        self.spikes = spikes
+    store: Store
+    rules: Rules  # the rules in force, read afresh by every poll
+    options: AlertOptions
+    alerts: AlertMaker
+    spikes: Sightings
 
     def run(
         self,

@@ -8,6 +8,7 @@ the poll's transaction, with the audience of every spike they hit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.delivery.audience import alert_destinations
@@ -23,11 +24,11 @@ from bot.store import Store
 from bot.store.store import SpikeCount
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Sightings:
-    def __init__(self, *, store: Store, rules: Rules, options: AlertOptions) -> None:
-        self.store = store
-        self.rules = rules  # the rules in force, read afresh by every call
-        self.options = options
+    store: Store
+    rules: Rules  # the rules in force, read afresh by every call
+    options: AlertOptions
 
     def sight(
         self,

@@ -8,6 +8,7 @@ as the service sees them (``now`` is the item's arrival).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -262,3 +263,50 @@ def test_the_same_item_counted_twice_counts_once(
     fifth = seen(watch, item(bodies[4], 4, at))
     assert fifth is not None
     assert [s.count for s in feed([fifth], at)] == [5]
+
+
+def test_a_story_counted_before_its_fingerprint_scheme_changed_still_counts_once(
+    tmp_path: Path, ledger_kind: str, sqlite_store: Store
+) -> None:
+    """Stories stored by an earlier version carry the other fingerprint scheme: a copy
+    arriving after the upgrade is judged on its title then, as a title-only item is."""
+    bodies = trump_bodies(6)
+    watch = compile_watch(spike_rules(tmp_path, min_items=2))
+    feed = feeder(ledger_kind, watch, sqlite_store)
+    warm_up(feed, watch)
+    at = T0 + timedelta(hours=5)
+    before = seen(watch, item(bodies[0], 1, at, feed="outlet1"))
+    assert before is not None
+    plain = watch.prepare(item(bodies[0], 1, at))["content"].plain
+    old_print = cluster.encode(cluster.fingerprint(bodies[0].title, plain[:300]))
+    stored = replace(before, story=replace(before.story, fingerprint=old_print))
+    assert feed([stored], at) == []
+    copy = item(bodies[0], 2, at + timedelta(minutes=5), feed="outlet2")
+    assert run(feed, watch, [copy]) == []  # the same story: still one item
+    other = item(bodies[1], 3, at + timedelta(minutes=10), feed="outlet3")
+    assert [(s.count, len(s.stories)) for s in run(feed, watch, [other])] == [(2, 2)]
+
+
+def test_a_window_another_process_counted_in_is_read_again(tmp_path: Path) -> None:
+    """Each process remembers the newest stories of the windows it counted in; when
+    another one counted there meanwhile, its stories are read from the store, so a copy
+    of a story the other counted is still the same story."""
+    bodies = trump_bodies(3)
+    watch = compile_watch(spike_rules(tmp_path, min_items=3))
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with Store(url) as one, Store(url) as two:
+        one.migrate()
+        first, second = feeder("sqlite", watch, one), feeder("sqlite", watch, two)
+        warm_up(first, watch)
+        at = T0 + timedelta(hours=5)
+        run(first, watch, [item(bodies[0], 1, at, feed="outlet1")])
+        run(second, watch, [item(bodies[1], 2, at + timedelta(minutes=1), feed="outlet2")])
+        # The first process remembers one story in this window; the store holds two. A
+        # copy of the second process's story is no new item:
+        copy = item(bodies[1], 3, at + timedelta(minutes=2), feed="outlet3")
+        assert run(first, watch, [copy]) == []
+        trends = one.spike_trends("surges", 3600.0, 86400.0, at + timedelta(minutes=3))
+        assert [(t.key, t.window_count) for t in trends] == [("trump", 2)]
+        # ... and a third story is the third item: the spike fires with all three.
+        third = item(bodies[2], 4, at + timedelta(minutes=3), feed="outlet4")
+        assert [(s.count, len(s.stories)) for s in run(first, watch, [third])] == [(3, 3)]

@@ -194,9 +194,10 @@ def test_retention_drops_old_counts_and_stories(tmp_path: Path) -> None:
 
             store.count_spikes(count)  # type: ignore[arg-type]
         pruned = store.prune(now, seen_days=0, outbox_days=0)
-        # The 100-day-old count and story, and the 10-day-old story, went; the counts of
-        # ten days and an hour ago stay (within the 30-day baseline asked about).
-        assert pruned.spikes == 3
+        # The 100-day-old count and story, and the 10-day-old story, went (a story is its
+        # row and the row of each window it counts in); the counts of ten days and an hour
+        # ago stay (within the 30-day baseline asked about).
+        assert pruned.spikes == 5
         trends = store.spike_trends("surges", 3600.0, 30 * 86400.0, now)
         assert [(t.key, t.window_count, t.baseline_total) for t in trends] == [("trump", 0, 2)]
 

@@ -157,7 +157,7 @@ def _story(watch: SpikeWatch, item: Item) -> Sighting | None:
     keys = watch.keys_hit(prepared)
     if not keys:
         return None
-    fp = story_fingerprint(item.title, prepared["content"].plain)
+    fp = story_fingerprint(item.title, prepared["content"])
     story = Story(
         feed_id=item.feed_id,
         item_key=item.key,

@@ -25,6 +25,7 @@ reaches ``min_items``.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
+from bot.rules.match import PreparedField
 from bot.rules.model import Spike, Watched
 from bot.spikes.watch import SpikeWatch, Target
 from bot.spikes.windows import window_start
@@ -124,9 +126,12 @@ class Ledger(Protocol):
         """Record the alert (``first``) or its new count; False when another got there."""
 
 
-def story_fingerprint(title: str, plain_body: str) -> str:
-    """``cluster.encode`` of the fingerprint spikes compare: title and lead."""
-    fp = cluster.fingerprint(title, plain_body[:LEAD_CHARS])
+def story_fingerprint(title: str, body: PreparedField) -> str:
+    """``cluster.encode`` of the fingerprint spikes compare: the title and the first
+    ``LEAD_CHARS`` characters of the body, from the body's normalized text (the matcher
+    made it already)."""
+    lead = body.folded[: bisect.bisect_left(body.folded_map, LEAD_CHARS)]
+    fp = cluster.lead_fingerprint(title, lead)
     text = cluster.encode(fp)
     _remember(text, fp)  # the batch compares it next: no need to decode what was encoded
     return text
@@ -163,6 +168,8 @@ def _surely_apart(a: str, b: str) -> bool:
     intersection instead of its sort, for most of the pairs a busy window compares."""
     fa, fb = _decoded(a), _decoded(b)
     if fa is None or fb is None or min(fa.size, fb.size) < cluster.MIN_SHINGLES:
+        return False
+    if fa.scheme != fb.scheme:
         return False
     k = min(cluster.SKETCH, len(fa.sketch), len(fb.sketch))
     return len(_sketch(a) & _sketch(b)) < cluster.BODY_WITH_TITLE * k

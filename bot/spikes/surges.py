@@ -46,7 +46,7 @@ def sighting(
     keys = tuple(keys) if keys is not None else watch.keys_hit(prepared)
     if not keys:
         return None
-    fingerprint = story_fingerprint(item.title, prepared["content"].plain)
+    fingerprint = story_fingerprint(item.title, prepared["content"])
     story = Story(
         feed_id=item.feed_id,
         item_key=item.key,

@@ -78,6 +78,7 @@ class Store:
         self.health = health or StoreHealth()
         path = sqlite_path(parsed)
         self._file = DatabaseFile(path) if path is not None else None
+        self._spike_memo = spikes.SpikeMemo()
         log.debug("store_opened", extra={"database": self._where})
 
     def migrate(self) -> None:
@@ -240,12 +241,14 @@ class Store:
             seen.save_feed_state(conn, state)
             seen.record_seen(conn, items, first_seen)
             watches.record_recent(conn, recent)
-            surges = spike_count(spikes.SqlLedger(conn)) if spike_count is not None else ()
+            ledger = spikes.SqlLedger(conn, self._spike_memo)
+            surges = spike_count(ledger) if spike_count is not None else ()
             spiked = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
             added = outbox.enqueue(conn, alerts, utc_now()) + spiked
+        ledger.publish()
         log.debug(
             "poll_recorded",
             extra={"feed_id": state.feed_id, "items": len(items), "alerts_queued": added},
@@ -600,8 +603,11 @@ class Store:
     def count_spikes(self, spike_count: SpikeCount) -> int:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
         with self._write() as conn:
-            surges = spike_count(spikes.SqlLedger(conn))
-            return spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+            ledger = spikes.SqlLedger(conn, self._spike_memo)
+            surges = spike_count(ledger)
+            added = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+        ledger.publish()
+        return added
 
     # watches
 

@@ -246,21 +246,31 @@ spike_counts = Table(
     Index("ix_spike_counts_window_start", "window_start"),
 )
 
-spike_items = Table(
-    "spike_items",
+# Each story counted once (an item names many watched keys; its title, link and
+# fingerprint are stored once), and which (spike, key, window) it was counted in.
+spike_stories = Table(
+    "spike_stories",
     metadata,
-    Column("spike_id", String(200), primary_key=True),
-    Column("key", String(300), primary_key=True),
     Column("feed_id", String(200), primary_key=True),
     Column("item_key", Text, primary_key=True),
-    Column("window_start", UTCDateTime, nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("title", Text, nullable=False, default=""),
     Column("link", Text, nullable=False, default=""),
     Column("source", Text, nullable=False, default=""),
     Column("fingerprint", Text),
-    Index("ix_spike_items_spike_id_key_window_start", "spike_id", "key", "window_start"),
-    Index("ix_spike_items_window_start", "window_start"),
+    Index("ix_spike_stories_at", "at"),
+)
+
+spike_hits = Table(
+    "spike_hits",
+    metadata,
+    Column("spike_id", String(200), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UTCDateTime, primary_key=True),
+    Column("feed_id", String(200), primary_key=True),
+    Column("item_key", Text, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_spike_hits_window_start", "window_start"),
 )
 
 spike_alerts = Table(

@@ -19,6 +19,11 @@ docs/alerts.md for the precision and recall they give):
    ``TITLE_ONLY_MIN`` alike and carry the same numbers.
 
 A fingerprint is stored with each alert as compact JSON (:func:`encode` / :func:`decode`).
+
+Spike stories (``bot.spikes``) are fingerprinted on their title and lead only, many per
+poll, with :func:`lead_fingerprint`: the same sketch, its shingles hashed by CRC-32 (scheme
+2, about twice as fast as BLAKE2b). Sketches of two schemes are never compared: two such
+items are judged as title-only ones.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import heapq
 import json
 import re
 import struct
+import zlib
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -40,12 +46,15 @@ __all__ = [
     "decode",
     "encode",
     "fingerprint",
+    "lead_fingerprint",
     "near_duplicate",
     "title_similarity",
 ]
 
 SHINGLE = 4
 SKETCH = 64
+BLAKE, CRC = 1, 2  # the hashing schemes of sketches
+_MIX = 0x9E3779B1  # an odd multiplier: CRC-32 values reordered, none merged
 MIN_SHINGLES = 24  # fewer distinct shingles than this: the body is too short to judge
 BODY_MIN = 0.5
 BODY_WITH_TITLE = 0.2
@@ -65,12 +74,15 @@ _TITLE_TAG = re.compile(r"^\s*(?:[【\[〔][^】\]〕]{1,8}[】\]〕]\s*)+")
 class Fingerprint:
     """A normalized title and a bottom-k sketch of the body's shingles (sorted, ascending).
 
-    ``size`` is the number of distinct shingles of the body (0 for an empty body).
+    ``size`` is the number of distinct shingles of the body (0 for an empty body);
+    ``scheme`` how shingles were hashed: ``BLAKE`` (:func:`fingerprint`) or ``CRC``
+    (:func:`lead_fingerprint`).
     """
 
     title: str
     sketch: tuple[int, ...]
     size: int
+    scheme: int = 1
 
 
 def _hash(shingle: str) -> int:
@@ -89,21 +101,40 @@ def _sketch(compact: str) -> tuple[tuple[int, ...], int]:
     return tuple(int.from_bytes(d, "big") for d in smallest), len(digests)
 
 
+def _crc_sketch(compact: str) -> tuple[tuple[int, ...], int]:
+    """``_sketch`` with each shingle hashed by CRC-32 times ``_MIX`` (modulo 2**32): the
+    multiplication keeps distinct values distinct and breaks CRC's bit-linear order."""
+    crc = zlib.crc32
+    shingles = {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
+    hashes = {(crc(s.encode()) * _MIX) & 0xFFFFFFFF for s in shingles}
+    return tuple(sorted(hashes)[:SKETCH]), len(hashes)
+
+
 def _compact(text: str) -> str:
     return _NOT_WORD.sub("", normalize(text))
+
+
+def _plain_title(title: str) -> str:
+    return " ".join(normalize(_TITLE_TAG.sub("", title)).split())[:TITLE_CHARS]
 
 
 def fingerprint(title: str, body: str) -> Fingerprint:
     """The fingerprint of an item from its plain-text title and body (footer already cut)."""
     sketch, size = _sketch(_compact(body))
-    plain_title = " ".join(normalize(_TITLE_TAG.sub("", title)).split())
-    plain_title = plain_title[:TITLE_CHARS]
-    return Fingerprint(title=plain_title, sketch=sketch, size=size)
+    return Fingerprint(title=_plain_title(title), sketch=sketch, size=size)
+
+
+def lead_fingerprint(title: str, normalized_lead: str) -> Fingerprint:
+    """A quick fingerprint (scheme ``CRC``) of a plain-text title and the beginning of a
+    body already through ``normalize``; comparable with fingerprints of its own scheme."""
+    sketch, size = _crc_sketch(_NOT_WORD.sub("", normalized_lead))
+    return Fingerprint(title=_plain_title(title), sketch=sketch, size=size, scheme=CRC)
 
 
 def body_similarity(a: Fingerprint, b: Fingerprint) -> float | None:
-    """Estimated Jaccard similarity of the bodies, or None when either is too short."""
-    if min(a.size, b.size) < MIN_SHINGLES:
+    """Estimated Jaccard similarity of the bodies, or None when either is too short (or
+    their sketches were hashed differently)."""
+    if min(a.size, b.size) < MIN_SHINGLES or a.scheme != b.scheme:
         return None
     k = min(SKETCH, len(a.sketch), len(b.sketch))
     union = heapq.nsmallest(k, set(a.sketch) | set(b.sketch))
@@ -131,7 +162,10 @@ def near_duplicate(a: Fingerprint, b: Fingerprint) -> bool:
 def encode(fp: Fingerprint) -> str:
     """Compact text for the store: ``{"t": title, "n": size, "h": hex sketch}``."""
     sketch = struct.pack(f">{len(fp.sketch)}I", *fp.sketch).hex()  # 8 hex digits a hash
-    return json.dumps({"t": fp.title, "n": fp.size, "h": sketch}, ensure_ascii=False)
+    data: dict[str, object] = {"t": fp.title, "n": fp.size, "h": sketch}
+    if fp.scheme != BLAKE:
+        data["s"] = fp.scheme
+    return json.dumps(data, ensure_ascii=False)
 
 
 def decode(text: str) -> Fingerprint | None:
@@ -140,6 +174,7 @@ def decode(text: str) -> Fingerprint | None:
         data = json.loads(text)
         raw = bytes.fromhex(str(data["h"]))
         sketch = struct.unpack(f">{len(raw) // 4}I", raw)
-        return Fingerprint(title=str(data["t"]), sketch=sketch, size=int(data["n"]))
+        scheme = int(data.get("s", BLAKE))
+        return Fingerprint(str(data["t"]), sketch, int(data["n"]), scheme)
     except (ValueError, KeyError, TypeError, struct.error):
         return None

@@ -13,7 +13,7 @@ from bot.control.topics import short
 from bot.models import Button
 from bot.rules.model import Spike
 from bot.spikes.windows import compact, describe_rate, describe_window
-from bot.store.spikes import Trend
+from bot.store.spike_alerts import Trend
 from bot.telegram.protocol import Reply, topic_ref
 from bot.telegram.render_spike import watched_label
 from bot.telegram.replies import Doc

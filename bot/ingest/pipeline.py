@@ -258,7 +258,7 @@ def _ingest_stage(
     watches: WatchBook | None,
 ) -> Ingest:
     """The stages after the parse, wired to the same store, rules and options."""
-    spikes = Sightings(store=store, rules=rules, options=options)
+    spikes = Sightings(rules=rules, options=options)
     alerts = AlertMaker(
         store=store, rules=rules, options=options, metrics=metrics, watches=watches, spikes=spikes
     )

@@ -1,8 +1,8 @@
 """What a poll's new items count for the spikes, and the count written with the poll.
 
 ``Sightings.sight`` records what one item counts for, from the hits of the topics' own
-scan; ``Sightings.spike_count`` turns a poll's sightings into the count the store writes in
-the poll's transaction, with the audience of every spike they hit.
+scan; ``Sightings.spike_count`` turns a poll's sightings into the count the store runs in
+the poll's transaction (which also reads the audience of the spikes that fire).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery.audience import alert_destinations
 from bot.ingest.options import AlertOptions
 from bot.models import FeedState, Item
 from bot.rules.book import Rules
@@ -20,13 +19,11 @@ from bot.rules.match import Prepared
 from bot.rules.model import FeedRule
 from bot.spikes import surges
 from bot.spikes.detect import Sighting
-from bot.store import Store
 from bot.store.store import SpikeCount
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Sightings:
-    store: Store
     rules: Rules  # the rules in force, read afresh by every call
     options: AlertOptions
 
@@ -59,12 +56,4 @@ class Sightings:
         watch = self.rules.current().spikes
         if not sightings or not watch:
             return None
-        rules = self.rules.current().rules
-        destinations = {}
-        for spike_id in surges.spikes_hit(watch, sightings):
-            spike = rules.spike(spike_id)
-            if spike is not None:
-                destinations[spike_id] = alert_destinations(
-                    self.store, spike_id, spike.channels, now
-                )
-        return surges.counter(watch, sightings, destinations, now, self.options.tz)
+        return surges.counter(watch, sightings, now, self.options.tz)

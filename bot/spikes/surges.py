@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.delivery.audience import AudienceStore, alert_destinations
 from bot.delivery.digest import next_slot
 from bot.models import Alert, Destination, Item
 from bot.rules.match import Prepared
@@ -95,22 +97,22 @@ def surge_alerts(
     return out
 
 
-def counter(
-    watch: SpikeWatch,
-    sightings: Sequence[Sighting],
-    destinations: Mapping[str, Sequence[Destination]],
-    now: datetime,
-    tz: ZoneInfo,
-) -> Callable[[Ledger], list[tuple[Alert, int]]]:
-    """What the store runs in the poll's transaction: count, then alert on surges."""
+class AudienceLedger(Ledger, AudienceStore, Protocol):
+    """A ledger that also knows who gets a spike's alerts (the store's, in its transaction)."""
 
-    def count(ledger: Ledger) -> list[tuple[Alert, int]]:
+
+def counter(
+    watch: SpikeWatch, sightings: Sequence[Sighting], now: datetime, tz: ZoneInfo
+) -> Callable[[AudienceLedger], list[tuple[Alert, int]]]:
+    """What the store runs in the poll's transaction: count, then alert on surges, each
+    to its spike's channels and subscribers (looked up only for the spikes that fire)."""
+
+    def count(ledger: AudienceLedger) -> list[tuple[Alert, int]]:
         surges = Detector(watch).observe(sightings, ledger, now)
+        destinations = {
+            s.spike.id: alert_destinations(ledger, s.spike.id, s.spike.channels, now)
+            for s in surges
+        }
         return surge_alerts(surges, destinations, now, tz)
 
     return count
-
-
-def spikes_hit(watch: SpikeWatch, sightings: Sequence[Sighting]) -> set[str]:
-    """The ids of the spikes these sightings count for: whose audiences are needed."""
-    return {t.spike.id for s in sightings for key in s.keys for t in watch.targets(key)}

@@ -9,49 +9,33 @@ each (spike, key) is held by a transaction-level advisory lock taken in a fixed 
 two pollers counting the same story at once see each other's work: it counts once and
 alerts once.
 
-A process remembers (``SpikeMemo``, one per store) the newest stories of the windows it
-wrote or read, with the count they go with. Counts only grow, one story at a time, so a
-window whose count in the store is still the one remembered has the same newest stories:
-a poll then reads the counts of its windows and nothing else. Only what a committed
-transaction wrote is remembered (``SqlLedger.publish``).
-
-Spike alerts go to the outbox like every alert (``queue_spikes``): the first of a window
-is a new row; a count that grew rewrites the row while it waits, or queues an ``edit`` of
-the sent message.
+A process remembers the newest stories of the windows it wrote or read
+(``bot.store.spike_memo``): a poll then reads the counts of its windows, and their
+stories only when another process counted there meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, RowMapping, and_, case, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, RowMapping, and_, func, select, text, update
 from sqlalchemy.sql import ColumnElement
 
-from bot.models import Alert
+from bot.models import Destination
 from bot.spikes.detect import MAX_COMPARED, Group, Story
-from bot.spikes.windows import window_start
-from bot.store import alerts as outbox_alerts
-from bot.store import outbox
-from bot.store.codec import BODY_BOUNDS, bounded, bounded_key
+from bot.store import mutes, subscriptions
+from bot.store.codec import bounded
 from bot.store.leases import db_now
-from bot.store.parts import body_to_json
-from bot.store.sql import chunks, insert_ignore, insert_many_ignore
+from bot.store.spike_memo import SpikeMemo, StoryId, story_id
+from bot.store.sql import chunks, insert_ignore, write_many
 from bot.store.tables import spike_alerts, spike_counts, spike_hits, spike_stories
 
-# Counts stay as long as the longest baseline and window can look back; stories as long
-# as the longest window (two, for a window that has just closed).
-KEEP_COUNTS = timedelta(days=91)
-KEEP_STORIES = timedelta(days=2)
 LOCK_BUCKETS = 4096
+_WINDOW_KEY = ("spike_id", "key", "window_start")
 _SPIKE = 0x7370696B  # "spik": the first key of the two-key advisory locks taken here
-
-StoryId = tuple[str, str]  # feed id, item key (bounded)
 
 
 @dataclass(slots=True)
@@ -61,42 +45,6 @@ class _Window:
     count: int
     recent: list[Story]  # the newest stories, oldest first: what items are compared with
     dirty: bool = False
-
-
-class SpikeMemo:
-    """What one process remembers of spike windows between transactions (bounded)."""
-
-    def __init__(self, windows: int = 4096, stories: int = 16384) -> None:
-        self._lock = threading.Lock()  # polls of one process may write from several threads
-        self._windows: OrderedDict[Group, tuple[int, tuple[Story, ...]]] = OrderedDict()
-        self._stories: OrderedDict[StoryId, Story] = OrderedDict()
-        self._max_windows, self._max_stories = windows, stories
-
-    def recent(self, group: Group, count: int) -> list[Story] | None:
-        """The newest stories of ``group`` if ``count`` is the count remembered with them."""
-        with self._lock:
-            known = self._windows.get(group)
-            if known is None or known[0] != count:
-                return None
-            self._windows.move_to_end(group)
-            return list(known[1])
-
-    def story(self, ident: StoryId) -> Story | None:
-        with self._lock:
-            return self._stories.get(ident)
-
-    def remember(self, group: Group, count: int, recent: Sequence[Story]) -> None:
-        with self._lock:
-            self._windows[group] = (count, tuple(recent))
-            self._windows.move_to_end(group)
-            while len(self._windows) > self._max_windows:
-                self._windows.popitem(last=False)
-            for story in recent:
-                ident = _story_id(story)
-                self._stories[ident] = story
-                self._stories.move_to_end(ident)
-            while len(self._stories) > self._max_stories:
-                self._stories.popitem(last=False)
 
 
 class SqlLedger:
@@ -133,7 +81,7 @@ class SqlLedger:
         wanted = [g for g in groups if g not in self._windows]
         if wanted:
             self._load_windows(wanted)
-        idents = {_story_id(s) for _, s in stories} - self._checked
+        idents = {story_id(s) for _, s in stories} - self._checked
         if idents:
             self._load_known(idents)
 
@@ -171,15 +119,16 @@ class SqlLedger:
         spikes = sorted({g[0] for g in groups})
         starts = sorted({g[2] for g in groups})
         placed: dict[Group, list[StoryId]] = {}
-        h = spike_hits.c
+        h, s = spike_hits.c, spike_stories.c
         for keys in chunks(sorted({g[1] for g in groups})):
             rank = (
                 func.row_number()
-                .over(partition_by=(h.spike_id, h.key, h.window_start), order_by=h.at.desc())
+                .over(partition_by=(h.spike_id, h.key, h.window_start), order_by=s.at.desc())
                 .label("rank")
             )
             inner = (
-                select(h.spike_id, h.key, h.window_start, h.feed_id, h.item_key, h.at, rank)
+                select(h.spike_id, h.key, h.window_start, h.feed_id, h.item_key, s.at, rank)
+                .join_from(spike_hits, spike_stories, _same_story())
                 .where(h.spike_id.in_(spikes), h.key.in_(keys), h.window_start.in_(starts))
                 .subquery()
             )
@@ -239,7 +188,7 @@ class SqlLedger:
 
     def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
         group = (spike_id, key, start)
-        ident = _story_id(story)
+        ident = story_id(story)
         if ident not in self._checked:
             self._load_known({ident})
         if ident in self._known or (group, ident) in self._added:
@@ -271,30 +220,21 @@ class SqlLedger:
                 "window_start": start,
                 "feed_id": story.feed_id,
                 "item_key": ident[1],
-                "at": story.at,
             }
         )
         return window.count
 
     def flush(self) -> None:
-        insert_many_ignore(self._conn, spike_stories, list(self._stories.values()))
-        insert_many_ignore(self._conn, spike_hits, self._hits)
+        write_many(self._conn, spike_stories, list(self._stories.values()))
+        write_many(self._conn, spike_hits, self._hits)
         self._known |= self._stories.keys()
         self._stories, self._hits = {}, []
         dirty = [(g, w) for g, w in self._windows.items() if w.dirty]
-        if not dirty:
-            return
-        module = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        stmt = module.insert(spike_counts)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["spike_id", "key", "window_start"],
-            set_={"count": stmt.excluded.count},
-        )
         rows = [
             {"spike_id": g[0], "key": g[1], "window_start": g[2], "count": w.count}
             for g, w in dirty
         ]
-        self._conn.execute(stmt, rows)
+        write_many(self._conn, spike_counts, rows, key=_WINDOW_KEY, update=["count"])
         for _, window in dirty:
             window.dirty = False
 
@@ -332,11 +272,20 @@ class SqlLedger:
         h, s = spike_hits.c, spike_stories.c
         query = (
             select(spike_stories)
-            .join(spike_hits, and_(h.feed_id == s.feed_id, h.item_key == s.item_key))
+            .join(spike_hits, _same_story())
             .where(h.spike_id == spike_id, h.key == key, h.window_start == start)
-            .order_by(h.at, h.feed_id, h.item_key)
+            .order_by(s.at, s.feed_id, s.item_key)
         )
         return [_story(row) for row in self._conn.execute(query).mappings()]
+
+    # Who gets a spike's alerts, read in the same transaction (``AudienceStore``): only
+    # for the spikes that fire.
+
+    def subscribers(self, topic_id: str) -> list[Destination]:
+        return [dest for dest, _ in subscriptions.listing(self._conn, topic_id)]
+
+    def muted(self, topic_id: str, now: datetime) -> set[Destination]:
+        return mutes.muted(self._conn, topic_id, now)
 
     def shown(self, spike_id: str, key: str, start: datetime) -> int | None:
         query = select(spike_alerts.c.count).where(*_alert(spike_id, key, start))
@@ -361,13 +310,14 @@ def _now(conn: Connection) -> datetime:
     return db_now(conn, datetime.now(UTC))  # the database's clock where it has one
 
 
-def _story_id(story: Story) -> StoryId:
-    return (story.feed_id, bounded_key(story.item_key))
-
-
 def _bucket(spike_id: str, key: str) -> int:
     digest = hashlib.blake2b(f"{spike_id}\0{key}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") % LOCK_BUCKETS
+
+
+def _same_story() -> ColumnElement[bool]:
+    h, s = spike_hits.c, spike_stories.c
+    return and_(h.feed_id == s.feed_id, h.item_key == s.item_key)
 
 
 def _alert(spike_id: str, key: str, start: datetime) -> list[ColumnElement[bool]]:
@@ -390,83 +340,4 @@ def _story(row: RowMapping) -> Story:
     )
 
 
-def queue_spikes(conn: Connection, alerts: Sequence[tuple[Alert, int]], now: datetime) -> int:
-    """Queue spike alerts with the count each shows; the number of rows newly queued.
-
-    An alert already in the outbox for its (spike, key, window) and chat is brought up to
-    date instead: rewritten while it waits (queued, or held for a digest), else, once
-    sent, followed by an ``edit`` of the sent message that carries the new count.
-    """
-    added = 0
-    for alert, count in alerts:
-        first = outbox_alerts.original(
-            conn, alert.topic_id, alert.destination, alert.feed_id, alert.item_key
-        )
-        if first is None:
-            added += outbox.enqueue(conn, [alert], now)
-        elif first.status in ("queued", "held"):
-            parts = body_to_json(alert.body, BODY_BOUNDS)
-            outbox.change_entry(conn, first.id, parts=parts)
-        elif first.status == "sent":
-            edit = replace(  # an alert naming a sent one is its new version: an edit
-                alert,
-                item_key=f"{alert.item_key}#{count}",
-                ref_feed=alert.feed_id,
-                ref_key=alert.item_key,
-                deliver_at=None,
-            )
-            added += outbox.enqueue(conn, [edit], now)
-    return added
-
-
-@dataclass(frozen=True, slots=True)
-class Trend:
-    """One watched key of one spike: its counts lately against its baseline."""
-
-    spike_id: str
-    key: str
-    window_count: int  # in the window that holds ``now``
-    day_count: int  # in the windows of the last day, that one included
-    baseline_total: int  # in the baseline before the current window
-
-
-def trends(
-    conn: Connection, spike_id: str, window: float, baseline: float, now: datetime
-) -> list[Trend]:
-    """Every key of a spike counted in its baseline or since, with its counts."""
-    current = window_start(now, window)
-    day_start = current - timedelta(seconds=max(0.0, 86400.0 - window))
-    base_start = current - timedelta(seconds=baseline)
-    c = spike_counts.c
-    query = (
-        select(
-            c.key,
-            func.sum(case((c.window_start >= current, c.count), else_=0)),
-            func.sum(case((c.window_start >= day_start, c.count), else_=0)),
-            func.sum(case((c.window_start < current, c.count), else_=0)),
-        )
-        .where(and_(c.spike_id == spike_id, c.window_start >= base_start))
-        .group_by(c.key)
-    )
-    return [
-        Trend(spike_id, row[0], int(row[1] or 0), int(row[2] or 0), int(row[3] or 0))
-        for row in conn.execute(query)
-    ]
-
-
-def prune(conn: Connection, now: datetime) -> int:
-    """Delete counts and alerts past any baseline's reach and stories of closed windows."""
-    deleted = 0
-    for table, keep in (
-        (spike_counts, KEEP_COUNTS),
-        (spike_alerts, KEEP_COUNTS),
-        (spike_hits, KEEP_STORIES),
-    ):
-        result = conn.execute(delete(table).where(table.c.window_start < now - keep))
-        deleted += int(result.rowcount)
-    # A story placed before the cut counts only in windows that began before it.
-    result = conn.execute(delete(spike_stories).where(spike_stories.c.at < now - KEEP_STORIES))
-    return deleted + int(result.rowcount)
-
-
-__all__ = ["SpikeMemo", "SqlLedger", "Trend", "prune", "queue_spikes", "trends"]
+__all__ = ["SqlLedger"]

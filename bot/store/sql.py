@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 # Old SQLite builds allow 999 bound parameters per statement; stay well below.
@@ -33,6 +34,77 @@ def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, 
     """Insert rows, skipping those whose unique keys are already there."""
     if rows:
         conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+
+
+def write_many(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str] = (),
+    update: Sequence[str] = (),
+) -> None:
+    """Insert many rows of the same columns, skipping those whose unique keys are there
+    already, or with ``update``, updating those columns of the row with the same ``key``.
+
+    The statement is compiled once per process and each value passes its column's bind
+    processing once per distinct value, then the driver runs it for every row:
+    SQLAlchemy's own handling of each row's parameters costs about five times the insert
+    for narrow rows written by the thousand (spike hits)."""
+    if not rows:
+        return
+    sql, order, positional, processors = _compiled(
+        conn.dialect, table, tuple(rows[0]), tuple(key), tuple(update)
+    )
+    process = [_remembering(p) for p in processors]
+    values = [tuple(p(row[name]) for p, name in zip(process, order, strict=True)) for row in rows]
+    if positional:
+        params: list[Any] = values
+    else:
+        params = [dict(zip(order, v, strict=True)) for v in values]
+    conn.exec_driver_sql(sql, params)
+
+
+_Processor = Callable[[Any], Any] | None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(
+    dialect: Dialect,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update: tuple[str, ...],
+) -> tuple[str, tuple[str, ...], bool, tuple[_Processor, ...]]:
+    """The SQL of ``write_many``'s statement, its parameters' order, whether they are
+    positional, and each one's bind processor."""
+    module = postgresql if dialect.name == "postgresql" else sqlite
+    stmt = module.insert(table)
+    if update:
+        changes = {name: stmt.excluded[name] for name in update}
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=changes)
+    else:
+        stmt = stmt.on_conflict_do_nothing()
+    compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+    order = tuple(compiled.positiontup or ()) if compiled.positional else columns
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+    )
+    return str(compiled), order, compiled.positional, processors
+
+
+def _remembering(processor: _Processor) -> Callable[[Any], Any]:
+    """``processor`` remembering its results (a window's start repeats in every row)."""
+    if processor is None:
+        return lambda value: value
+    seen: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = processor(value)
+        return seen[value]
+
+    return process
 
 
 def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:

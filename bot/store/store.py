@@ -22,7 +22,6 @@ from bot.clock import utc_now
 from bot.delivery.kinds import Body, Notice
 from bot.errors import LeaseLost, StoreError
 from bot.models import Alert, Destination, FeedState, Item, OutboxEntry
-from bot.spikes.detect import Ledger
 from bot.store import (
     alerts,
     chats,
@@ -32,6 +31,7 @@ from bot.store import (
     outbox,
     processes,
     seen,
+    spike_alerts,
     spikes,
     stats,
     subscriptions,
@@ -45,12 +45,13 @@ from bot.store.health import DatabaseFile, StoreHealth
 from bot.store.migrate import describe, upgrade
 from bot.store.notify import OutboxListener
 from bot.store.parts import body_to_json
+from bot.store.spike_memo import SpikeMemo
 
 log = logging.getLogger(__name__)
 
 # Counting a poll's items for spikes, inside its transaction: the spike alerts to queue,
 # each with the count it shows (``bot.spikes.detect``, ``bot.store.spikes``).
-SpikeCount = Callable[[Ledger], Sequence[tuple[Alert, int]]]
+SpikeCount = Callable[[spikes.SqlLedger], Sequence[tuple[Alert, int]]]
 
 # Retention (``Store.prune``): a feed's most recently seen items that always stay, and how
 # many outbox rows one write transaction deletes (short ones, so pollers never wait long).
@@ -78,7 +79,7 @@ class Store:
         self.health = health or StoreHealth()
         path = sqlite_path(parsed)
         self._file = DatabaseFile(path) if path is not None else None
-        self._spike_memo = spikes.SpikeMemo()
+        self._spike_memo = SpikeMemo()
         log.debug("store_opened", extra={"database": self._where})
 
     def migrate(self) -> None:
@@ -243,7 +244,7 @@ class Store:
             watches.record_recent(conn, recent)
             ledger = spikes.SqlLedger(conn, self._spike_memo)
             surges = spike_count(ledger) if spike_count is not None else ()
-            spiked = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+            spiked = spike_alerts.queue_spikes(conn, surges, utc_now()) if surges else 0
             if collapse is not None and alerts:
                 lock_scopes(conn, [(a.topic_id, a.destination) for a in alerts])
                 alerts = collapse(OutboxView(conn), list(alerts))
@@ -578,7 +579,7 @@ class Store:
         with self._write() as conn:  # previews look back a week; nothing older is kept
             recent = watches.prune_recent(conn, now - timedelta(days=watches.RECENT_DAYS))
         with self._write() as conn:
-            pruned_spikes = spikes.prune(conn, now)
+            pruned_spikes = spike_alerts.prune(conn, now)
         log.info(
             "store_pruned",
             extra={
@@ -594,18 +595,18 @@ class Store:
 
     def spike_trends(
         self, spike_id: str, window: float, baseline: float, now: datetime
-    ) -> list[spikes.Trend]:
+    ) -> list[spike_alerts.Trend]:
         """A spike's keys with their counts in the current window, the last day and the
         baseline before (``/trends``)."""
         with self._read() as conn:
-            return spikes.trends(conn, spike_id, window, baseline, now)
+            return spike_alerts.trends(conn, spike_id, window, baseline, now)
 
     def count_spikes(self, spike_count: SpikeCount) -> int:
         """Count items for spikes outside a poll (tests, tools); spike alerts queued."""
         with self._write() as conn:
             ledger = spikes.SqlLedger(conn, self._spike_memo)
             surges = spike_count(ledger)
-            added = spikes.queue_spikes(conn, surges, utc_now()) if surges else 0
+            added = spike_alerts.queue_spikes(conn, surges, utc_now()) if surges else 0
         ledger.publish()
         return added
 

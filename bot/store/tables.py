@@ -261,16 +261,15 @@ spike_stories = Table(
     Index("ix_spike_stories_at", "at"),
 )
 
+# Its key leads with the window: it finds a window's stories and prunes old windows alike.
 spike_hits = Table(
     "spike_hits",
     metadata,
+    Column("window_start", UTCDateTime, primary_key=True),
     Column("spike_id", String(200), primary_key=True),
     Column("key", String(300), primary_key=True),
-    Column("window_start", UTCDateTime, primary_key=True),
     Column("feed_id", String(200), primary_key=True),
     Column("item_key", Text, primary_key=True),
-    Column("at", UTCDateTime, nullable=False),
-    Index("ix_spike_hits_window_start", "window_start"),
 )
 
 spike_alerts = Table(

@@ -8,9 +8,7 @@ Run on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,12 +37,9 @@ BUTTONS = [[{"text": "🔕 Mute topic", "callback_data": "mute:topic"}]]
 CHAT, OTHER, ADMIN = -100500, -100600, 42
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
+@pytest.fixture
+def url(any_store_url: str) -> str:
+    return any_store_url
 
 
 def row(n: int, **values: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ The downgrade puts the wide rows back. Run on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,12 +30,9 @@ WINDOW = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
 AT = WINDOW + timedelta(minutes=12)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
+@pytest.fixture
+def url(any_store_url: str) -> str:
+    return any_store_url
 
 
 def old_row(key: str, fingerprint: str | None) -> dict[str, Any]:

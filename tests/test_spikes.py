@@ -18,7 +18,7 @@ import pytest
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
-from bot.spikes.detect import Detector, Ledger, Sighting, Surge
+from bot.spikes.detect import Detector, Ledger, Sighting, Story, Surge
 from bot.spikes.memory import MemoryLedger
 from bot.spikes.surges import sighting
 from bot.spikes.watch import SpikeWatch, compile_watch
@@ -310,3 +310,26 @@ def test_a_window_another_process_counted_in_is_read_again(tmp_path: Path) -> No
         # ... and a third story is the third item: the spike fires with all three.
         third = item(bodies[2], 4, at + timedelta(minutes=3), feed="outlet4")
         assert [(s.count, len(s.stories)) for s in run(first, watch, [third])] == [(3, 3)]
+
+
+def test_a_story_counts_once_per_key_in_its_transaction_and_never_again(
+    sqlite_store: Store,
+) -> None:
+    story = Story("wire", "g:wire-1", T0, "Trump and Putin meet", "https://w/1", "Wire")
+
+    def first(ledger: Ledger) -> list[object]:
+        assert ledger.add("surges", "trump", T0, story) == 1
+        ledger.flush()  # a judge's read in between writes what was counted so far
+        assert ledger.add("surges", "putin", T0, story) == 1
+        assert ledger.add("surges", "putin", T0, story) is None
+        ledger.flush()
+        return []
+
+    def retried(ledger: Ledger) -> list[object]:
+        assert ledger.add("surges", "trump", T0, story) is None  # a retried poll
+        return []
+
+    sqlite_store.count_spikes(first)  # type: ignore[arg-type]
+    sqlite_store.count_spikes(retried)  # type: ignore[arg-type]
+    trends = sqlite_store.spike_trends("surges", 3600.0, 86400.0, T0)
+    assert sorted((t.key, t.window_count) for t in trends) == [("putin", 1), ("trump", 1)]

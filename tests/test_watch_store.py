@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,13 +16,9 @@ NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 CHAT = Destination(-1001, 7)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with Store(url) as opened:
+@pytest.fixture
+def store(any_store_url: str) -> Iterator[Store]:
+    with Store(any_store_url) as opened:
         opened.migrate()
         yield opened
 

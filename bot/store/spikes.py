@@ -227,7 +227,6 @@ class SqlLedger:
     def flush(self) -> None:
         write_many(self._conn, spike_stories, list(self._stories.values()))
         write_many(self._conn, spike_hits, self._hits)
-        self._known |= self._stories.keys()
         self._stories, self._hits = {}, []
         dirty = [(g, w) for g, w in self._windows.items() if w.dirty]
         rows = [

@@ -1,6 +1,6 @@
 """Benchmark: what counting for spikes adds to ingest, with 1,000 watched entities.
 
-Ingest is ``Pipeline._ingest`` as a poll runs it after parsing: identity and dedupe
+Ingest is ``Pipeline.ingest.run`` as a poll runs it after parsing: identity and dedupe
 against the store, matching every new item against the topics, rendering alerts, and the
 one write transaction (seen items, alerts, and with spikes the counts). Two rule sets, the
 same items, the same script:
@@ -158,7 +158,7 @@ def ingest_all(
             now = max(i.published or NOW for i in items)  # polled as its newest item came
             state = FeedState(feed_id=feed.id, url=feed.url, first_success=now - SPAN)
             parsed = ParsedFeed(title=feed.id, items=tuple(items))
-            report = pipeline._ingest(feed, state, parsed, result, now)
+            report = pipeline.ingest.run(feed, state, parsed, result, now)
             assert report.ok and report.new_items, report  # (an archive's repeats are one item)
         return time.perf_counter() - started, time.process_time() - cpu
 

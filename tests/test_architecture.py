@@ -27,8 +27,14 @@ LAYERS: dict[str, int] = {
     "bot.demo": ENTRY,
     "bot.config": ENTRY,
     "bot.service": ENTRY,
+    # What the roles run, below the composition root: they never read settings.
     "bot.service.alarm": ORCHESTRATION,
+    "bot.service.lead": ORCHESTRATION,
+    "bot.service.notices": ORCHESTRATION,
+    "bot.service.presence": ORCHESTRATION,
     "bot.service.retention": ORCHESTRATION,
+    "bot.service.roles": ORCHESTRATION,
+    "bot.service.supervise": ORCHESTRATION,
     "bot.logs": ENTRY,
     # Orchestration: polling, delivery, commands.
     "bot.ingest": ORCHESTRATION,
@@ -159,12 +165,30 @@ def test_pure_core_does_no_io(path: Path) -> None:
 def test_commands_do_not_reach_into_the_orchestrator() -> None:
     """``bot.control`` and the orchestrator are peers: commands get the rules from the one
     holder (``bot.rules.book``) and read URLs through ``bot.feeds.read``, never through
-    ``bot.ingest.pipeline``."""
+    ``bot.ingest`` (the pipeline or any of its stages)."""
     for path in (BOT / "control").rglob("*.py"):
-        imported = imports_of(path)
-        assert "bot.ingest.pipeline" not in imported, (
-            f"{module_name(path)} imports bot.ingest.pipeline"
-        )
+        into = [m for m in imports_of(path) if m == "bot.ingest" or m.startswith("bot.ingest.")]
+        assert not into, f"{module_name(path)} imports {into}"
+
+
+def test_the_pipeline_stages_import_down_the_poll() -> None:
+    """The poll's stages in ``bot.ingest`` import only stages after their own: the
+    orchestrator takes the ingest, the ingest takes the alerts and the sightings, and none
+    of them reaches back up to the orchestrator or the scheduler's jobs."""
+    order = ["pipeline", "ingest", "alerts", "sightings", "state", "fresh", "options"]
+    shared = {"bot.ingest.scheduler"}  # ``feed_interval``: the one interval rule
+    for path in (BOT / "ingest").glob("*.py"):
+        me = module_name(path).rsplit(".", 1)[-1]
+        if me not in order:
+            continue
+        for imported in imports_of(path):
+            if not imported.startswith("bot.ingest.") or imported in shared:
+                continue
+            theirs = imported.rsplit(".", 1)[-1]
+            assert theirs in order and order.index(theirs) > order.index(me), (
+                f"bot.ingest.{me} imports {imported}: a stage imports only those after "
+                f"it ({' → '.join(order)}); name a new stage's place in ``order``"
+            )
 
 
 def test_every_module_has_a_layer() -> None:

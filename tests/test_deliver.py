@@ -414,3 +414,32 @@ async def test_a_slot_waits_for_the_chats_turn_and_counts_from_the_answer() -> N
         async with limiter.slot(5):  # a request that fails still counts
             raise RuntimeError("network")
     assert limiter.ready_at(5, time.now.timestamp()) == pytest.approx(time.now.timestamp() + 1.0)
+
+
+async def test_a_stop_ends_the_wait_for_a_turn_and_the_request_goes_at_once() -> None:
+    from bot.delivery.ratelimit import RateLimiter
+
+    waiting = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        waiting.set()
+        await asyncio.Event().wait()  # only a stop ends this wait
+
+    now = 1000.0
+    limiter = RateLimiter(Limits(per_chat_interval=3600.0), clock=lambda: now, sleep=sleep)
+    stop = asyncio.Event()
+    async with limiter.slot(5, stop=stop):
+        pass
+    entered = asyncio.Event()
+
+    async def second() -> None:
+        async with limiter.slot(5, stop=stop):
+            entered.set()
+
+    task = asyncio.create_task(second())
+    await asyncio.wait_for(waiting.wait(), 10)
+    assert not entered.is_set()  # the chat's turn is an hour away
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert entered.is_set()
+    assert limiter.ready_at(5, now) == now + 3600.0  # the request still counts

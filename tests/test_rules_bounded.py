@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-import bot.service.app as app_module
+import bot.service.follow as follow_module
 from bot.errors import RulesError
 from bot.rules.bounded import load_rules_bounded
 from bot.rules.load import LoadedRules, load_rules
@@ -146,15 +146,14 @@ async def test_a_reload_past_the_time_limit_keeps_the_rules_and_tells_admins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The service's reload runs with the limits from its settings."""
-    app = make_app(tmp_path, feed_server, telegram, GOOD)
-    app.settings = app.settings.model_copy(update={"rules_reload_timeout": 1.0})
+    app = make_app(tmp_path, feed_server, telegram, GOOD, rules_reload_timeout=1.0)
     seen: dict[str, Any] = {}
 
     async def slow_worker(rules_dir: Path, **limits: Any) -> LoadedRules:
         seen.update(limits)
         return await load_rules_bounded(rules_dir, work=spin, **limits)
 
-    monkeypatch.setattr(app_module, "load_rules_bounded", slow_worker)
+    monkeypatch.setattr(follow_module, "load_rules_bounded", slow_worker)
     kept = app.rules.current()
     try:
         error = await app.reload_rules()

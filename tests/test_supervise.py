@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.service.app import supervise
+from bot.service.supervise import supervise
 
 
 async def test_a_failing_loop_is_restarted_until_it_runs(caplog: pytest.LogCaptureFixture) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import bot.service.app as app_module
+import bot.service.follow as follow_module
 from bot.config.settings import load_settings
 from bot.control import Control, Deps
 from bot.delivery.kinds import Rendered
@@ -220,14 +220,14 @@ async def test_admin_commands_in_the_watchers_hands(
     app = App(settings)
     stop = asyncio.Event()
     reloaded = asyncio.Queue[object]()
-    original = app.reload_rules
+    original = app.follower.reload
 
     async def reload_and_tell() -> object:
         result = await original()
         reloaded.put_nowait(result)
         return result
 
-    app.reload_rules = reload_and_tell  # type: ignore[method-assign,assignment]
+    app.follower.reload = reload_and_tell  # type: ignore[method-assign,assignment]
     feeds.route("/w.xml", rss_document([{"title": "A", "link": "https://x/a"}], title="W"))
     control = Control(
         Deps(
@@ -239,11 +239,11 @@ async def test_admin_commands_in_the_watchers_hands(
             fetcher=app.fetcher,
         )
     )
-    monkeypatch.setattr(app_module, "RULES_POLL_SECONDS", 0.05)
+    monkeypatch.setattr(follow_module, "RULES_POLL_SECONDS", 0.05)
     with UpdatesTelegram() as tg:
         tasks = [
             asyncio.create_task(run_updates(tg.token, tg.url, control, stop)),
-            asyncio.create_task(app._watch_rules(stop)),
+            asyncio.create_task(app.follower.watch(stop)),
         ]
         try:
             tg.push_update(message_update(f"/addfeed {feeds.url('/w.xml')} w", user=ADMIN))

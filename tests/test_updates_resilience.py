@@ -164,6 +164,45 @@ async def test_a_wait_too_long_for_a_reply_or_a_stop_ends_the_retries() -> None:
     assert stopping.calls == 1
 
 
+class Sent:
+    """A Bot API call that Telegram accepts; it keeps the texts in the order they went."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def __call__(self, text: str) -> bool:
+        self.texts.append(text)
+        return True
+
+
+async def test_a_stop_ends_a_replys_wait_for_its_turn() -> None:
+    """A reader that is stopping answers what it has read now, not when the chat's turn
+    comes (here an hour away)."""
+    waiting = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        assert seconds > 3000  # the chat's turn, an hour after the first reply
+        waiting.set()
+        await asyncio.Event().wait()  # only a stop ends this wait
+
+    stop = asyncio.Event()
+    pacer = ReplyPacer(Limits(per_chat_interval=3600), stop=stop, sleep=sleep)
+    sent = Sent()
+
+    def reply(text: str) -> Any:
+        return pacer.process_request(sent, (text,), {}, "sendMessage", {"chat_id": 7}, None)
+
+    await reply("first")
+    second = asyncio.create_task(reply("second"))
+    await asyncio.wait_for(waiting.wait(), 10)
+    assert sent.texts == ["first"]
+    stop.set()
+    assert await asyncio.wait_for(second, 10) is True
+    assert sent.texts == ["first", "second"]
+    assert await reply("third") is True  # once stopping, no turn is waited for
+    assert sent.texts == ["first", "second", "third"]
+
+
 async def test_a_reply_whose_html_is_refused_goes_out_as_plain_text(tmp_path: Path) -> None:
     """Any of Telegram's HTML refusals (not only "can't parse entities") gets the fallback."""
     async with CommandBot.start(tmp_path) as bot:

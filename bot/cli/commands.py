@@ -21,8 +21,9 @@ from bot.rules.edit import NewFeed, add_feed, remove_feed, suggest_feed_id
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.rules.schema import Context, parse_interval
-from bot.service.app import App, make_fetcher
+from bot.service.app import App
 from bot.service.lock import acquire_instance_lock
+from bot.service.parts import make_fetcher
 from bot.store import Store
 from bot.telegram.send import TelegramSink
 from bot.text.duration import largest_units

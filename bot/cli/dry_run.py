@@ -29,7 +29,7 @@ from bot.rules.load import load_rules
 from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet
 from bot.rules.report import MatchReport
-from bot.service.app import make_fetcher
+from bot.service.parts import make_fetcher
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 

@@ -37,7 +37,7 @@ from bot.feeds.inputs import InputFailure, iter_inputs
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
-from bot.service.app import make_fetcher
+from bot.service.parts import make_fetcher
 from bot.spikes.detect import Detector, Sighting, Story, Surge, story_fingerprint
 from bot.spikes.memory import MemoryLedger
 from bot.spikes.watch import SpikeWatch, compile_watch

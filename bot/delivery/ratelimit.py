@@ -6,8 +6,9 @@ message to this chat go?" from the sends it has recorded, and holds per-chat pau
 ``retry_after``, a network backoff) so one slow chat never stops the others.
 
 Times are plain float seconds from whatever clock the caller uses. ``slot`` is the one way
-a sender makes a request: it waits for the chat's turn (with the sleep it is given), counts
-the request, and moves it to when the answer came.
+a request to Telegram is made, by the sender and by the command replies alike: it waits for
+the chat's turn (with the sleep it is given, cut short by a stop event), counts the request,
+and moves it to when the answer came.
 """
 
 from __future__ import annotations
@@ -91,20 +92,39 @@ class RateLimiter:
         return max(times)
 
     @asynccontextmanager
-    async def slot(self, chat: int | str) -> AsyncIterator[None]:
+    async def slot(
+        self, chat: int | str, *, stop: asyncio.Event | None = None
+    ) -> AsyncIterator[None]:
         """One request to ``chat``: wait for its turn, count it from now, and from the answer
-        once the block ends (``settle``), whatever the request's outcome."""
+        once the block ends (``settle``), whatever the request's outcome.
+
+        Once ``stop`` is set the wait ends and the turn is taken at once: a process that is
+        stopping sends what it has left to say now rather than hold its stop for a limit
+        (Telegram may refuse it with a 429, which a stopping caller does not wait out)."""
         while True:
             sent = self._clock()
             ready = self.ready_at(chat, sent)
-            if ready <= sent:
+            if ready <= sent or (stop is not None and stop.is_set()):
                 break
-            await self._sleep(ready - sent)
+            await self._wait(ready - sent, stop)
         self.record(chat, sent)  # no await since the check: no one else takes the turn
         try:
             yield
         finally:
             self.settle(chat, sent, self._clock())
+
+    async def _wait(self, seconds: float, stop: asyncio.Event | None) -> None:
+        """Sleep ``seconds`` with the sleep given, or until ``stop``, whichever comes first."""
+        if stop is None:
+            await self._sleep(seconds)
+            return
+        waits = [asyncio.ensure_future(self._sleep(seconds)), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     def record(self, chat: int | str, now: float) -> None:
         """Count one request to ``chat`` at ``now`` (Telegram counts refused ones too)."""

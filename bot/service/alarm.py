@@ -1,6 +1,6 @@
 """Telling admins, once per outage, that the store is failing.
 
-Admins are usually told through the outbox (``App.notify_admins``), which lives in the
+Admins are usually told through the outbox (``bot.service.notices``), which lives in the
 store: no use when the store is what fails. This note goes straight through the sink,
 best effort, to each admin. It is said once per outage in this process: again only after
 the store has worked in between (``bot.store.health`` says when it starts failing and

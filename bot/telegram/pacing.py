@@ -2,12 +2,13 @@
 
 ``ReplyPacer`` is the python-telegram-bot rate limiter of the updates reader. Every
 message it sends, edits or posts as a photo waits for its chat's turn under the limits of
-``bot.delivery.ratelimit`` (one per second in a chat, twenty a minute in a group, thirty a second
-overall), so a burst of commands is answered at the pace Telegram accepts instead of
-being refused, and in the order the commands came. A request Telegram still refuses
-with 429 is sent again after its ``retry_after``, a few times at most; a wait longer
-than ``max_wait`` is not worth holding a reply for, and neither is any wait once the
-reader is stopping: the 429 goes up as is.
+``bot.delivery.ratelimit`` (``RateLimiter.slot``, as the sender's do: one per second in a
+chat, twenty a minute in a group, thirty a second overall), so a burst of commands is
+answered at the pace Telegram accepts instead of being refused, and in the order the
+commands came. A request Telegram still refuses with 429 is sent again after its
+``retry_after``, a few times at most; a wait longer than ``max_wait`` is not worth holding
+a reply for, and neither is any wait once the reader is stopping: a turn is taken at once
+and a 429 goes up as is.
 
 Per-user flood control (``bot.control.flood``) decides *whether* a command is answered;
 this decides only *when*.
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram.error import RetryAfter
@@ -48,8 +49,10 @@ class ReplyPacer(BaseRateLimiter[None]):
         max_wait: float = 60.0,
         stop: asyncio.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._book = RateLimiter(limits or Limits())
+        # ``clock`` and ``sleep`` time the chats' turns (a stop cuts a turn's sleep short).
+        self._book = RateLimiter(limits or Limits(), clock=clock, sleep=sleep)
         self._max_tries = max_tries
         self._max_wait = max_wait
         self._stop = stop or asyncio.Event()
@@ -106,9 +109,8 @@ class ReplyPacer(BaseRateLimiter[None]):
         chat: int | str | None,
     ) -> Result:
         for attempt in range(1, self._max_tries + 1):
-            sent = await self._turn(chat) if chat is not None else None
             try:
-                result = await callback(*args, **kwargs)
+                return await self._call(callback, args, kwargs, chat)
             except RetryAfter as exc:
                 after = retry_seconds(exc)
                 if attempt == self._max_tries or after > self._max_wait or self._stop.is_set():
@@ -119,23 +121,22 @@ class ReplyPacer(BaseRateLimiter[None]):
                 )
                 if chat is None:
                     await self._wait(after)
-                else:
+                else:  # the chat's next turn comes after it; other chats go on
                     self._book.pause(chat, self._clock() + after)
-                continue
-            if chat is not None and sent is not None:
-                self._book.settle(chat, sent, self._clock())
-            return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _turn(self, chat: int | str) -> float:
-        """Wait until a message to ``chat`` keeps every limit, and count it as sent now."""
-        while True:
-            now = self._clock()
-            ready = self._book.ready_at(chat, now)
-            if ready <= now or self._stop.is_set():
-                self._book.record(chat, now)  # no await in between: no one else takes the turn
-                return now
-            await self._wait(ready - now)
+    async def _call(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        chat: int | str | None,
+    ) -> Result:
+        """One request, in its chat's turn under the limits (a stop ends the wait for it)."""
+        if chat is None:
+            return await callback(*args, **kwargs)
+        async with self._book.slot(chat, stop=self._stop):
+            return await callback(*args, **kwargs)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when the reader is stopping."""

@@ -5,7 +5,7 @@ topics), and hands ``counter(...)`` to the store, which runs it inside the poll'
 transaction over the store's ledger (``bot.store.spikes``). A surge becomes one alert per
 destination of its spike (channels and subscribers, less those that muted it), rendered by
 ``bot.telegram.render_spike`` when sent; the outbox row of a (spike, key, window) and chat
-is one, so a grown count rewrites or edits it (``bot.store.spikes.queue_spikes``).
+is one, so a grown count rewrites or edits it (``bot.store.spike_alerts.queue_spikes``).
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ stories only when another process counted there meanwhile.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, RowMapping, and_, func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.sql import ColumnElement
 
 from bot.models import Destination
@@ -30,7 +30,8 @@ from bot.store import mutes, subscriptions
 from bot.store.codec import bounded
 from bot.store.leases import db_now
 from bot.store.spike_memo import SpikeMemo, StoryId, story_id
-from bot.store.sql import chunks, insert_ignore, write_many
+from bot.store.spike_reads import newest_stories, story_rows, window_counts, window_stories
+from bot.store.sql import insert_ignore, write_many
 from bot.store.tables import spike_alerts, spike_counts, spike_hits, spike_stories
 
 LOCK_BUCKETS = 4096
@@ -86,7 +87,7 @@ class SqlLedger:
             self._load_known(idents)
 
     def _load_windows(self, groups: Sequence[Group]) -> None:
-        counts = self._counts(groups)
+        counts = window_counts(self._conn, groups)
         stale: list[Group] = []
         for group in groups:
             count = counts.get(group, 0)
@@ -96,84 +97,12 @@ class SqlLedger:
                 recent = []
             self._windows[group] = _Window(count, recent)
         if stale:
-            for group, recent in self._read_recent(stale).items():
+            for group, recent in newest_stories(self._conn, stale, self._memo).items():
                 self._windows[group].recent = recent
-
-    def _counts(self, groups: Sequence[Group]) -> dict[Group, int]:
-        spikes = sorted({g[0] for g in groups})
-        starts = sorted({g[2] for g in groups})
-        counts: dict[Group, int] = {}
-        c = spike_counts.c
-        for keys in chunks(sorted({g[1] for g in groups})):
-            rows = self._conn.execute(
-                select(c.spike_id, c.key, c.window_start, c.count).where(
-                    c.spike_id.in_(spikes), c.key.in_(keys), c.window_start.in_(starts)
-                )
-            )
-            counts.update({(r[0], r[1], r[2]): int(r[3]) for r in rows})
-        return counts
-
-    def _read_recent(self, groups: Sequence[Group]) -> dict[Group, list[Story]]:
-        """The newest ``MAX_COMPARED`` stories of each group, oldest first."""
-        wanted = set(groups)
-        spikes = sorted({g[0] for g in groups})
-        starts = sorted({g[2] for g in groups})
-        placed: dict[Group, list[StoryId]] = {}
-        h, s = spike_hits.c, spike_stories.c
-        for keys in chunks(sorted({g[1] for g in groups})):
-            rank = (
-                func.row_number()
-                .over(partition_by=(h.spike_id, h.key, h.window_start), order_by=s.at.desc())
-                .label("rank")
-            )
-            inner = (
-                select(h.spike_id, h.key, h.window_start, h.feed_id, h.item_key, s.at, rank)
-                .join_from(spike_hits, spike_stories, _same_story())
-                .where(h.spike_id.in_(spikes), h.key.in_(keys), h.window_start.in_(starts))
-                .subquery()
-            )
-            query = (
-                select(inner.c.spike_id, inner.c.key, inner.c.window_start)
-                .add_columns(inner.c.feed_id, inner.c.item_key)
-                .where(inner.c.rank <= MAX_COMPARED)
-                .order_by(inner.c.at, inner.c.feed_id, inner.c.item_key)
-            )
-            for row in self._conn.execute(query):
-                group = (row[0], row[1], row[2])
-                if group in wanted:
-                    placed.setdefault(group, []).append((row[3], row[4]))
-        stories = self._read_stories({i for ids in placed.values() for i in ids})
-        out = {g: [stories[i] for i in ids if i in stories] for g, ids in placed.items()}
-        for group, recent in out.items():
-            self._memo.remember(group, self._windows[group].count, recent)
-        return out
-
-    def _read_stories(self, idents: set[StoryId]) -> dict[StoryId, Story]:
-        found: dict[StoryId, Story] = {}
-        missing: set[StoryId] = set()
-        for ident in idents:
-            story = self._memo.story(ident)
-            if story is None:
-                missing.add(ident)
-            else:
-                found[ident] = story
-        for row in self._story_rows(missing, full=True):
-            found[(row["feed_id"], row["item_key"])] = _story(row)
-        return found
-
-    def _story_rows(self, idents: set[StoryId], *, full: bool) -> Iterable[RowMapping]:
-        """The ``spike_stories`` rows of ``idents`` (with ``full``, every column)."""
-        c = spike_stories.c
-        columns = list(spike_stories.c) if full else [c.feed_id, c.item_key]
-        feeds = sorted({i[0] for i in idents})
-        for item_keys in chunks(sorted({i[1] for i in idents}), 250):
-            query = select(*columns).where(c.feed_id.in_(feeds), c.item_key.in_(item_keys))
-            for row in self._conn.execute(query).mappings():
-                if (row["feed_id"], row["item_key"]) in idents:
-                    yield row
+                self._memo.remember(group, self._windows[group].count, recent)
 
     def _load_known(self, idents: set[StoryId]) -> None:
-        rows = self._story_rows(idents, full=False)
+        rows = story_rows(self._conn, idents, full=False)
         self._known.update((r["feed_id"], r["item_key"]) for r in rows)
         self._checked |= idents
 
@@ -268,14 +197,7 @@ class SqlLedger:
 
     def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
         self.flush()
-        h, s = spike_hits.c, spike_stories.c
-        query = (
-            select(spike_stories)
-            .join(spike_hits, _same_story())
-            .where(h.spike_id == spike_id, h.key == key, h.window_start == start)
-            .order_by(s.at, s.feed_id, s.item_key)
-        )
-        return [_story(row) for row in self._conn.execute(query).mappings()]
+        return window_stories(self._conn, spike_id, key, start)
 
     # Who gets a spike's alerts, read in the same transaction (``AudienceStore``): only
     # for the spikes that fire.
@@ -314,29 +236,12 @@ def _bucket(spike_id: str, key: str) -> int:
     return int.from_bytes(digest, "big") % LOCK_BUCKETS
 
 
-def _same_story() -> ColumnElement[bool]:
-    h, s = spike_hits.c, spike_stories.c
-    return and_(h.feed_id == s.feed_id, h.item_key == s.item_key)
-
-
 def _alert(spike_id: str, key: str, start: datetime) -> list[ColumnElement[bool]]:
     return [
         spike_alerts.c.spike_id == spike_id,
         spike_alerts.c.key == key,
         spike_alerts.c.window_start == start,
     ]
-
-
-def _story(row: RowMapping) -> Story:
-    return Story(
-        feed_id=row["feed_id"],
-        item_key=row["item_key"],
-        at=row["at"],
-        title=row["title"],
-        link=row["link"],
-        source=row["source"],
-        fingerprint=row["fingerprint"],
-    )
 
 
 __all__ = ["SqlLedger"]

@@ -110,6 +110,10 @@ class Ledger(Protocol):
     def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
         """Count ``story`` in the window; the window's new count, or None if it was counted."""
 
+    def prefetch_totals(self, ranges: Sequence[tuple[str, str, datetime, datetime]]) -> None:
+        """The (spike, key, start, end) sums ``total`` will be asked for, read at once (a
+        ledger may ignore it)."""
+
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
         """The sum of the counts of the windows starting in [start, end)."""
 
@@ -198,42 +202,44 @@ class Detector:
     ) -> list[Surge]:
         """Count the sightings (in the order given: oldest first) and return the surges,
         one per (spike, key, window), each with the window's count after the batch."""
-        pairs = sorted(
-            {
-                (t.spike.id, key)
-                for s in sightings
-                for key in s.keys
-                for t in self.watch.targets(key)
-            }
-        )
-        if not pairs:
+        placed = self._place(sightings)
+        if not placed:
             return []
-        ledger.lock(pairs)
-        placed = [
-            ((t.spike.id, key, window_start(s.story.at, t.spike.window)), s.story)
-            for s in sightings
-            for key in s.keys
-            for t in self.watch.targets(key)
-        ]
-        ledger.prefetch(sorted({group for group, _ in placed}), placed)
+        ledger.lock(sorted({(g[0], g[1]) for _, _, g in placed}))
+        ledger.prefetch(sorted({g for _, _, g in placed}), [(g, s.story) for s, _, g in placed])
         touched: dict[Group, tuple[Target, int]] = {}  # the windows counted in, and their counts
-        for sighting in sightings:
-            story = sighting.story
-            fp = _decoded(story.fingerprint) if story.fingerprint else None
-            alike: dict[tuple[str, str], bool] = {}  # other stories: near-duplicates or not
-            for key in sighting.keys:
-                for target in self.watch.targets(key):
-                    counted = _add(target, story, fp, alike, ledger)
-                    if counted is not None:
-                        touched[counted[0]] = (target, counted[1])
+        current: Sighting | None = None
+        fp: cluster.Fingerprint | None = None
+        alike: dict[tuple[str, str], bool] = {}  # other stories: near-duplicates or not
+        for sighting, target, group in placed:
+            if sighting is not current:  # the pairs of one sighting come together
+                current, alike = sighting, {}
+                story = sighting.story
+                fp = _decoded(story.fingerprint) if story.fingerprint else None
+            count = _add(group, story, fp, alike, ledger)
+            if count is not None:
+                touched[group] = (target, count)
         ledger.flush()
         # Each window is judged once, on its count after the batch: counts only grow, so a
         # window that would have fired part-way through fires now, with that count.
-        found = (
-            _judge(target, group[2], count, ledger, now)
-            for group, (target, count) in touched.items()
-        )
+        judged = [(t, g, n) for g, (t, n) in touched.items() if _in_play(t.spike, g[2], n, now)]
+        baselines = ((g, _baseline(t.spike, g[2], ledger)) for t, g, _ in judged)
+        ledger.prefetch_totals([(g[0], g[1], b[0], g[2]) for g, b in baselines if b is not None])
+        found = (_judge(target, group[2], count, ledger, now) for target, group, count in judged)
         return [_final(surge, ledger) for surge in found if surge is not None]
+
+    def _place(self, sightings: Sequence[Sighting]) -> list[tuple[Sighting, Target, Group]]:
+        """Each sighting with each spike target it counts for, and the window it counts in."""
+        out = []
+        for sighting in sightings:
+            starts: dict[float, datetime] = {}  # one window start per window length
+            for key in sighting.keys:
+                for target in self.watch.targets(key):
+                    window = target.spike.window
+                    if window not in starts:
+                        starts[window] = window_start(sighting.story.at, window)
+                    out.append((sighting, target, (target.spike.id, key, starts[window])))
+        return out
 
 
 def _final(surge: Surge, ledger: Ledger) -> Surge:
@@ -263,22 +269,20 @@ def _duplicate(
 
 
 def _add(
-    target: Target,
+    group: Group,
     story: Story,
     fp: cluster.Fingerprint | None,
     alike: dict[tuple[str, str], bool],
     ledger: Ledger,
-) -> tuple[Group, int] | None:
-    """Count a story for a spike and key unless it is counted already (itself, or a
-    near-duplicate of a recent one): its window and the window's new count."""
-    spike, key = target.spike, target.watched.key
-    start = window_start(story.at, spike.window)
+) -> int | None:
+    """Count a story in a (spike, key, window) unless it is counted already (itself, or a
+    near-duplicate of a recent one): the window's new count."""
+    spike_id, key, start = group
     if fp is not None:
-        for prior in ledger.recent(spike.id, key, start, MAX_COMPARED):
+        for prior in ledger.recent(spike_id, key, start, MAX_COMPARED):
             if _duplicate(story, fp, prior, alike):
                 return None
-    count = ledger.add(spike.id, key, start, story)
-    return None if count is None else ((spike.id, key, start), count)
+    return ledger.add(spike_id, key, start, story)
 
 
 def _judge(
@@ -287,10 +291,8 @@ def _judge(
     """A surge when the window's count is a spike (and, with ``now``, the window is the
     current one): the window's first alert, or a grown count for its alert."""
     spike, key = target.spike, target.watched.key
-    if count < spike.min_items:
+    if not _in_play(spike, start, count, now):
         return None
-    if now is not None and not start <= now < start + timedelta(seconds=spike.window):
-        return None  # counted for its own window, which is not the one to alert on
     mean = _mean(spike, key, start, ledger)
     if mean is None or count < spike.factor * mean:
         return None
@@ -306,12 +308,28 @@ def _judge(
     return Surge(spike, target.watched, start, count, mean, first)
 
 
-def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:
-    """The usual count per window before the window at ``start``: over the baseline, or
-    over the part of it the spike has counted; None when it counted none of it."""
+def _in_play(spike: Spike, start: datetime, count: int, now: datetime | None) -> bool:
+    """Whether a window with ``count`` may fire: it holds ``min_items`` and (with ``now``)
+    is the current window, not one an old item was counted for."""
+    if count < spike.min_items:
+        return False
+    return now is None or start <= now < start + timedelta(seconds=spike.window)
+
+
+def _baseline(spike: Spike, start: datetime, ledger: Ledger) -> tuple[datetime, int] | None:
+    """Where the baseline before the window at ``start`` begins, and how many windows it
+    holds: the whole baseline, or the part of it the spike has counted; None when it
+    counted none of it."""
     since = ledger.since(spike.id)
     if since is None or since >= start:
         return None
     counted = min(spike.baseline_windows, round((start - since).total_seconds() / spike.window))
-    baseline_start = start - timedelta(seconds=spike.window * counted)
-    return ledger.total(spike.id, key, baseline_start, start) / max(1, counted)
+    return start - timedelta(seconds=spike.window * counted), counted
+
+
+def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:
+    """The usual count per window before the window at ``start`` (see ``_baseline``)."""
+    baseline = _baseline(spike, start, ledger)
+    if baseline is None:
+        return None
+    return ledger.total(spike.id, key, baseline[0], start) / max(1, baseline[1])

@@ -41,6 +41,9 @@ class MemoryLedger:
     def flush(self) -> None:
         return None  # written as it goes
 
+    def prefetch_totals(self, ranges: Sequence[tuple[str, str, datetime, datetime]]) -> None:
+        return None  # summed when asked
+
     def _window(self, spike_id: str, key: str, start: datetime) -> _Window:
         return self._windows.setdefault((spike_id, key), {}).setdefault(start, _Window())
 

@@ -31,7 +31,7 @@ from bot.store.codec import bounded
 from bot.store.leases import db_now
 from bot.store.spike_memo import SpikeMemo, StoryId, story_id
 from bot.store.spike_reads import newest_stories, story_rows, window_counts, window_stories
-from bot.store.sql import insert_ignore, write_many
+from bot.store.sql import chunks, insert_ignore, write_many
 from bot.store.tables import spike_alerts, spike_counts, spike_hits, spike_stories
 
 LOCK_BUCKETS = 4096
@@ -69,6 +69,7 @@ class SqlLedger:
         self._stories: dict[StoryId, dict[str, object]] = {}  # new story rows, not written
         self._hits: list[dict[str, object]] = []  # new hit rows, not written
         self._since: dict[str, datetime | None] = {}  # per spike, once read
+        self._totals: dict[tuple[str, str, datetime, datetime], int] = {}  # until the next add
 
     def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
         if self._conn.dialect.name != "postgresql":
@@ -123,6 +124,7 @@ class SqlLedger:
         if ident in self._known or (group, ident) in self._added:
             return None
         self._added.add((group, ident))
+        self._totals.clear()
         window = self._window(group)
         if spike_id in self._since:
             first = self._since[spike_id]
@@ -172,7 +174,32 @@ class SqlLedger:
             if not window.dirty:
                 self._memo.remember(group, window.count, window.recent)
 
+    def prefetch_totals(self, ranges: Sequence[tuple[str, str, datetime, datetime]]) -> None:
+        wanted = [r for r in ranges if r not in self._totals]
+        if not wanted:
+            return
+        self.flush()
+        found = dict.fromkeys(wanted, 0)
+        by_pair: dict[tuple[str, str], list[tuple[str, str, datetime, datetime]]] = {}
+        for r in wanted:
+            by_pair.setdefault((r[0], r[1]), []).append(r)
+        c = spike_counts.c
+        for keys in chunks(sorted({r[1] for r in wanted})):
+            query = select(c.spike_id, c.key, c.window_start, c.count).where(
+                c.spike_id.in_(sorted({r[0] for r in wanted})),
+                c.key.in_(keys),
+                c.window_start >= min(r[2] for r in wanted),
+                c.window_start < max(r[3] for r in wanted),
+            )
+            for spike_id, key, at, count in self._conn.execute(query):
+                for r in by_pair.get((spike_id, key), ()):
+                    if r[2] <= at < r[3]:
+                        found[r] += int(count)
+        self._totals.update(found)
+
     def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
+        if (spike_id, key, start, end) in self._totals:
+            return self._totals[(spike_id, key, start, end)]
         if any(
             w.dirty and g[0] == spike_id and g[1] == key and start <= g[2] < end
             for g, w in self._windows.items()

@@ -35,6 +35,8 @@ class Item:
     author: str | None = None
     # The input's own id, as given (a JSON Lines record's ``id``): what a dry run reports.
     source_id: str | int | None = None
+    # ``bot.text.preview.preview_text`` of the content, when the parser made it.
+    preview: str | None = None
 
 
 class Hit(NamedTuple):

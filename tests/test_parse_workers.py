@@ -341,3 +341,20 @@ def test_the_service_stops_promptly_while_a_worker_is_busy(
             for pid in workers:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def test_items_carry_their_preview_text_when_asked() -> None:
+    from bot.feeds.parse import parse_feed
+    from bot.text.preview import preview_text
+    from tests.fakes.feedserver import rss_document
+
+    body = "<p>Overnight, the harbour of <b>Sevastopol</b> was quiet.</p>" + "<p>Ｘ</p>" * 3000
+    doc = rss_document([{"title": "T", "link": "https://x.example/1", "description": body}])
+    plain = parse_feed(doc, feed_id="f")
+    previewed = parse_feed(doc, feed_id="f", previews=True)
+    assert [i.preview for i in plain.items] == [None]
+    [item] = previewed.items
+    assert item.preview == preview_text(item.content)
+    assert item.preview.startswith("Overnight, the harbour of Sevastopol was quiet.")
+    assert "Ｘ" not in item.preview and len(item.preview) <= 2000  # normalized, and cut
+    assert previewed.items[0].content == plain.items[0].content

@@ -450,3 +450,33 @@ async def test_reloaded_rules_get_the_watches_compiled_before_the_swap(rig: Rig)
     assert compiled.base is fresh.matcher and len(compiled) == 2 and compiled.unfolded == 0
     await rig.publish("A missile treaty")
     assert len(rig.alerts(USER)) == 1 and len(rig.alerts(OTHER)) == 1
+
+
+async def test_a_new_feeds_backlog_is_previewed_by_its_body(rig: Rig) -> None:
+    """A first poll marks a new feed's backlog seen without matching it; the parser
+    workers make its preview text, so a watch added later counts it by its body."""
+    backlog = [
+        {
+            "title": f"Morning briefing {n}",
+            "link": f"https://c.example/backlog/{n}",
+            "guid": f"c-backlog-{n}",
+            "description": f"<p>Overnight, {place} was quiet.</p><p>More at eight.</p>",
+        }
+        for n, place in enumerate(["the harbour of Sevastopol", "Kharkiv", "Odesa"])
+    ]
+    rig.server.route("/c.xml", rss_document(backlog))
+    asked: list[bool] = []
+    parse = rig.pipeline.parsers.parse
+
+    async def spy(body: bytes, **kwargs: Any) -> Any:
+        asked.append(bool(kwargs.get("previews")))
+        return await parse(body, **kwargs)
+
+    rig.pipeline.parsers.parse = spy  # type: ignore[method-assign]
+    report = await rig.pipeline.poll_feed(rig.feed("c"), on_schedule=False)
+    assert report.ok and report.alerts == 0
+    await rig.publish("Evening briefing", fid="c", body="<p>Sevastopol again.</p>")
+    assert asked == [True, False]  # previews asked of the first poll only
+    reply = await rig.bot.say("/watch sevastopol")
+    assert "In the last 7 days it would have caught 2 items:" in reply.text
+    assert "• Morning briefing 0" in reply.text

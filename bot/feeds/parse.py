@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import xml.sax
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import feedparser
@@ -25,6 +26,7 @@ from bot.feeds.safety import safe_xml
 from bot.feeds.sniff import html_page_error
 from bot.models import ParsedFeed
 from bot.text.html import html_to_line
+from bot.text.preview import preview_text
 
 _DATE_KEYS = ("published", "updated", "created")
 _PARSED_DATE_KEYS = ("published_parsed", "updated_parsed", "created_parsed")
@@ -93,9 +95,26 @@ _bound_author_email_search()
 
 
 def parse_feed(
-    body: bytes, *, feed_id: str, url: str = "", headers: Mapping[str, str] | None = None
+    body: bytes,
+    *,
+    feed_id: str,
+    url: str = "",
+    headers: Mapping[str, str] | None = None,
+    previews: bool = False,
 ) -> ParsedFeed:
-    """Parse one feed document. Raises ``ParseError`` when it is not a usable feed."""
+    """Parse one feed document. Raises ``ParseError`` when it is not a usable feed.
+
+    With ``previews``, each item carries its watch-preview text (``Item.preview``): what
+    a new feed's backlog needs, made here in the parser workers, not in the process that
+    ingests it."""
+    parsed = _parse(body, feed_id=feed_id, url=url, headers=headers)
+    if not previews:
+        return parsed
+    items = tuple(replace(i, preview=preview_text(i.content)) for i in parsed.items)
+    return replace(parsed, items=items)
+
+
+def _parse(body: bytes, *, feed_id: str, url: str, headers: Mapping[str, str] | None) -> ParsedFeed:
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if not body.strip():
         raise ParseError("not a feed: the document is empty")

@@ -102,10 +102,23 @@ class FeedParsers:
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     async def parse(
-        self, body: bytes, *, feed_id: str, url: str = "", headers: Mapping[str, str] | None = None
+        self,
+        body: bytes,
+        *,
+        feed_id: str,
+        url: str = "",
+        headers: Mapping[str, str] | None = None,
+        previews: bool = False,
     ) -> ParsedFeed:
         """``parse_feed`` of the document, in a worker when there are any."""
-        job = partial(parse_feed, body, feed_id=feed_id, url=url, headers=dict(headers or {}))
+        job = partial(
+            parse_feed,
+            body,
+            feed_id=feed_id,
+            url=url,
+            headers=dict(headers or {}),
+            previews=previews,
+        )
         if self.processes == 0:
             return await asyncio.to_thread(job)
         try:

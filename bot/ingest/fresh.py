@@ -9,13 +9,8 @@ from datetime import UTC, datetime
 from bot.feeds.identity import canonical_link, guid_key, link_key
 from bot.models import Item
 from bot.store import Store
-from bot.store.watches import RECENT_TEXT_CHARS, RecentItem
-from bot.text.html import html_to_text
-from bot.text.normalize import normalize
-
-# A backlog item's text is made plain from this much of its HTML: what a preview keeps
-# (``bot.store.watches.RECENT_TEXT_CHARS``) with room for markup.
-RECENT_SOURCE_CHARS = 20_000
+from bot.store.watches import RecentItem
+from bot.text.preview import preview_text
 
 
 def fresh_items(store: Store, feed_id: str, items: Sequence[Item]) -> list[Item]:
@@ -64,14 +59,13 @@ def oldest_first(items: Sequence[Item]) -> list[Item]:
 
 def recent(items: Sequence[Item], texts: dict[str, str], now: datetime) -> list[RecentItem]:
     """New items with the start of their normalized text (case kept), for watch previews:
-    matching normalized the matched ones already; the others, a new feed's backlog, are
-    normalized here."""
+    matching normalized the matched ones already, the parser workers a new feed's
+    backlog (``Item.preview``); anything else is normalized here."""
     out = []
     for item in items:
-        text = texts.get(item.key)
+        text = texts.get(item.key) or item.preview
         if text is None:
-            plain = html_to_text(item.content[:RECENT_SOURCE_CHARS])[:RECENT_TEXT_CHARS]
-            text = normalize(plain, casefold=False)
+            text = preview_text(item.content)
         out.append(RecentItem(item.feed_id, item.key, item.title, item.link, text, now))
     return out
 

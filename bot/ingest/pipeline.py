@@ -215,7 +215,12 @@ class Pipeline:
                 log.debug("feed_not_modified", extra={"feed_id": feed.id})
                 return PollReport(feed.id, ok=True, not_modified=True, notices=notices)
             parsed = await self.parsers.parse(
-                result.body, feed_id=feed.id, url=result.url, headers=result.headers
+                result.body,
+                feed_id=feed.id,
+                url=result.url,
+                headers=result.headers,
+                # A first poll ingests the backlog unmatched: the workers make its previews.
+                previews=state.first_success is None,
             )
         except FeedError as exc:
             return await self._io(

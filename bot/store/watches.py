@@ -28,9 +28,10 @@ from bot.store.codec import (
 )
 from bot.store.sql import insert_many_ignore
 from bot.store.tables import mutes, recent_items, watch_version, watches
+from bot.text.preview import PREVIEW_CHARS
 
 RECENT_DAYS = 7
-RECENT_TEXT_CHARS = 2000
+RECENT_TEXT_CHARS = PREVIEW_CHARS
 RECENT_LIMIT = 10_000
 
 

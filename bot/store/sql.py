@@ -14,8 +14,12 @@ CHUNK = 500
 
 
 def _insert(conn: Connection, table: Table) -> Any:
+    return _insert_for(conn.dialect, table)
+
+
+def _insert_for(dialect: Dialect, table: Table) -> Any:
     # Both dialects spell ON CONFLICT the same way, but each needs its own construct.
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    module = postgresql if dialect.name == "postgresql" else sqlite
     return module.insert(table)
 
 
@@ -78,8 +82,7 @@ def _compiled(
 ) -> tuple[str, tuple[str, ...], bool, tuple[_Processor, ...]]:
     """The SQL of ``write_many``'s statement, its parameters' order, whether they are
     positional, and each one's bind processor."""
-    module = postgresql if dialect.name == "postgresql" else sqlite
-    stmt = module.insert(table)
+    stmt = _insert_for(dialect, table)
     if update:
         changes = {name: stmt.excluded[name] for name in update}
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=changes)

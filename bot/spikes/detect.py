@@ -222,10 +222,14 @@ class Detector:
         ledger.flush()
         # Each window is judged once, on its count after the batch: counts only grow, so a
         # window that would have fired part-way through fires now, with that count.
-        judged = [(t, g, n) for g, (t, n) in touched.items() if _in_play(t.spike, g[2], n, now)]
-        baselines = ((g, _baseline(t.spike, g[2], ledger)) for t, g, _ in judged)
-        ledger.prefetch_totals([(g[0], g[1], b[0], g[2]) for g, b in baselines if b is not None])
-        found = (_judge(target, group[2], count, ledger, now) for target, group, count in judged)
+        # Only a window that may fire needs its baseline, and the batch's are read at once.
+        judged = [
+            (t, g, n, b)
+            for g, (t, n) in touched.items()
+            if _in_play(t.spike, g[2], n, now) and (b := _baseline(t.spike, g[2], ledger))
+        ]
+        ledger.prefetch_totals([(g[0], g[1], b[0], g[2]) for _, g, _, b in judged])
+        found = (_judge(t, g[2], n, b, ledger) for t, g, n, b in judged)
         return [_final(surge, ledger) for surge in found if surge is not None]
 
     def _place(self, sightings: Sequence[Sighting]) -> list[tuple[Sighting, Target, Group]]:
@@ -286,15 +290,14 @@ def _add(
 
 
 def _judge(
-    target: Target, start: datetime, count: int, ledger: Ledger, now: datetime | None
+    target: Target, start: datetime, count: int, baseline: tuple[datetime, int], ledger: Ledger
 ) -> Surge | None:
-    """A surge when the window's count is a spike (and, with ``now``, the window is the
-    current one): the window's first alert, or a grown count for its alert."""
+    """For a window in play with its ``baseline`` (``_in_play``, ``_baseline``): a surge
+    when its count is ``factor`` times the usual count per window before it, the window's
+    first alert or a grown count for its alert."""
     spike, key = target.spike, target.watched.key
-    if not _in_play(spike, start, count, now):
-        return None
-    mean = _mean(spike, key, start, ledger)
-    if mean is None or count < spike.factor * mean:
+    mean = ledger.total(spike.id, key, baseline[0], start) / max(1, baseline[1])
+    if count < spike.factor * mean:
         return None
     shown = ledger.shown(spike.id, key, start)
     if shown is None:
@@ -325,11 +328,3 @@ def _baseline(spike: Spike, start: datetime, ledger: Ledger) -> tuple[datetime, 
         return None
     counted = min(spike.baseline_windows, round((start - since).total_seconds() / spike.window))
     return start - timedelta(seconds=spike.window * counted), counted
-
-
-def _mean(spike: Spike, key: str, start: datetime, ledger: Ledger) -> float | None:
-    """The usual count per window before the window at ``start`` (see ``_baseline``)."""
-    baseline = _baseline(spike, start, ledger)
-    if baseline is None:
-        return None
-    return ledger.total(spike.id, key, baseline[0], start) / max(1, baseline[1])

@@ -90,13 +90,17 @@ def _hash(shingle: str) -> int:
     return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=4).digest(), "big")
 
 
+def _shingles(compact: str) -> set[str]:
+    """The distinct ``SHINGLE``-character runs of ``compact``."""
+    return {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
+
+
 def _sketch(compact: str) -> tuple[tuple[int, ...], int]:
     """The ``SKETCH`` smallest shingle hashes of ``compact`` and how many distinct there
     are: the values of ``_hash``, computed in bulk. A 4-byte big-endian digest sorts as its
     number does, so the digests are compared as bytes and only the sketch becomes numbers."""
     blake2b = hashlib.blake2b
-    shingles = {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
-    digests = {blake2b(s.encode(), digest_size=4).digest() for s in shingles}
+    digests = {blake2b(s.encode(), digest_size=4).digest() for s in _shingles(compact)}
     smallest = sorted(digests)[:SKETCH]
     return tuple(int.from_bytes(d, "big") for d in smallest), len(digests)
 
@@ -105,8 +109,7 @@ def _crc_sketch(compact: str) -> tuple[tuple[int, ...], int]:
     """``_sketch`` with each shingle hashed by CRC-32 times ``_MIX`` (modulo 2**32): the
     multiplication keeps distinct values distinct and breaks CRC's bit-linear order."""
     crc = zlib.crc32
-    shingles = {compact[i : i + SHINGLE] for i in range(max(0, len(compact) - SHINGLE + 1))}
-    hashes = {(crc(s.encode()) * _MIX) & 0xFFFFFFFF for s in shingles}
+    hashes = {(crc(s.encode()) * _MIX) & 0xFFFFFFFF for s in _shingles(compact)}
     return tuple(sorted(hashes)[:SKETCH]), len(hashes)
 
 

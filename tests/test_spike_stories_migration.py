@@ -17,7 +17,8 @@ from alembic import command
 from sqlalchemy import Column, MetaData, String, Table, Text, func, insert, select, text
 
 from bot.models import Item
-from bot.spikes.detect import Detector, Ledger
+from bot.spikes.detect import Detector
+from bot.spikes.ledger import Ledger
 from bot.spikes.surges import sighting
 from bot.spikes.watch import compile_watch
 from bot.store import Store

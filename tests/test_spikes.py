@@ -18,8 +18,10 @@ import pytest
 from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
-from bot.spikes.detect import Detector, Ledger, Sighting, Story, Surge
+from bot.spikes.detect import Detector
+from bot.spikes.ledger import Ledger
 from bot.spikes.memory import MemoryLedger
+from bot.spikes.model import Sighting, Story, Surge
 from bot.spikes.surges import sighting
 from bot.spikes.watch import SpikeWatch, compile_watch
 from bot.store import Store

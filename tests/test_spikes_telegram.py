@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.delivery.audience import alert_destinations
 from bot.models import Item
 from bot.rules.model import Term, Watched
-from bot.spikes.detect import Detector, Ledger, Story
+from bot.spikes.detect import Detector
+from bot.spikes.ledger import Ledger
+from bot.spikes.model import Story
 from bot.spikes.surges import sighting
 from bot.store import Store
 from bot.telegram.render import utf16_len

@@ -38,8 +38,10 @@ from bot.models import Item
 from bot.rules.load import load_rules
 from bot.rules.model import RuleSet
 from bot.service.parts import make_fetcher
-from bot.spikes.detect import Detector, Sighting, Story, Surge, story_fingerprint
+from bot.spikes.detect import Detector
+from bot.spikes.fingerprints import story_fingerprint
 from bot.spikes.memory import MemoryLedger
+from bot.spikes.model import Sighting, Story, Surge
 from bot.spikes.watch import SpikeWatch, compile_watch
 from bot.spikes.windows import window_start
 

@@ -17,7 +17,7 @@ from bot.models import Alert, FeedState, Item, ItemMatch, TopicMatch
 from bot.rules.book import RuleBook, Rules
 from bot.rules.model import FeedRule
 from bot.rules.watchset import WatchHit
-from bot.spikes.detect import Sighting
+from bot.spikes.model import Sighting
 from bot.store import Store
 from bot.store.watches import RECENT_TEXT_CHARS, WatchRow
 from bot.telegram.render import topic_alert, watch_alert

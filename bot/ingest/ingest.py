@@ -18,7 +18,7 @@ from bot.ingest.state import plan, record_success
 from bot.models import Alert, FeedState, FetchResult, Item, ParsedFeed
 from bot.rules.book import Rules
 from bot.rules.model import FeedRule
-from bot.spikes.detect import Sighting
+from bot.spikes.model import Sighting
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from bot.rules.evaluate import PatternHits
 from bot.rules.match import Prepared
 from bot.rules.model import FeedRule
 from bot.spikes import surges
-from bot.spikes.detect import Sighting
+from bot.spikes.model import Sighting
 from bot.store.store import SpikeCount
 
 

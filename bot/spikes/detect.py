@@ -18,173 +18,28 @@ For each item and each (spike, watched key) it hits:
    in the store, so across pollers and restarts); later, while the window lasts, a count
    that grew by ``GROWTH`` since the one shown gives an update of that alert, not a new one.
 
-A ledger is the store inside the poll's write transaction, or ``bot.spikes.memory``. Cost
-per item: a few ledger calls per key it hits; the baseline is summed only when a count
-reaches ``min_items``.
+A ledger (``bot.spikes.ledger``) is the store inside the poll's write transaction, or
+``bot.spikes.memory``. Cost per item: a few ledger calls per key it hits; the baseline is
+summed only when a count reaches ``min_items``. What it takes and gives is in
+``bot.spikes.model``; how stories are fingerprinted and compared, ``bot.spikes.fingerprints``.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Protocol
 
-from bot.rules.match import PreparedField
-from bot.rules.model import Spike, Watched
+from bot.rules.model import Spike
+from bot.spikes.fingerprints import decoded, surely_apart
+from bot.spikes.ledger import MAX_COMPARED, Ledger
+from bot.spikes.model import Group, Sighting, Story, Surge
 from bot.spikes.watch import SpikeWatch, Target
 from bot.spikes.windows import window_start
 from bot.text import cluster
 
-MAX_COMPARED = 30  # recent stories of a window an item is compared with for near-duplicates
 GROWTH = 0.25  # an alert is updated when its count grew by a quarter (and at least 1)
-# A story is recognised by its title and the lead of its body: syndicated copies and other
-# editions share the lead, and fingerprinting a 100 kB body for every item that names a
-# watched entity would cost more than the rest of its ingest.
-LEAD_CHARS = 300
-
-Group = tuple[str, str, datetime]  # spike id, key, window start
-
-
-@dataclass(frozen=True, slots=True)
-class Story:
-    """One item as a spike counts it."""
-
-    feed_id: str
-    item_key: str
-    at: datetime  # placed in time: published, else first seen
-    title: str
-    link: str
-    source: str  # the feed's display name
-    fingerprint: str | None = None  # ``cluster.encode`` of the item
-    ident: str | int | None = None  # what the dry run reports (the input's id, else link)
-
-
-@dataclass(frozen=True, slots=True)
-class Sighting:
-    """An item and the watched keys it hits."""
-
-    story: Story
-    keys: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Surge:
-    """A window in which coverage of a watched thing surged."""
-
-    spike: Spike
-    watched: Watched
-    window_start: datetime
-    count: int
-    mean: float  # the usual count per window
-    first: bool  # the window's first alert; else its count grew since the alert
-    stories: tuple[Story, ...] = field(default=(), compare=False)  # the window's, oldest first
-
-    @property
-    def window_end(self) -> datetime:
-        return self.window_start + timedelta(seconds=self.spike.window)
-
-    @property
-    def key(self) -> tuple[str, str, datetime]:
-        return (self.spike.id, self.watched.key, self.window_start)
-
-
-class Ledger(Protocol):
-    """Counts per (spike, key, window), the stories counted, and the alerts given."""
-
-    def lock(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Hold (spike, key) until the batch is written: one counter at a time for each."""
-
-    def prefetch(self, groups: Sequence[Group], stories: Sequence[tuple[Group, Story]]) -> None:
-        """What a batch will ask about, read at once (a ledger may ignore it)."""
-
-    def flush(self) -> None:
-        """Write what the batch counted (a ledger may write as it goes)."""
-
-    def recent(self, spike_id: str, key: str, start: datetime, limit: int) -> list[Story]:
-        """The newest ``limit`` stories counted in the window starting at ``start``."""
-
-    def add(self, spike_id: str, key: str, start: datetime, story: Story) -> int | None:
-        """Count ``story`` in the window; the window's new count, or None if it was counted."""
-
-    def prefetch_totals(self, ranges: Sequence[tuple[str, str, datetime, datetime]]) -> None:
-        """The (spike, key, start, end) sums ``total`` will be asked for, read at once (a
-        ledger may ignore it)."""
-
-    def total(self, spike_id: str, key: str, start: datetime, end: datetime) -> int:
-        """The sum of the counts of the windows starting in [start, end)."""
-
-    def since(self, spike_id: str) -> datetime | None:
-        """The start of the first window the spike counted anything in (what it knows)."""
-
-    def stories(self, spike_id: str, key: str, start: datetime) -> list[Story]:
-        """Every story counted in the window, oldest first."""
-
-    def shown(self, spike_id: str, key: str, start: datetime) -> int | None:
-        """The count the window's alert shows, or None when it has none."""
-
-    def show(self, spike_id: str, key: str, start: datetime, count: int, first: bool) -> bool:
-        """Record the alert (``first``) or its new count; False when another got there."""
-
-
-def story_fingerprint(title: str, body: PreparedField) -> str:
-    """``cluster.encode`` of the fingerprint spikes compare: the title and the first
-    ``LEAD_CHARS`` characters of the body, from the body's normalized text (the matcher
-    made it already)."""
-    lead = body.folded[: bisect.bisect_left(body.folded_map, LEAD_CHARS)]
-    fp = cluster.lead_fingerprint(title, lead)
-    text = cluster.encode(fp)
-    _remember(text, fp)  # the batch compares it next: no need to decode what was encoded
-    return text
-
-
-_DECODED: dict[str, cluster.Fingerprint | None] = {}
-_DECODED_MAX = 8192  # about two polls' worth of stories and their windows' recent ones
-
-
-def _remember(text: str, fp: cluster.Fingerprint | None) -> None:
-    if len(_DECODED) >= _DECODED_MAX:
-        del _DECODED[next(iter(_DECODED))]  # the oldest entry
-    _DECODED[text] = fp
-
-
-def _decoded(text: str) -> cluster.Fingerprint | None:
-    if text in _DECODED:
-        return _DECODED[text]
-    fp = cluster.decode(text)
-    _remember(text, fp)
-    return fp
-
-
-@lru_cache(maxsize=4096)
-def _sketch(text: str) -> frozenset[int]:
-    fp = _decoded(text)
-    return frozenset(fp.sketch) if fp is not None else frozenset()
-
-
-def _surely_apart(a: str, b: str) -> bool:
-    """Two long bodies sharing fewer sketch hashes than ``cluster.BODY_WITH_TITLE`` of a
-    sketch cannot reach that similarity (the estimate counts shared hashes among the
-    ``SKETCH`` smallest of the union), so ``cluster.near_duplicate`` would say no: a set
-    intersection instead of its sort, for most of the pairs a busy window compares."""
-    fa, fb = _decoded(a), _decoded(b)
-    if fa is None or fb is None or min(fa.size, fb.size) < cluster.MIN_SHINGLES:
-        return False
-    if fa.scheme != fb.scheme:
-        return False
-    k = min(cluster.SKETCH, len(fa.sketch), len(fb.sketch))
-    return len(_sketch(a) & _sketch(b)) < cluster.BODY_WITH_TITLE * k
-
-
-def place(published: datetime | None, first_seen: datetime) -> datetime:
-    """Where an item sits in time: published, else first seen; never after first seen (a
-    date in the future is a feed's error, and must not open a window not yet begun)."""
-    if published is None:
-        return first_seen
-    return min(published, first_seen)
 
 
 def grown_enough(shown: int, count: int) -> bool:
@@ -215,7 +70,7 @@ class Detector:
             if sighting is not current:  # the pairs of one sighting come together
                 current, alike = sighting, {}
                 story = sighting.story
-                fp = _decoded(story.fingerprint) if story.fingerprint else None
+                fp = decoded(story.fingerprint) if story.fingerprint else None
             count = _add(group, story, fp, alike, ledger)
             if count is not None:
                 touched[group] = (target, count)
@@ -263,10 +118,10 @@ def _duplicate(
     if ident == (story.feed_id, story.item_key):
         return False  # itself (counted under this key before): ``add`` tells
     if ident not in alike:
-        known = _decoded(prior.fingerprint) if prior.fingerprint else None
+        known = decoded(prior.fingerprint) if prior.fingerprint else None
         alike[ident] = (
             known is not None
-            and not _surely_apart(prior.fingerprint or "", story.fingerprint or "")
+            and not surely_apart(prior.fingerprint or "", story.fingerprint or "")
             and cluster.near_duplicate(known, fp)
         )
     return alike[ident]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.spikes.detect import Group, Story
+from bot.spikes.model import Group, Story
 
 _Pair = tuple[str, str]
 
@@ -26,7 +26,7 @@ class _Window:
 
 
 class MemoryLedger:
-    """``bot.spikes.detect.Ledger`` in dictionaries."""
+    """``bot.spikes.ledger.Ledger`` in dictionaries."""
 
     def __init__(self) -> None:
         self._windows: dict[_Pair, dict[datetime, _Window]] = {}

@@ -19,16 +19,12 @@ from bot.delivery.audience import AudienceStore, alert_destinations
 from bot.delivery.digest import next_slot
 from bot.models import Alert, Destination, Item
 from bot.rules.match import Prepared
-from bot.spikes.detect import (
-    Detector,
-    Ledger,
-    Sighting,
-    Story,
-    Surge,
-    place,
-    story_fingerprint,
-)
+from bot.spikes.detect import Detector
+from bot.spikes.fingerprints import story_fingerprint
+from bot.spikes.ledger import Ledger
+from bot.spikes.model import Sighting, Story, Surge
 from bot.spikes.watch import SpikeWatch
+from bot.spikes.windows import place
 from bot.telegram.render_spike import spike_alert
 
 SPIKE_FEED = "spikes:"  # the outbox's feed id for spike alerts: never a feed's id (":")

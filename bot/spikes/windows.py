@@ -1,4 +1,5 @@
-"""Windows aligned to UTC, and how a window and a usual rate read in an alert."""
+"""Windows aligned to UTC, where an item sits in time, and how a window and a usual rate
+read in an alert."""
 
 from __future__ import annotations
 
@@ -12,6 +13,14 @@ def window_start(at: datetime, window: float) -> datetime:
     UTC midnight of 1 January 1970, so every process names the same window alike."""
     seconds = (at - _EPOCH).total_seconds()
     return _EPOCH + timedelta(seconds=(seconds // window) * window)
+
+
+def place(published: datetime | None, first_seen: datetime) -> datetime:
+    """Where an item sits in time: published, else first seen; never after first seen (a
+    date in the future is a feed's error, and must not open a window not yet begun)."""
+    if published is None:
+        return first_seen
+    return min(published, first_seen)
 
 
 def describe_window(window: float) -> str:

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from bot.spikes.detect import Group, Story
+from bot.spikes.model import Group, Story
 from bot.store.codec import bounded_key
 
 StoryId = tuple[str, str]  # feed id, item key (bounded)

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, and_, func, select
 from sqlalchemy.sql import ColumnElement
 
-from bot.spikes.detect import MAX_COMPARED, Group, Story
+from bot.spikes.ledger import MAX_COMPARED
+from bot.spikes.model import Group, Story
 from bot.store.spike_memo import SpikeMemo, StoryId
 from bot.store.sql import chunks
 from bot.store.tables import spike_counts, spike_hits, spike_stories

@@ -1,6 +1,6 @@
 """Spike counts in the store: the detector's ledger inside a poll's write transaction.
 
-``SqlLedger`` is ``bot.spikes.detect.Ledger`` on one connection. Counting an item stores
+``SqlLedger`` is ``bot.spikes.ledger.Ledger`` on one connection. Counting an item stores
 its story once (``spike_stories``: title, link, fingerprint; its primary key makes a
 retried poll or a second poller count it once), a narrow row per (spike, key, window) it
 counts in (``spike_hits``), and an upsert of each window's count; nothing reads history
@@ -25,7 +25,8 @@ from sqlalchemy import Connection, func, select, text, update
 from sqlalchemy.sql import ColumnElement
 
 from bot.models import Destination
-from bot.spikes.detect import MAX_COMPARED, Group, Story
+from bot.spikes.ledger import MAX_COMPARED
+from bot.spikes.model import Group, Story
 from bot.store import mutes, subscriptions
 from bot.store.codec import bounded
 from bot.store.leases import db_now

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery.kinds import SpikeAlert, SpikeStory
 from bot.models import Button, Message
 from bot.rules.model import Watched
-from bot.spikes.detect import Story
+from bot.spikes.model import Story
 from bot.spikes.windows import describe_rate, describe_window
 from bot.telegram.doc import MAX_MESSAGE_UNITS, Doc, one_line, safe_url, utf16_len
 from bot.telegram.protocol import topic_ref

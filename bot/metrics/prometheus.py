@@ -28,7 +28,7 @@ from bot.metrics.server import MetricsServer
 if TYPE_CHECKING:
     from bot.metrics.recorder import Recorder
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.metrics")  # the logger name its events have always had
 
 
 class Metrics:

@@ -1,8 +1,8 @@
 """What the Telegram updates reader hands to the command logic, and what it gets back.
 
-``bot.telegram.updates`` turns Telegram updates into calls on a ``CommandHandler`` and
-its ``Reply`` values into Bot API calls; the handler (``bot.control.Control``) never sees
-python-telegram-bot. Plain data only: no I/O here.
+``bot.telegram.application`` turns Telegram updates into calls on a ``CommandHandler``
+and its ``Reply`` values into Bot API calls; the handler (``bot.control.Control``) never
+sees python-telegram-bot. Plain data only: no I/O here.
 """
 
 from __future__ import annotations

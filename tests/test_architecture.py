@@ -297,3 +297,89 @@ def test_store_is_made_of_every_area() -> None:
             and cls.__module__ == module.__name__
         }
     assert set(Store.__bases__) == areas
+
+
+# A package split into parts: each module of a list imports only the listed modules after
+# it (its other modules are free), so the parts read from the top down and never import
+# the package's ``__init__``, which presents them.
+PARTS_IMPORT_DOWN: dict[str, list[str]] = {
+    "bot.spikes": ["surges", "detect", "fingerprints", "ledger", "model"],
+    "bot.metrics": ["__init__", "prometheus", "recorder", "series", "health", "labels", "server"],
+    "bot.telegram": ["updates", "application", "answers", "inbound", "protocol"],
+    "bot.feeds": ["workers", "parse_worker", "parse"],
+}
+
+
+def _part(package: str, module: str) -> str | None:
+    if module == package:
+        return "__init__"
+    head, _, name = module.rpartition(".")
+    return name if head == package else None
+
+
+@pytest.mark.parametrize(
+    ("package", "path"),
+    [
+        (package, BOT.parent.joinpath(*package.split("."), f"{name}.py"))
+        for package, names in PARTS_IMPORT_DOWN.items()
+        for name in names
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.stem,
+)
+def test_the_parts_of_a_split_package_import_down(package: str, path: Path) -> None:
+    order = PARTS_IMPORT_DOWN[package]
+    me = path.stem
+    for imported in imports_of(path):
+        theirs = _part(package, imported)
+        if theirs is None or theirs not in order:
+            continue
+        assert order.index(theirs) > order.index(me), (
+            f"{module_name(path)} imports {imported}: in {package} a part imports only "
+            f"those after it ({' → '.join(order)})"
+        )
+
+
+def test_ledgers_keep_to_the_contract_not_the_detector() -> None:
+    """The store's spike ledger and the dry run's keep to ``bot.spikes.ledger`` with the
+    data of ``bot.spikes.model``; neither imports the detector that asks them."""
+    ledgers = [*(BOT / "store").rglob("*.py"), BOT / "spikes" / "memory.py"]
+    for path in ledgers:
+        assert "bot.spikes.detect" not in imports_of(path), module_name(path)
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The ``bot`` modules ``path`` imports when it runs: not those under TYPE_CHECKING."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = []
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {
+                f"{node.module}.{a.name}" if _is_module(node.module, a.name) else node.module
+                for a in node.names
+            }
+    return {name for name in found if name.split(".")[0] == "bot"}
+
+
+def test_no_import_cycles() -> None:
+    """No module imports, through others, itself: splitting a module must not tie its
+    parts back together (imports for type checking only are left out)."""
+    graph = {module_name(p): _runtime_imports(p) for p in modules()}
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        if module in path:
+            cycle = [*path[path.index(module) :], module]
+            raise AssertionError("import cycle: " + " → ".join(cycle))
+        if module in done or module not in graph:
+            return
+        for imported in sorted(graph[module] - {module}):
+            visit(imported, [*path, module])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

@@ -94,7 +94,7 @@ def test_without_process_support_it_parses_in_threads(monkeypatch: pytest.Monkey
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("[Errno 38] Function not implemented")  # as with no /dev/shm
 
-    monkeypatch.setattr("bot.feeds.workers._Worker", refuse)
+    monkeypatch.setattr("bot.feeds.workers.ParseWorker", refuse)
     parsers = FeedParsers(2)
     got = asyncio.run(parsers.parse(RSS, feed_id="wire"))
     assert len(got.items) == 2 and parsers.processes == 0

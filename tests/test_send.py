@@ -13,7 +13,7 @@ from bot.errors import (
     TokenRejected,
 )
 from bot.models import Button, Destination, Message
-from bot.telegram import send, updates
+from bot.telegram import answers, send
 from bot.telegram.send import TelegramSink
 from tests.fakes.telegram import FakeTelegram
 
@@ -162,9 +162,9 @@ async def test_unreachable_server_is_retry_later() -> None:
 
 def test_command_replies_share_the_senders_keyboard_and_not_modified_check() -> None:
     # One definition of each, so alerts and command replies cannot drift apart.
-    assert updates.markup is send.markup
-    assert updates.NOT_MODIFIED is send.NOT_MODIFIED
-    assert not hasattr(updates, "_markup") and not hasattr(updates, "_NOT_MODIFIED")
+    assert answers.markup is send.markup
+    assert answers.NOT_MODIFIED is send.NOT_MODIFIED
+    assert not hasattr(answers, "_markup") and not hasattr(answers, "_NOT_MODIFIED")
     keyboard = send.markup(MESSAGE)
     assert keyboard is not None
     assert [[b.text for b in row] for row in keyboard.inline_keyboard] == [

@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
-from bot.rules.match import PreparedField
 from bot.rules.model import Spike, Watched
+from bot.rules.prepare import PreparedField
 from bot.spikes.watch import SpikeWatch, Target
 from bot.spikes.windows import window_start
 from bot.text import cluster

@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,
     "bot.rules.edit": ADAPTER,
+    "bot.rules.rulefile": ADAPTER,
     "bot.rules.bounded": ADAPTER,
     "bot.telegram": ADAPTER,
     "bot.telegram.doc": PURE,
@@ -188,6 +189,39 @@ def test_the_pipeline_stages_import_down_the_poll() -> None:
             assert theirs in order and order.index(theirs) > order.index(me), (
                 f"bot.ingest.{me} imports {imported}: a stage imports only those after "
                 f"it ({' → '.join(order)}); name a new stage's place in ``order``"
+            )
+
+
+# The matcher's modules in ``bot.rules``, from the top down: the watches' and the topics'
+# matchers; the scan of an item's fields, the topics' plans and the prepared fields they
+# build on; the index of the patterns, then what it is made of; a pattern last.
+MATCHER_ORDER = [
+    "watchset",
+    "match",
+    "scan",
+    "plan",
+    "prepare",
+    "index",
+    "spans",
+    "automaton",
+    "shape",
+    "pieces",
+    "words",
+    "patterns",
+]
+
+
+def test_the_matcher_modules_import_down() -> None:
+    """Each of the matcher's modules imports only those below it in ``MATCHER_ORDER``: one
+    job a module, and no cycle among them."""
+    for me in MATCHER_ORDER:
+        for imported in imports_of(BOT / "rules" / f"{me}.py"):
+            theirs = imported.removeprefix("bot.rules.")
+            if theirs == imported or theirs not in MATCHER_ORDER:
+                continue
+            assert MATCHER_ORDER.index(theirs) > MATCHER_ORDER.index(me), (
+                f"bot.rules.{me} imports {imported}: a matcher module imports only those "
+                f"below it ({' → '.join(MATCHER_ORDER)}); name a new module's place there"
             )
 
 

@@ -71,8 +71,6 @@ _ExactRow = tuple[bool, int, int, int, str | None, int]
 _PieceRow = tuple[int, int, str, int, int, int]
 # What one key of the word shape stands for: its exact patterns and fuzzy pieces, apart.
 _Shaped = tuple[tuple[_ExactRow, ...], tuple[_PieceRow, ...]]
-
-
 _Plain = list[tuple[int, int]]  # (pattern id, _PLAIN or _WILD_PLAIN)
 
 

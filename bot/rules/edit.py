@@ -2,7 +2,7 @@
 
 A feed is edited in whichever file holds it; a new feed goes to the file that holds the
 feeds list (``feeds.yaml`` first), or to a new ``feeds.yaml``. Only the edited feed's
-lines change, its neighbours' comments and blank lines stay where they belong; the file is
+lines change; its neighbours' comments and blank lines stay where they belong. The file is
 read, validated with the whole directory and written atomically by ``bot.rules.rulefile``.
 Every function raises ``RulesError`` when the edit cannot be made, saying why.
 """

@@ -226,14 +226,17 @@ def new_items_cycle(
 
 @contextmanager
 def feedparser_as_shipped() -> Iterator[None]:
-    """feedparser without the faster Windows-1252 table ``bot.feeds.parse`` gives it: the
+    """feedparser without the faster Windows-1252 repair ``bot.feeds.feedparser_tuning``
+    gives it (its table, and its ``pop`` that repairs only text with a C1 control): the
     baseline is feedparser as a user installs it."""
-    ours = feedparser.mixin._cp1252
+    mixin = feedparser.mixin._FeedParserMixin
+    table, pop = feedparser.mixin._cp1252, mixin.pop
     feedparser.mixin._cp1252 = feedparser.html._cp1252
+    mixin.pop = getattr(pop, "__wrapped__", pop)
     try:
         yield
     finally:
-        feedparser.mixin._cp1252 = ours
+        feedparser.mixin._cp1252, mixin.pop = table, pop
 
 
 def baseline_not_modified(base: str, feeds: int) -> Run:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.main import build_parser
+from bot.cli.arguments import build_parser
 from bot.config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text.html import html_to_line, html_to_text, page_title
+from bot.text.html import (
+    _BLOCK_TAGS,
+    _SKIP_TAGS,
+    _VOID_TAGS,
+    cut_footer,
+    html_to_line,
+    html_to_text,
+    page_title,
+    text_start,
+    tidy,
+)
+from bot.text.preview import PREVIEW_CHARS, PREVIEW_SOURCE_CHARS
 
 
 @pytest.mark.parametrize(
@@ -30,6 +45,21 @@ from bot.text.html import html_to_line, html_to_text, page_title
         pytest.param("<table><tr><td>a</td><td>b</td></tr></table>", "a b", id="table-cells"),
         pytest.param("<pre>a\nb</pre>", "a\nb", id="pre-keeps-lines"),
         pytest.param("<p>unclosed <b>bold", "unclosed bold", id="unclosed-tags"),
+        pytest.param("<img alt=\"a > b\">x<p title='>'>y", "x\ny", id="quoted-gt-in-attribute"),
+        pytest.param('a<a href="u" target="_blank"" rel="n">b</a>', "ab", id="stray-quote"),
+        pytest.param("<P>one</P><DIV>two<BR/>three</DIV>", "one\ntwo\nthree", id="upper-case"),
+        pytest.param("a<p/>b<div />c", "a\nb\nc", id="self-closing-blocks"),
+        pytest.param("a<!-- <p>hidden</p> -->b", "ab", id="comment-with-tags"),
+        pytest.param("a<![CDATA[x]]>b<!DOCTYPE html><?pi x?>c", "abc", id="declarations"),
+        pytest.param("a<SCRIPT>x</p>y</Script >b", "ab", id="script-any-case"),
+        pytest.param("a<style>p{}", "a", id="unterminated-style"),
+        pytest.param(
+            "a<noscript><script>x</noscript></script>b</noscript>c", "ac", id="raw-in-skip"
+        ),
+        pytest.param("a</ p>b</>c", "a\nbc", id="odd-end-tags"),
+        pytest.param("1 < 2 and 3 > 2<p>x", "1 < 2 and 3 > 2\nx", id="lone-angles"),
+        pytest.param("<pre>a\n<pre>b\n</pre>c\n</pre>d\ne", "a\nb\nc\nd e", id="nested-pre"),
+        pytest.param("a<div class=", "a<div class=", id="cut-off-tag-is-text"),
     ],
 )
 def test_html_to_text(html: str, expected: str) -> None:
@@ -82,6 +112,80 @@ def test_any_input_gives_tidy_text(html: str) -> None:
     assert text == text.strip()
     assert "\n\n" not in text and "  " not in text
     assert "获取更多RSS" not in text
+
+
+class _Reference(HTMLParser):
+    """The same rules read by the standard library's HTML parser, for comparison."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_tag, self.skip_depth, self.pre = "", 0, 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if self.skip_depth:
+            if tag == self.skip_tag:
+                self.skip_depth += 1
+        elif tag in _SKIP_TAGS:
+            self.skip_tag, self.skip_depth = tag, 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+            if tag == "pre":
+                self.pre += 1
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: object) -> None:
+        if not self.skip_depth and tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skip_depth:
+            if tag == self.skip_tag:
+                self.skip_depth -= 1
+        elif tag in _BLOCK_TAGS and tag not in _VOID_TAGS:
+            self.parts.append("\n")
+            if tag == "pre" and self.pre:
+                self.pre -= 1
+        elif tag in ("td", "th"):
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip_depth:
+            self.parts.append(data if self.pre else data.replace("\r", " ").replace("\n", " "))
+
+
+def _reference_text(html: str) -> str:
+    parser = _Reference()
+    parser.feed(html)
+    parser.close()
+    return tidy(cut_footer("".join(parser.parts)))
+
+
+def test_real_articles_read_as_an_html_parser_reads_them(archive_dir: Path) -> None:
+    # Every body of the archive, whole and cut where watch previews cut it.
+    text = (archive_dir / "items.jsonl").read_text(encoding="utf-8")
+    bodies = [str(json.loads(line).get("html") or "") for line in text.split("\n") if line.strip()]
+    assert len(bodies) > 500
+    for body in bodies + [
+        b[:PREVIEW_SOURCE_CHARS] for b in bodies if len(b) > PREVIEW_SOURCE_CHARS
+    ]:
+        if "<" in body:
+            expected = _reference_text(body)
+            assert html_to_text(body) == expected
+            assert text_start(body, PREVIEW_CHARS) == expected[:PREVIEW_CHARS]
+
+
+@given(st.one_of(_MARKUP, st.text()), st.integers(min_value=0, max_value=60))
+def test_the_start_of_the_text_is_the_start_of_the_whole_text(html: str, chars: int) -> None:
+    assert text_start(html, chars) == html_to_text(html)[:chars]
+
+
+def test_the_start_of_the_text_never_keeps_half_a_footer() -> None:
+    # Reading stops once there is text enough; a footer split by a tag may straddle that.
+    for chars in range(20, 45):
+        for html in (f"<p>{'x' * 30}获取<b>更多RSS</b> tail", f"<p>{'x' * 30}</p>獲<i>取更多RSS"):
+            assert text_start(html, chars) == html_to_text(html)[:chars]
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text.normalize import normalize, normalize_both, normalize_with_map, source_span
+from bot.text.normalize import (
+    _nfkc,
+    normalize,
+    normalize_both,
+    normalize_with_map,
+    source_span,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +56,7 @@ def test_case_kept_when_asked() -> None:
         pytest.param("the  Ｔｒｕｍｐ\u3000camp", "trump", id="full-width"),
         pytest.param("Straße  Kim Jong-un", "kim jong un", id="after-expansion"),
         pytest.param("\n\n  lead  Putin", "putin", id="leading-blanks"),
+        pytest.param("ｶﾞｽ Putin", "putin", id="after-half-width-voiced-kana"),
     ],
 )
 def test_map_points_back_to_the_source_span(text: str, needle: str) -> None:
@@ -64,6 +73,7 @@ _ALPHABET = st.sampled_from(
         *"abcXYZ普丁與臺灣条約ß-—_·・ \t\n\u3000",
         *["\u200b", "\u00ad", "\ufeff", "\u0301", "ﬁ", "Ａ", "①", "Ⅻ", "İ", "ǰ", "ᾈ", "㍿"],
         "\u1160",
+        *"ｶﾞﾟﾊ，１２…",
     ]
 )
 _TEXT = st.one_of(st.text(), st.text(alphabet=_ALPHABET))
@@ -93,3 +103,10 @@ def test_both_forms_agree_with_normalize(text: str) -> None:
     assert (cased, cmap) == normalize_with_map(text, casefold=False)
     assert folded == normalize(text)
     assert len(fmap) == len(folded) and fmap == sorted(fmap)
+
+
+@settings(deadline=None)
+@given(_TEXT)
+def test_nfkc_step_is_nfkc(text: str) -> None:
+    # The step's table shortcut must give exactly what Unicode's NFKC gives.
+    assert _nfkc(text, None, want_map=False)[0] == unicodedata.normalize("NFKC", text)

@@ -15,12 +15,12 @@ from dataclasses import replace
 from typing import Any
 
 import feedparser
-import feedparser.mixin
 
 from bot.errors import ParseError
 from bot.feeds.dates import from_struct_time, looks_cjk_or_slashed, parse_date
 from bot.feeds.encoding import Decoded, decode_feed, to_utf8_document
 from bot.feeds.entries import RawEntry, bounded_title, build_items, duplicate_guids
+from bot.feeds.feedparser_tuning import tune_feedparser
 from bot.feeds.jsonfeed import looks_like_json, parse_json_feed
 from bot.feeds.safety import safe_xml
 from bot.feeds.sniff import html_page_error
@@ -39,59 +39,7 @@ _PERIOD_SECONDS = {
 }
 
 
-def _speed_up_cp1252_fixup() -> None:
-    """Give feedparser the same Windows-1252 repair table as a list, not a dict.
-
-    feedparser ends every element with ``text.translate(_cp1252)``, mapping the C1 controls
-    U+0080..U+009F to the characters Windows-1252 puts there. ``str.translate`` looks each
-    character of a non-ASCII text up in the table, and a dict raises and clears a
-    ``KeyError`` for every character it lacks: half of feedparser's time on article-sized
-    items with Chinese text. A list indexed by code point (identity but for the C1 range)
-    answers without one for every BMP character, and out-of-range characters still map to
-    themselves, so the output is the same (``tests/test_parse_workers.py`` checks it),
-    about twice as fast. Only the ``mixin`` module's name is rebound; ``feedparser.html``
-    keeps its dict for its own membership tests.
-    """
-    current = getattr(feedparser.mixin, "_cp1252", None)
-    if not isinstance(current, dict):  # another feedparser version: leave it be
-        return
-    table: list[int | str] = list(range(0x10000))
-    for code, char in current.items():
-        table[code] = char
-    feedparser.mixin._cp1252 = table
-
-
-_speed_up_cp1252_fixup()
-
-# The longest author text feedparser searches for an e-mail address; see below.
-AUTHOR_SCAN_CHARS = 1000
-
-
-def _bound_author_email_search() -> None:
-    """Let feedparser search only the first ``AUTHOR_SCAN_CHARS`` of an author's text.
-
-    feedparser looks for an e-mail address in every ``author`` / ``publisher`` text with a
-    regular expression that backtracks, quadratic in the text's length: 16 kB take 1.4 s,
-    and the 1 MB author of a hostile feed over an hour of a parser's time. Items keep at
-    most ``MAX_AUTHOR_CHARS`` of an author anyway (``bot.feeds.entries``), so the text is
-    cut before the search; nothing shorter changes.
-    """
-    mixin = getattr(feedparser.mixin, "_FeedParserMixin", None)
-    original = getattr(mixin, "_sync_author_detail", None)
-    if mixin is None or original is None:  # another feedparser version: leave it be
-        return
-
-    def sync_author_detail(self: Any, key: str = "author") -> None:
-        context = self._get_context()
-        value = context.get(key)
-        if isinstance(value, str) and len(value) > AUTHOR_SCAN_CHARS:
-            context[key] = value[:AUTHOR_SCAN_CHARS]
-        original(self, key)
-
-    mixin._sync_author_detail = sync_author_detail
-
-
-_bound_author_email_search()
+tune_feedparser()
 
 
 def parse_feed(

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, update
 
 from bot.errors import LeaseLost
-from bot.store.sql import chunks, insert_many_ignore
+from bot.store.sql import chunks, write_many
 from bot.store.tables import UTCDateTime, feed_state
 
 __all__ = ["db_now", "fence", "lease_due", "lease_feeds", "release", "sync_feeds"]
@@ -43,7 +43,7 @@ def sync_feeds(conn: Connection, intervals: Mapping[str, float]) -> None:
     columns = (c.feed_id, c.active, c.interval_s, c.last_poll, c.consecutive_errors)
     rows = conn.execute(select(*columns, c.next_poll_not_before)).all()
     known = {row.feed_id: row for row in rows}
-    insert_many_ignore(
+    write_many(
         conn,
         feed_state,
         [

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from bot.models import FeedState, Item
 from bot.store.codec import bounded, bounded_key, feed_state_from_row, feed_state_values
-from bot.store.sql import chunks, insert_many_ignore, upsert
+from bot.store.sql import chunks, upsert, write_many
 from bot.store.tables import feed_state, seen_items
 
 
@@ -74,7 +74,7 @@ def record_seen(conn: Connection, items: Sequence[Item], first_seen: datetime) -
         )
         for item in items
     ]
-    insert_many_ignore(conn, seen_items, rows)
+    write_many(conn, seen_items, rows)
 
 
 def seen_count(conn: Connection, feed_id: str | None) -> int:

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import StatementError
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 # Old SQLite builds allow 999 bound parameters per statement; stay well below.
 CHUNK = 500
@@ -34,12 +36,6 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
     return conn.execute(stmt).first() is not None
 
 
-def insert_many_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows, skipping those whose unique keys are already there."""
-    if rows:
-        conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
-
-
 def write_many(
     conn: Connection,
     table: Table,
@@ -54,14 +50,20 @@ def write_many(
     The statement is compiled once per process and each value passes its column's bind
     processing once per distinct value, then the driver runs it for every row:
     SQLAlchemy's own handling of each row's parameters costs about five times the insert
-    for narrow rows written by the thousand (spike hits)."""
+    for narrow rows written by the thousand (spike hits), and most of a new item's
+    bookkeeping (seen items, recent items)."""
     if not rows:
         return
-    sql, order, positional, processors = _compiled(
+    sql, order, positional, processors, defaults = _compiled(
         conn.dialect, table, tuple(rows[0]), tuple(key), tuple(update)
     )
-    process = [_remembering(p) for p in processors]
-    values = [tuple(p(row[name]) for p, name in zip(process, order, strict=True)) for row in rows]
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+    columns = list(zip([_remembering(p) for p in processors], order, strict=True))
+    try:
+        values = [tuple(process(row[name]) for process, name in columns) for row in rows]
+    except (TypeError, ValueError) as exc:  # a value its column refuses, as execute reports it
+        raise StatementError(str(exc), sql, None, exc) from exc
     if positional:
         params: list[Any] = values
     else:
@@ -79,9 +81,10 @@ def _compiled(
     columns: tuple[str, ...],
     key: tuple[str, ...],
     update: tuple[str, ...],
-) -> tuple[str, tuple[str, ...], bool, tuple[_Processor, ...]]:
+) -> tuple[str, tuple[str, ...], bool, tuple[_Processor, ...], dict[str, Any]]:
     """The SQL of ``write_many``'s statement, its parameters' order, whether they are
-    positional, and each one's bind processor."""
+    positional, each one's bind processor, and the values of the columns the rows leave
+    to their defaults."""
     stmt = _insert_for(dialect, table)
     if update:
         changes = {name: stmt.excluded[name] for name in update}
@@ -89,11 +92,19 @@ def _compiled(
     else:
         stmt = stmt.on_conflict_do_nothing()
     compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-    order = tuple(compiled.positiontup or ()) if compiled.positional else columns
+    order = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
     processors = tuple(
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
     )
-    return str(compiled), order, compiled.positional, processors
+    defaults = {name: _default(table, name) for name in order if name not in columns}
+    return str(compiled), order, compiled.positional, processors, defaults
+
+
+def _default(table: Table, name: str) -> Any:
+    default = table.c[name].default
+    if not isinstance(default, ScalarElementColumnDefault):
+        raise ValueError(f"write_many: give {table.name}.{name}, it has no constant default")
+    return default.arg
 
 
 def _remembering(processor: _Processor) -> Callable[[Any], Any]:
@@ -112,9 +123,7 @@ def _remembering(processor: _Processor) -> Callable[[Any], Any]:
 
 def upsert(conn: Connection, table: Table, values: dict[str, Any], key: Sequence[str]) -> None:
     """Insert a row, or update every other column of the row with the same ``key``."""
-    stmt = _insert(conn, table).values(values)
-    changes = {name: stmt.excluded[name] for name in values if name not in key}
-    conn.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=changes))
+    write_many(conn, table, [values], key=key, update=[name for name in values if name not in key])
 
 
 def chunks(values: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:

@@ -26,7 +26,7 @@ from bot.store.codec import (
     destination_key,
     thread_from_column,
 )
-from bot.store.sql import insert_many_ignore
+from bot.store.sql import write_many
 from bot.store.tables import mutes, recent_items, watch_version, watches
 from bot.text.preview import PREVIEW_CHARS
 
@@ -150,7 +150,7 @@ def record_recent(conn: Connection, items: Sequence[RecentItem]) -> None:
         )
         for i in items
     ]
-    insert_many_ignore(conn, recent_items, rows)
+    write_many(conn, recent_items, rows)
 
 
 def recent(conn: Connection, since: datetime, limit: int = RECENT_LIMIT) -> list[RecentItem]:

@@ -57,8 +57,11 @@ def char_class(chars: list[str]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-def _build_tables() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], frozenset[str]]:
+def _build_tables() -> tuple[
+    re.Pattern[str], re.Pattern[str], re.Pattern[str], frozenset[str], list[int | str]
+]:
     spaces = list("_" + _MIDDLE_DOTS)
+    one_to_one: list[int | str] = list(range(0x10000))  # identity, but for the entries below
     reshaping: list[str] = []  # characters NFKC turns into zero or several characters
     joining = {chr(c) for c in range(0x1160, 0x1200)}  # may compose with the char before
     for lo, hi in _SCAN_RANGES:
@@ -66,13 +69,19 @@ def _build_tables() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], 
             c = chr(code)
             if unicodedata.category(c) == "Pd":
                 spaces.append(c)
-            if len(unicodedata.normalize("NFKC", c)) != 1:
+            nfkc = unicodedata.normalize("NFKC", c)
+            if len(nfkc) != 1:
                 reshaping.append(c)
+            elif nfkc != c and code < 0x10000:
+                one_to_one[code] = nfkc
             if unicodedata.combining(c):
                 joining.add(c)
             parts = unicodedata.decomposition(c).split()
             if len(parts) == 2 and not parts[0].startswith("<"):
                 joining.add(chr(int(parts[1], 16)))
+    # A character NFKC turns into one that composes (half-width ``ﾞ`` becomes the
+    # combining voiced mark: ``ｶﾞ`` is ``ガ``) composes too.
+    joining.update(chr(code) for code, to in enumerate(one_to_one) if to in joining)
     reshaping.extend(joining)
     # Beyond the BMP the classes are widened to every character: a long list of ranges
     # would make each regex step slow, and a superset only sends a few characters (emoji,
@@ -83,10 +92,11 @@ def _build_tables() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], 
         re.compile(char_class([c for c in reshaping if c < "\U00010000"])[:-1] + astral + "+"),
         re.compile(char_class([c for c in joining if c < "\U00010000"])[:-1] + astral),
         frozenset(joining),
+        one_to_one,
     )
 
 
-_SPACES, _RESHAPING, _JOINING, _JOINING_SET = _build_tables()
+_SPACES, _RESHAPING, _JOINING, _JOINING_SET, _ONE_TO_ONE = _build_tables()
 
 
 @cache
@@ -122,6 +132,15 @@ def _nfkc_detailed(s: str, a: int, b: int, out: list[str], new: list[int]) -> No
 def _nfkc(s: str, m: _Map, want_map: bool) -> tuple[str, _Map]:
     if unicodedata.is_normalized("NFKC", s):
         return s, m
+    # Most of what NFKC changes in news text is one character becoming one other on its
+    # own (full-width punctuation, letters and digits). A table indexed by code point does
+    # those in one pass, twice as fast as ``unicodedata.normalize``. Each character stays
+    # compatibility-equivalent to its source, so when the result is normalized it is the
+    # NFKC of ``s``, char for char; when it is not (compositions, expansions, characters
+    # beyond the table), the full normalization below decides.
+    same_length = s.translate(_ONE_TO_ONE)
+    if unicodedata.is_normalized("NFKC", same_length):
+        return same_length, m
     whole = unicodedata.normalize("NFKC", s)
     if not want_map or (len(whole) == len(s) and not _JOINING.search(s)):
         # Same length and nothing that composes: one char in, one char out, in place.

@@ -8,7 +8,7 @@ process that ingests does not.
 
 from __future__ import annotations
 
-from bot.text.html import html_to_text
+from bot.text.html import text_start
 from bot.text.normalize import normalize
 
 PREVIEW_CHARS = 2000
@@ -18,4 +18,4 @@ PREVIEW_SOURCE_CHARS = 20_000
 
 def preview_text(html: str) -> str:
     """The preview text of a body (HTML or text)."""
-    return normalize(html_to_text(html[:PREVIEW_SOURCE_CHARS])[:PREVIEW_CHARS], casefold=False)
+    return normalize(text_start(html[:PREVIEW_SOURCE_CHARS], PREVIEW_CHARS), casefold=False)

@@ -25,7 +25,7 @@ from bot.rules.load import rule_files
 from bot.rules.rulefile import RuleDoc, read_doc, refuse, save_doc
 from bot.rules.schema import ID
 
-__all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled"]
+__all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled", "suggest_feed_id"]
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,9 @@ from rapidfuzz import fuzz
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.models import Item
-from bot.rules.match import Matcher, Prepared, compile_matcher
+from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet, Term, Topic, allowed_edits
+from bot.rules.prepare import Prepared
 from bot.text.normalize import normalize
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

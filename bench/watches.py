@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from match import MIN_ITEMS, build_rules, load_items, throughput, vocabulary
 
-from bot.rules.match import Prepared, compile_matcher
+from bot.rules.match import compile_matcher
 from bot.rules.model import RuleSet, Topic
+from bot.rules.prepare import Prepared
 from bot.rules.query import QueryError, compile_query, parse_query
 from bot.rules.watchset import WatchMatcher
 from bot.store import RecentItem

@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "bot.store": ADAPTER,
     "bot.rules.load": ADAPTER,
     "bot.rules.edit": ADAPTER,
+    "bot.rules.rulefile": ADAPTER,
     "bot.rules.bounded": ADAPTER,
     "bot.telegram": ADAPTER,
     "bot.telegram.doc": PURE,
@@ -191,6 +192,27 @@ def test_the_pipeline_stages_import_down_the_poll() -> None:
             )
 
 
+# The matcher's modules in ``bot.rules``, from the top down: the watches' and the topics'
+# matchers; the scan of an item's fields, the topics' plans and the prepared fields they
+# build on; the index of the patterns, then what it is made of; a pattern last. Each imports
+# only those below it (``test_the_parts_of_a_split_package_import_down``): one job a module,
+# and no cycle among them; name a new module's place here.
+MATCHER_ORDER = [
+    "watchset",
+    "match",
+    "scan",
+    "plan",
+    "prepare",
+    "index",
+    "spans",
+    "automaton",
+    "shape",
+    "pieces",
+    "words",
+    "patterns",
+]
+
+
 def test_every_module_has_a_layer() -> None:
     for path in modules():
         layer_of(module_name(path))  # raises KeyError for an unclassified module
@@ -307,6 +329,7 @@ PARTS_IMPORT_DOWN: dict[str, list[str]] = {
     "bot.metrics": ["__init__", "prometheus", "recorder", "series", "health", "labels", "server"],
     "bot.telegram": ["updates", "application", "answers", "inbound", "protocol"],
     "bot.feeds": ["workers", "parse_worker", "parse"],
+    "bot.rules": MATCHER_ORDER,
 }
 
 

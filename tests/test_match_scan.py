@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from rapidfuzz.distance import OSA
 
-from bot.rules.patterns import Pattern, PatternIndex, word_shape
+from bot.rules.index import PatternIndex
+from bot.rules.patterns import Pattern
+from bot.rules.shape import word_shape
 from bot.text.normalize import normalize
 from bot.text.script import WORD_CHARS
 

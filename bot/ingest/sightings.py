@@ -15,8 +15,8 @@ from bot.ingest.options import AlertOptions
 from bot.models import FeedState, Item
 from bot.rules.book import Rules
 from bot.rules.evaluate import PatternHits
-from bot.rules.match import Prepared
 from bot.rules.model import FeedRule
+from bot.rules.prepare import Prepared
 from bot.spikes import surges
 from bot.spikes.model import Sighting
 from bot.store.store import SpikeCount

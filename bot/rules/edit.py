@@ -1,53 +1,35 @@
 """Edit the feeds list in the rule files: add, remove, pause and resume a feed.
 
-The files stay the one source of truth, so an edit is a careful change to a user's file:
-
-- round-trip YAML (ruamel.yaml): comments, key order, quoting and the file's own list
-  indentation are kept; only the edited feed's lines change;
-- the whole rules directory, with the edit applied, is validated with
-  ``bot.rules.load.load_rules`` before anything is written: an edit that would make the
-  rules invalid is refused with the loader's problems;
-- the file is replaced atomically (temp file in the same directory + ``os.replace``), so
-  the rules watcher never reads half a file. The temp name does not end in ``.yaml`` and is
-  never taken for a rule file.
-
 A feed is edited in whichever file holds it; a new feed goes to the file that holds the
-feeds list (``feeds.yaml`` first), or to a new ``feeds.yaml``. Every function raises
-``RulesError`` when the edit cannot be made, saying why.
+feeds list (``feeds.yaml`` first), or to a new ``feeds.yaml``. Only the edited feed's
+lines change; its neighbours' comments and blank lines stay where they belong. The file is
+read, validated with the whole directory and written atomically by ``bot.rules.rulefile``.
+Every function raises ``RulesError`` when the edit cannot be made, saying why.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
-import io
 import logging
-import os
 import re
-import shutil
-import tempfile
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 
-from bot.errors import EditRefused, Problem, RulesError
-from bot.rules.load import load_rules, rule_files
-from bot.rules.safeyaml import rule_yaml
+from bot.rules.load import rule_files
+from bot.rules.rulefile import RuleDoc, read_doc, refuse, save_doc
 from bot.rules.schema import ID
 
-__all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled"]
+__all__ = ["NewFeed", "add_feed", "remove_feed", "set_feed_enabled", "suggest_feed_id"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FILE = "feeds.yaml"
-_DASH = re.compile(r"^( *)- ", re.M)
 # One edit at a time in this process: two admins adding feeds at once must not lose one.
 _LOCK = threading.Lock()
 MAX_SUGGESTED_ID = 40
@@ -62,44 +44,7 @@ class NewFeed:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
-class _Doc:
-    path: Path
-    text: str
-    data: Any
-    yaml: YAML
-
-
-def _refuse(where: Path | str, message: str) -> EditRefused:
-    return EditRefused([Problem(str(where), None, message)])
-
-
-def _yaml_for(text: str) -> YAML:
-    """A round-trip YAML that writes lists the way this file already does (and, like the
-    loader, refuses anchors and aliases)."""
-    yaml = rule_yaml()
-    found = _DASH.search(text)
-    offset = len(found.group(1)) if found else 2
-    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
-    yaml.width = 4096  # never re-wrap a long URL or name
-    yaml.preserve_quotes = True
-    return yaml
-
-
-def _read(path: Path) -> _Doc:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _refuse(path, f"cannot read: {exc}") from None
-    yaml = _yaml_for(text)
-    try:
-        data = yaml.load(text)
-    except (YAMLError, ValueError) as exc:
-        raise _refuse(path, f"cannot edit a file that does not parse: {exc}") from None
-    return _Doc(path, text, data, yaml)
-
-
-def _feeds_of(doc: _Doc) -> CommentedSeq | None:
+def _feeds_of(doc: RuleDoc) -> CommentedSeq | None:
     if isinstance(doc.data, dict) and isinstance(doc.data.get("feeds"), list):
         feeds: CommentedSeq = doc.data["feeds"]
         return feeds
@@ -113,14 +58,14 @@ def _index_of(feeds: CommentedSeq, feed_id: str) -> int | None:
     return None
 
 
-def _find(rules_dir: Path, feed_id: str) -> tuple[_Doc, CommentedSeq, int]:
+def _find(rules_dir: Path, feed_id: str) -> tuple[RuleDoc, CommentedSeq, int]:
     for path in rule_files(rules_dir):
-        doc = _read(path)
+        doc = read_doc(path)
         feeds = _feeds_of(doc)
         index = _index_of(feeds, feed_id) if feeds is not None else None
         if feeds is not None and index is not None:
             return doc, feeds, index
-    raise _refuse(rules_dir, f"no feed with id {feed_id!r}{_nearest(rules_dir, feed_id)}")
+    raise refuse(rules_dir, f"no feed with id {feed_id!r}{_nearest(rules_dir, feed_id)}")
 
 
 def _nearest(rules_dir: Path, feed_id: str) -> str:
@@ -128,7 +73,7 @@ def _nearest(rules_dir: Path, feed_id: str) -> str:
     ids = [
         str(node.get("id"))
         for path in rule_files(rules_dir)
-        for node in _feeds_of(_read(path)) or []
+        for node in _feeds_of(read_doc(path)) or []
         if isinstance(node, dict) and node.get("id")
     ]
     close = difflib.get_close_matches(feed_id, ids, n=1, cutoff=0.6)
@@ -140,68 +85,21 @@ def _nearest(rules_dir: Path, feed_id: str) -> str:
     return f" (feeds: {shown})"
 
 
-def _home_for_new_feeds(rules_dir: Path) -> _Doc:
+def _home_for_new_feeds(rules_dir: Path) -> RuleDoc:
     """The file holding the feeds list (``feeds.yaml`` first), or a new ``feeds.yaml``."""
     candidates = []
     for path in rule_files(rules_dir):
-        doc = _read(path)
+        doc = read_doc(path)
         if isinstance(doc.data, dict) and "feeds" in doc.data:
             candidates.append(doc)
     candidates.sort(key=lambda d: d.path.name not in (DEFAULT_FILE, "feeds.yml"))
     if candidates:
         return candidates[0]
-    text = "feeds:\n"
-    yaml = _yaml_for(text)
-    return _Doc(rules_dir / DEFAULT_FILE, "", yaml.load(text), yaml)
+    return RuleDoc.new(rules_dir / DEFAULT_FILE, "feeds:\n")
 
 
-def _dump(doc: _Doc) -> str:
-    out = io.StringIO()
-    doc.yaml.dump(doc.data, out)
-    return out.getvalue()
-
-
-def _validate(rules_dir: Path, target: Path, text: str) -> None:
-    """Load the rules as they would be after the edit; raise their problems if invalid."""
-    with tempfile.TemporaryDirectory(prefix="mediabot-rules-") as tmp:
-        trial = Path(tmp) / "rules"
-        for path in rule_files(rules_dir):
-            dest = trial / path.relative_to(rules_dir)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
-        dest = trial / target.relative_to(rules_dir)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(text, encoding="utf-8")
-        try:
-            load_rules(trial)
-        except RulesError as exc:
-            # Name the user's files, not the trial copies.
-            problems = [
-                Problem(p.file.replace(str(trial), str(rules_dir)), p.line, p.message, p.severity)
-                for p in exc.problems
-            ]
-            raise RulesError(problems) from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _save(rules_dir: Path, doc: _Doc, action: str, feed_id: str) -> Path:
-    text = _dump(doc)
-    _validate(rules_dir, doc.path, text)
-    _write_atomically(doc.path, text)
+def _save(rules_dir: Path, doc: RuleDoc, action: str, feed_id: str) -> Path:
+    save_doc(rules_dir, doc)
     log.info(
         "rules_file_edited", extra={"file": str(doc.path), "action": action, "feed_id": feed_id}
     )
@@ -227,11 +125,11 @@ def add_feed(rules_dir: Path, feed: NewFeed) -> Path:
     """Append a feed to the feeds list; the file written. Refuses a taken id or URL."""
     with _LOCK:
         for path in rule_files(rules_dir):
-            for node in _feeds_of(_read(path)) or []:
+            for node in _feeds_of(read_doc(path)) or []:
                 if isinstance(node, dict) and node.get("id") == feed.id:
-                    raise _refuse(path, f"a feed with id {feed.id!r} already exists")
+                    raise refuse(path, f"a feed with id {feed.id!r} already exists")
                 if isinstance(node, dict) and str(node.get("url", "")).strip() == feed.url:
-                    raise _refuse(path, f"feed {node.get('id')!r} already has this URL")
+                    raise refuse(path, f"feed {node.get('id')!r} already has this URL")
         doc = _home_for_new_feeds(rules_dir)
         feeds = _feeds_of(doc)
         if feeds is None:
@@ -264,7 +162,7 @@ def remove_feed(rules_dir: Path, feed_id: str) -> Path:
         return _save(rules_dir, doc, "remove", feed_id)
 
 
-def _drop_first_item_comment(doc: _Doc, feeds: CommentedSeq) -> None:
+def _drop_first_item_comment(doc: RuleDoc, feeds: CommentedSeq) -> None:
     """The comment lines right above the first item are about it: they go with it.
 
     ruamel.yaml keeps them with the ``feeds:`` key; lines set off by a blank line (about

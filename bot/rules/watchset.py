@@ -28,9 +28,13 @@ from dataclasses import dataclass
 
 from bot.models import FIELDS, Field, Hit
 from bot.rules.evaluate import PatternHits, TermRef, TopicPlan, fires, gather, to_hits
-from bot.rules.match import Matcher, Prepared, plan_topic, scan_fields
+from bot.rules.index import PatternIndex
+from bot.rules.match import Matcher
 from bot.rules.model import Topic
-from bot.rules.patterns import Pattern, PatternIndex
+from bot.rules.patterns import Pattern
+from bot.rules.plan import plan_topic
+from bot.rules.prepare import Prepared
+from bot.rules.scan import scan_fields
 
 TAIL_PATTERNS = 64
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from functools import lru_cache
 
-from bot.rules.match import PreparedField
+from bot.rules.prepare import PreparedField
 from bot.text import cluster
 
 LEAD_CHARS = 300

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.delivery.audience import AudienceStore, alert_destinations
 from bot.delivery.digest import next_slot
 from bot.models import Alert, Destination, Item
-from bot.rules.match import Prepared
+from bot.rules.prepare import Prepared
 from bot.spikes.detect import Detector
 from bot.spikes.fingerprints import story_fingerprint
 from bot.spikes.ledger import Ledger

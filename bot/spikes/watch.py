@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.models import Item
-from bot.rules.match import Matcher, Prepared, compile_matcher
+from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet, Spike, Topic, Watched
+from bot.rules.prepare import Prepared
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.rules.evaluate import PatternHits
-from bot.rules.match import Matcher, Prepared, PreparedField, compile_matcher
+from bot.rules.match import Matcher, compile_matcher
 from bot.rules.model import RuleSet, Topic
+from bot.rules.prepare import Prepared, PreparedField
 from bot.rules.query import QueryError, compile_query, parse_query
 from bot.rules.watchset import WatchHit, WatchMatcher
 from bot.store import RecentItem, WatchRow

@@ -144,7 +144,7 @@ def negatives(docs: list[Doc], rng: random.Random) -> list[Pair]:
     for doc, topics in zip(docs, _topics(docs), strict=True):
         if doc.day is None or not doc.title:
             continue
-        for topic in topics:
+        for topic in sorted(topics):  # in order: the same pairs under any hash seed
             groups[("topic", topic, doc.day)].append(doc)
         groups[("source", doc.source, doc.day)].append(doc)
     pairs: dict[tuple[str, str], Pair] = {}

@@ -66,6 +66,23 @@ def test_html_to_text(html: str, expected: str) -> None:
     assert html_to_text(html) == expected
 
 
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Markup that never closes is text; each of these took minutes to hours when a
+        # failed tag was retried from every "<" (the old parser: seconds).
+        pytest.param("<a=" * 5000, "<a=" * 5000, id="unclosed-tags"),
+        pytest.param("x<b" + "b" * 50_000, "x<b" + "b" * 50_000, id="one-long-unclosed-tag"),
+        pytest.param("<!--" * 20_000 + "x", "<!--" * 20_000 + "x", id="unclosed-comments"),
+        pytest.param("a" + "<![CDATA[" * 20_000 + ">b", "ab", id="unclosed-cdata"),
+        pytest.param("a<!-- x -- >b<!-- y", "ab<!-- y", id="comment-then-unclosed"),
+        pytest.param("取更多RSS x 获取更多RSS tail", "取更多RSS x", id="footer-after-its-tail"),
+    ],
+)
+def test_hostile_markup_is_read_in_one_pass(html: str, expected: str) -> None:
+    assert html_to_text(html) == expected
+
+
 def test_long_chinese_body_keeps_every_character() -> None:
     body = "俄罗斯总统普京和朝鲜领导人金正恩签署条约。" * 250
     assert html_to_text(f"<div><p>{body}</p></div>") == body

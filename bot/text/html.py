@@ -95,23 +95,22 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]
 
 # One piece of markup. A start tag's attributes may hold ">" inside quotes; a quote opens a
 # value only after "=" (as browsers read ``target="_blank""``, a stray quote is just a
-# character). Possessive repeats: a tag cut off at the end of the text fails at once, with
-# no backtracking through its attributes. The alternatives follow how HTML parsers treat
-# what is not a tag: comments (closed by ``--`` and ``>``), CDATA sections, declarations,
-# processing instructions and bogus end tags all vanish; a "<" that starts none of these
-# is text.
-_NAME = r"[a-zA-Z][^\t\n\r\f />\x00]*"
+# character). Every repeat is possessive: a tag that does not close fails at once, with no
+# backtracking through its name or attributes. What is not a tag follows how HTML parsers
+# treat it: comments (closed by ``--`` and ``>``) and CDATA sections are found by their
+# opening, and their end apart (``_CLOSERS``); declarations, processing instructions and
+# bogus end tags vanish; a "<" that starts none of these is text.
+_NAME = r"[a-zA-Z][^\t\n\r\f />\x00]*+"
 _MARKUP = re.compile(
     r"<(?:"
     rf"({_NAME})((?:[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+')|=)*+)>"  # 1 start tag, 2 attributes
     rf"|/\s*({_NAME})[^>]*+>"  # 3 end tag
-    r"|!--.*?--\s*>"
-    r"|!\[CDATA\[.*?\]\]>"
+    r"|!(--|\[CDATA\[)"  # 4 a comment or CDATA section opens
     r"|[!?/][^>]*+>"
-    r")",
-    re.S,
+    r")"
 )
-_START, _END = 2, 3  # ``Match.lastindex`` of a start and of an end tag
+_START, _END, _OPENS = 2, 3, 4  # ``Match.lastindex`` of each kind
+_CLOSERS = {"--": re.compile(r"--\s*>"), "[CDATA[": re.compile(r"\]\]>")}
 # Raw text: their content is not markup and runs to the matching end tag (or the end).
 _RAW_END = {tag: re.compile(rf"</\s*{tag}\s*>", re.I) for tag in ("script", "style")}
 
@@ -122,17 +121,22 @@ def _pieces(html: str) -> Iterator[str]:
 
     One regular expression finds the markup and a short loop handles the tags that
     matter, several times faster than ``html.parser`` (which also tracks line numbers
-    and parses every attribute) on article-sized bodies."""
+    and parses every attribute) on article-sized bodies. Linear in the length of the
+    text, whatever it holds: every piece of markup ends at a ">", so the search stops at
+    the last one, and a comment or CDATA section that never closes is looked for once."""
     pos = 0
     skip_tag, skip_depth, pre_depth = "", 0, 0
-    search = _MARKUP.search
-    while (m := search(html, pos)) is not None:
+    search, end = _MARKUP.search, html.rfind(">") + 1
+    unclosed: dict[str, int] = {}  # where looking for each closer found none to the end
+    while (m := search(html, pos, end)) is not None:
         start = m.start()
         if start > pos and not skip_depth:
             yield _data(html[pos:start], pre_depth)
         pos = m.end()
         kind = m.lastindex
-        if kind == _START:
+        if kind == _OPENS:
+            pos = _past_closer(html, pos, m.group(4), unclosed)
+        elif kind == _START:
             tag = m.group(1).lower()
             if m.group(2).endswith("/"):  # <br/>: nothing inside, nothing to skip
                 if not skip_depth and tag in _BLOCK_TAGS:
@@ -165,6 +169,18 @@ def _pieces(html: str) -> Iterator[str]:
         yield _data(html[pos:], pre_depth)
 
 
+def _past_closer(html: str, pos: int, opener: str, unclosed: dict[str, int]) -> int:
+    """Where the comment or CDATA section opened before ``pos`` ends. One that never
+    closes is a bogus declaration: it ends at the next ">" (there is one: the search
+    stops at the last)."""
+    if pos < unclosed.get(opener, len(html) + 1):
+        found = _CLOSERS[opener].search(html, pos)
+        if found is not None:
+            return found.end()
+        unclosed[opener] = pos
+    return html.index(">", pos) + 1
+
+
 def _data(text: str, pre_depth: int) -> str:
     """Text between tags: entities decoded; a line break in the source is just a space in
     HTML, except inside ``<pre>``."""
@@ -189,8 +205,8 @@ def tidy_line(text: str) -> str:
 def cut_footer(text: str) -> str:
     """Remove the relay footer, from ``获取更多RSS`` to the end."""
     at = text.find(_FOOTER_TAIL)
-    while at > 0:
-        if text[at - 1] in _FOOTER_HEADS:
+    while at != -1:
+        if at and text[at - 1] in _FOOTER_HEADS:
             return text[: at - 1]
         at = text.find(_FOOTER_TAIL, at + 1)
     return text

@@ -79,7 +79,7 @@ def _repair_only_c1_text() -> None:
     if filename is None or source.count(_REPAIR) != 1:
         return
     guarded = source.replace(_REPAIR, f"if {_C1_SEARCH}(output): {_REPAIR}")
-    code = compile("\n" * (first - 1) + guarded, filename, "exec")
+    code = compile("\n" * (first - 1) + guarded, filename, "exec", dont_inherit=True)
     module_globals = vars(feedparser.mixin)
     module_globals[_C1_SEARCH] = re.compile("[\x80-\x9f]").search
     defined: dict[str, Any] = {}

@@ -64,6 +64,8 @@ def write_many(
         values = [tuple(process(row[name]) for process, name in columns) for row in rows]
     except (TypeError, ValueError) as exc:  # a value its column refuses, as execute reports it
         raise StatementError(str(exc), sql, None, exc) from exc
+    except KeyError as exc:
+        raise StatementError(f"a row lacks the column {exc}", sql, None, exc) from exc
     if positional:
         params: list[Any] = values
     else:

@@ -215,10 +215,18 @@ def cut_footer(text: str) -> str:
 def html_to_text(html: str) -> str:
     """Readable plain text of an HTML fragment (or of plain text, which only gets tidied)."""
     if not _TAG_LIKE.search(html):
-        # Plain text: decode well-formed entities only, so "AT&T" and "R&D" stay as they are.
-        text = _ENTITY.sub(lambda m: _html.unescape(m.group(0)), html)
-        return tidy(cut_footer(text))
-    return tidy(cut_footer("".join(_pieces(html))))
+        return _readable(_plain_entities(html))
+    return _readable("".join(_pieces(html)))
+
+
+def _plain_entities(text: str) -> str:
+    """Plain text's entities: well-formed ones only, so "AT&T" and "R&D" stay as they are."""
+    return _ENTITY.sub(lambda m: _html.unescape(m.group(0)), text)
+
+
+def _readable(raw: str) -> str:
+    """Raw text as users read it: the relay footer cut, whitespace tidied."""
+    return tidy(cut_footer(raw))
 
 
 def text_start(html: str, chars: int) -> str:
@@ -228,7 +236,7 @@ def text_start(html: str, chars: int) -> str:
     ``chars`` by more than a footer cut in two, the rest cannot change its start (tidying
     only ever appends, and a footer that begins in what was read is cut there)."""
     if not _TAG_LIKE.search(html):
-        return html_to_text(html)[:chars]
+        return _readable(_plain_entities(html))[:chars]
     parts: list[str] = []
     size = 0
     check_at = chars + _FOOTER_MARGIN
@@ -236,11 +244,11 @@ def text_start(html: str, chars: int) -> str:
         parts.append(piece)
         size += len(piece)
         if size >= check_at:
-            text = tidy(cut_footer("".join(parts)))
+            text = _readable("".join(parts))
             if len(text) >= chars + _FOOTER_MARGIN:
                 return text[:chars]
             check_at = size + chars + _FOOTER_MARGIN - len(text)
-    return tidy(cut_footer("".join(parts)))[:chars]
+    return _readable("".join(parts))[:chars]
 
 
 # One-line values: any tag goes; whitespace but U+3000 (CJK titles use it on purpose)

@@ -15,10 +15,6 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 CHUNK = 500
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    return _insert_for(conn.dialect, table)
-
-
 def _insert_for(dialect: Dialect, table: Table) -> Any:
     # Both dialects spell ON CONFLICT the same way, but each needs its own construct.
     module = postgresql if dialect.name == "postgresql" else sqlite
@@ -32,7 +28,7 @@ def insert_ignore(conn: Connection, table: Table, values: dict[str, Any]) -> boo
     dialect adds a RETURNING of its own, and so cannot tell an insert from a conflict.
     """
     key = next(iter(table.primary_key.columns))
-    stmt = _insert(conn, table).values(values).on_conflict_do_nothing().returning(key)
+    stmt = _insert_for(conn.dialect, table).values(values).on_conflict_do_nothing().returning(key)
     return conn.execute(stmt).first() is not None
 
 
